@@ -1,0 +1,198 @@
+"""The `/console` namespace: what a signed-in staff member's console may do."""
+
+from __future__ import annotations
+
+from http.cookies import SimpleCookie
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from socketio.exceptions import ConnectionRefusedError
+
+from relaydesk.accounts import service as accounts
+from relaydesk.conversations import service as conversations
+from relaydesk.conversations import transitions
+from relaydesk.conversations.policy import StaffScope, load_scope, require_view
+from relaydesk.conversations.schemas import (
+    ConversationPublic,
+    ConversationRef,
+    MessagePublic,
+    MessageSend,
+    ReadReceipt,
+    SyncRequest,
+    TypingSignal,
+    dump,
+)
+from relaydesk.conversations.service import Actor
+from relaydesk.core import realtime
+from relaydesk.core.config import get_settings
+from relaydesk.core.db import get_database
+from relaydesk.core.errors import Forbidden, Unauthorized
+from relaydesk.core.models import Conversation
+from relaydesk.core.security import SESSION_COOKIE, decode_token
+from relaydesk.core.socket_rpc import Ack, RpcNamespace, event, ok
+from relaydesk.sites import service as sites
+
+
+class ConsoleAuth(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    token: str | None = None
+
+
+def _cookie_token(environ: dict[str, Any]) -> str | None:
+    cookie = SimpleCookie()
+    try:
+        cookie.load(environ.get("HTTP_COOKIE", ""))
+    except Exception:
+        return None
+    morsel = cookie.get(SESSION_COOKIE)
+    return morsel.value if morsel else None
+
+
+async def staff_from_credentials(auth: Any, environ: dict[str, Any]) -> int:
+    """The staff user id behind a bearer token (auth) or the console session cookie."""
+    settings = get_settings()
+    try:
+        params = ConsoleAuth.model_validate(auth if isinstance(auth, dict) else {})
+    except Exception:
+        params = ConsoleAuth()
+    if params.token:
+        claims = decode_token(settings, params.token, kind="access")
+    else:
+        cookie = _cookie_token(environ)
+        if cookie is None:
+            raise Unauthorized("sign in first", code="unauthorized")
+        claims = decode_token(settings, cookie, kind="session")
+    return int(claims["sub"])
+
+
+class ConsoleNamespace(RpcNamespace):
+    rate_per_second = 50.0
+    burst = 200.0
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        db = get_database()
+        try:
+            user_id = await staff_from_credentials(auth, environ)
+            user = await accounts.get_active_user(db, user_id)
+        except Unauthorized as exc:
+            raise ConnectionRefusedError({"code": exc.code, "message": exc.message}) from exc
+        scope = await load_scope(db, user)
+        await self.save_session(sid, {"user_id": user_id})
+        await self.enter_room(sid, realtime.staff_room(user_id))
+        site_ids = (
+            [s.id for s in await sites.list_sites(db) if s.id is not None]
+            if scope.is_admin
+            else sorted(scope.site_ids)
+        )
+        for site_id in site_ids:
+            await self.enter_room(sid, realtime.site_room(site_id))
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self.forget(sid)
+
+    async def _scope(self, sid: str) -> StaffScope:
+        # Reloaded per event so a disabled account or a changed role takes effect at once.
+        session: dict[str, Any] = await self.get_session(sid)
+        db = get_database()
+        return await load_scope(db, await accounts.get_active_user(db, session["user_id"]))
+
+    async def _visible(self, sid: str, conversation_id: str) -> tuple[StaffScope, Conversation]:
+        scope = await self._scope(sid)
+        conversation = await conversations.get_conversation(get_database(), conversation_id)
+        require_view(scope, conversation)
+        return scope, conversation
+
+    async def _writable(self, sid: str, conversation_id: str) -> tuple[StaffScope, Conversation]:
+        scope, conversation = await self._visible(sid, conversation_id)
+        if not scope.handles_conversations:
+            raise Forbidden("your role may not write in conversations")
+        return scope, conversation
+
+    @event("conversation:join", ConversationRef)
+    async def join(self, sid: str, payload: ConversationRef) -> Ack:
+        """Start receiving a conversation's live events; returns its latest messages."""
+        _, conversation = await self._visible(sid, payload.conversation_id)
+        await self.enter_room(sid, realtime.conversation_room(conversation.id))
+        messages = await conversations.latest_messages(
+            get_database(), conversation_id=conversation.id
+        )
+        return ok(
+            conversation=dump(ConversationPublic.of(conversation)),
+            messages=[dump(MessagePublic.of(m)) for m in messages],
+        )
+
+    @event("conversation:leave", ConversationRef)
+    async def leave(self, sid: str, payload: ConversationRef) -> Ack:
+        await self.leave_room(sid, realtime.conversation_room(payload.conversation_id))
+        return ok()
+
+    @event("message:send", MessageSend)
+    async def send_message(self, sid: str, payload: MessageSend) -> Ack:
+        scope, _ = await self._writable(sid, payload.conversation_id)
+        await self.enter_room(sid, realtime.conversation_room(payload.conversation_id))
+        result = await conversations.send_message(
+            get_database(),
+            conversation_id=payload.conversation_id,
+            sender=Actor.staff(scope.user),
+            client_id=payload.client_id,
+            text=payload.text,
+        )
+        return ok(message=dump(MessagePublic.of(result.message)), duplicate=not result.created)
+
+    @event("sync", SyncRequest)
+    async def sync(self, sid: str, payload: SyncRequest) -> Ack:
+        await self._visible(sid, payload.conversation_id)
+        messages = await conversations.sync(
+            get_database(), conversation_id=payload.conversation_id, after_seq=payload.after_seq
+        )
+        return ok(messages=[dump(MessagePublic.of(m)) for m in messages])
+
+    @event("typing", TypingSignal)
+    async def typing(self, sid: str, payload: TypingSignal) -> Ack:
+        scope, _ = await self._writable(sid, payload.conversation_id)
+        await realtime.to_visitor_side(
+            payload.conversation_id,
+            "typing",
+            {
+                "conversation_id": payload.conversation_id,
+                "typing": payload.typing,
+                "sender": {"kind": "agent", "id": str(scope.user_id), "name": scope.user.name},
+            },
+        )
+        return ok()
+
+    @event("read", ReadReceipt)
+    async def read(self, sid: str, payload: ReadReceipt) -> Ack:
+        scope, _ = await self._visible(sid, payload.conversation_id)
+        state = await conversations.mark_read(
+            get_database(),
+            conversation_id=payload.conversation_id,
+            reader=Actor.staff(scope.user),
+            seq=payload.seq,
+        )
+        return ok(seq=state.last_read_seq)
+
+    @event("conversation:accept", ConversationRef)
+    async def accept(self, sid: str, payload: ConversationRef) -> Ack:
+        scope, _ = await self._writable(sid, payload.conversation_id)
+        conversation = await transitions.accept(
+            get_database(), conversation_id=payload.conversation_id, agent=scope.user
+        )
+        await self.enter_room(sid, realtime.conversation_room(conversation.id))
+        return ok(conversation=dump(ConversationPublic.of(conversation)))
+
+    @event("conversation:resolve", ConversationRef)
+    async def resolve(self, sid: str, payload: ConversationRef) -> Ack:
+        scope, _ = await self._writable(sid, payload.conversation_id)
+        conversation = await transitions.resolve(
+            get_database(), conversation_id=payload.conversation_id, actor=Actor.staff(scope.user)
+        )
+        return ok(conversation=dump(ConversationPublic.of(conversation)))
+
+    @event("conversation:hand_back", ConversationRef)
+    async def hand_back(self, sid: str, payload: ConversationRef) -> Ack:
+        scope, _ = await self._writable(sid, payload.conversation_id)
+        conversation = await transitions.hand_back(
+            get_database(), conversation_id=payload.conversation_id, actor=Actor.staff(scope.user)
+        )
+        return ok(conversation=dump(ConversationPublic.of(conversation)))

@@ -1,0 +1,120 @@
+"""Console pages: sign in and out (cookie session with a double-submit CSRF token)."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from relaydesk.accounts import service as accounts
+from relaydesk.api.deps import DbDep, SettingsDep
+from relaydesk.core.errors import Unauthorized
+from relaydesk.core.i18n import LOCALE_COOKIE, normalise_locale, request_locale, translator
+from relaydesk.core.security import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    create_token,
+    decode_token,
+    new_csrf_token,
+)
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+router = APIRouter(include_in_schema=False)
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+    locale = request_locale(request)
+    csrf = request.cookies.get(CSRF_COOKIE) or new_csrf_token()
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {"locale": locale, "t": translator(locale), "csrf_token": csrf, **context},
+        status_code=status_code,
+    )
+    response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict")
+    if normalise_locale(request.query_params.get("lang")):
+        response.set_cookie(LOCALE_COOKIE, locale, samesite="lax", max_age=365 * 86400)
+    return response
+
+
+def _csrf_ok(request: Request, submitted: str) -> bool:
+    expected = request.cookies.get(CSRF_COOKIE, "")
+    return bool(expected) and hmac.compare_digest(expected, submitted)
+
+
+def _safe_next(target: str) -> str:
+    # Only same-site paths: an absolute or protocol-relative URL would be an open redirect.
+    return target if target.startswith("/") and not target.startswith("//") else "/console"
+
+
+@router.get("/", response_class=RedirectResponse)
+async def root() -> RedirectResponse:
+    return RedirectResponse("/console", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request, next: str = "/console") -> Response:
+    return render(request, "login.html", next=_safe_next(next), error=None, email=None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=1024)],
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    remember: Annotated[str | None, Form(max_length=8)] = None,
+    next: Annotated[str, Form(max_length=2000)] = "/console",
+) -> Response:
+    if not _csrf_ok(request, csrf_token):
+        return render(
+            request, "login.html", 400, next=_safe_next(next), error="login.csrf", email=email
+        )
+    try:
+        user = await accounts.authenticate(db, email=email, password=password)
+    except Unauthorized:
+        return render(
+            request, "login.html", 401, next=_safe_next(next), error="login.failed", email=email
+        )
+    lifetime = timedelta(days=settings.session_days) if remember else timedelta(hours=12)
+    token = create_token(settings, kind="session", subject=str(user.id), lifetime=lifetime)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.environment == "production",
+        max_age=int(lifetime.total_seconds()) if remember else None,
+    )
+    response.set_cookie(CSRF_COOKIE, new_csrf_token(), httponly=True, samesite="strict")
+    return response
+
+
+@router.post("/logout")
+async def logout(
+    request: Request, csrf_token: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    if not _csrf_ok(request, csrf_token):
+        return Response("CSRF token missing or wrong", status_code=400)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/console", response_class=HTMLResponse)
+async def console_home(request: Request, db: DbDep, settings: SettingsDep) -> Response:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    try:
+        claims = decode_token(settings, cookie, kind="session")
+        user = await accounts.get_active_user(db, int(claims["sub"]))
+    except Unauthorized:
+        return RedirectResponse("/login?next=/console", status_code=303)
+    return render(request, "home.html", user=user)

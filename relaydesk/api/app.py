@@ -1,0 +1,83 @@
+"""The ASGI application: FastAPI for HTTP, wrapped by Socket.IO for `/widget` and `/console`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import socketio
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from relaydesk.accounts.routes import router as auth_router
+from relaydesk.agents_console.events import ConsoleNamespace
+from relaydesk.agents_console.pages import router as pages_router
+from relaydesk.api.health import router as health_router
+from relaydesk.core import realtime
+from relaydesk.core.config import Settings, get_settings
+from relaydesk.core.db import get_database
+from relaydesk.core.errors import DomainError
+from relaydesk.widget.events import WidgetNamespace
+
+log = logging.getLogger(__name__)
+
+
+class RelaydeskApp(socketio.ASGIApp):  # type: ignore[misc]
+    """The Socket.IO ASGI app, keeping handles on its parts for tests and tools."""
+
+    def __init__(self, sio: socketio.AsyncServer, api: FastAPI) -> None:
+        super().__init__(sio, other_asgi_app=api, socketio_path="socket.io")
+        self.sio = sio
+        self.api = api
+
+
+def create_app(settings: Settings | None = None) -> RelaydeskApp:
+    settings = settings or get_settings()
+    sio = realtime.create_socket_server(settings)
+    sio.register_namespace(WidgetNamespace(realtime.WIDGET))
+    sio.register_namespace(ConsoleNamespace(realtime.CONSOLE))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        realtime.set_emitter(realtime.SocketIOEmitter(sio))
+        db = get_database(settings)
+        yield
+        realtime.set_emitter(realtime.NullEmitter())
+        await db.dispose()
+
+    api = FastAPI(
+        title="Relaydesk",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="AI customer service: REST API. Realtime events are documented in "
+        "docs/protocol.md.",
+    )
+
+    @api.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+        return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status, headers=headers)
+
+    @api.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors: list[dict[str, Any]] = [
+            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+        ]
+        return JSONResponse(
+            {
+                "error": {
+                    "code": "invalid_payload",
+                    "message": "the request is not valid",
+                    "details": {"errors": errors},
+                }
+            },
+            status_code=422,
+        )
+
+    api.include_router(health_router)
+    api.include_router(auth_router)
+    api.include_router(pages_router)
+    return RelaydeskApp(sio, api)

@@ -1,0 +1,205 @@
+"""The `relaydesk` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from relaydesk.core.config import get_settings
+from relaydesk.core.errors import DomainError
+
+app = typer.Typer(help="Relaydesk: AI customer service.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="Staff users.", no_args_is_help=True)
+sites_app = typer.Typer(help="Sites that embed the widget.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(sites_app, name="sites")
+
+T = TypeVar("T")
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Data folder (default ./relaydesk-data or RELAYDESK_DATA_DIR).",
+        envvar="RELAYDESK_DATA_DIR",
+    ),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
+
+
+def _use_data_dir(data_dir: Path | None) -> None:
+    if data_dir is not None:
+        os.environ["RELAYDESK_DATA_DIR"] = str(data_dir)
+    get_settings.cache_clear()
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        return asyncio.run(coro)
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message} ({exc.code})", err=True)
+        raise typer.Exit(2) from None
+
+
+def _migrate() -> None:
+    from relaydesk.core import migrate
+
+    settings = get_settings()
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.effective_database_url)
+
+
+@app.callback()
+def main_options(
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Data folder for every command.")
+    ] = None,
+) -> None:
+    _use_data_dir(data_dir)
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None) -> None:
+    """Apply all schema migrations."""
+    _use_data_dir(data_dir)
+    _migrate()
+    typer.echo("database is up to date")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="Sign-in email.")],
+    password: Annotated[str, typer.Option(help="At least 8 characters.")],
+    role: Annotated[
+        list[str], typer.Option(help="admin, supervisor, agent or editor (repeatable).")
+    ],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    team: Annotated[list[int] | None, typer.Option(help="Team id (repeatable).")] = None,
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Create a staff user."""
+    from relaydesk.accounts import service as accounts
+    from relaydesk.core.db import get_database
+    from relaydesk.core.models import Role
+
+    _use_data_dir(data_dir)
+    try:
+        roles = [Role(r) for r in role]
+    except ValueError:
+        raise typer.BadParameter(f"roles are {', '.join(Role)}") from None
+    _migrate()
+
+    async def create() -> Any:
+        db = get_database()
+        try:
+            return await accounts.create_user(
+                db, email=email, password=password, roles=roles, name=name, team_ids=team
+            )
+        finally:
+            await db.dispose()
+
+    user = _run(create())
+    if as_json:
+        typer.echo(json.dumps({"id": user.id, "email": user.email, "roles": user.roles}))
+    else:
+        typer.echo(f"created user {user.id} <{user.email}> with roles {', '.join(user.roles)}")
+
+
+@sites_app.command("create")
+def sites_create(
+    name: Annotated[str, typer.Option(help="The site's name.")],
+    origin: Annotated[
+        list[str] | None, typer.Option(help="Allowed origin, e.g. https://example.com.")
+    ] = None,
+    locale: Annotated[str, typer.Option(help="Default locale (en or zh).")] = "en",
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Create a site and print its public site key."""
+    from relaydesk.core.db import get_database
+    from relaydesk.sites import service as sites
+
+    _use_data_dir(data_dir)
+    _migrate()
+
+    async def create() -> Any:
+        db = get_database()
+        try:
+            return await sites.create_site(
+                db, name=name, allowed_origins=origin, default_locale=locale
+            )
+        finally:
+            await db.dispose()
+
+    site = _run(create())
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "id": site.id,
+                    "site_key": site.site_key,
+                    "name": site.name,
+                    "allowed_origins": site.allowed_origins,
+                }
+            )
+        )
+    else:
+        typer.echo(f"created site {site.id} ({site.name}); site key: {site.site_key}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    data_dir: DataDir = None,
+    demo: Annotated[bool, typer.Option(help="Create the demo site and staff.")] = True,
+) -> None:
+    """Migrate, seed the demo (unless --no-demo) and serve HTTP + Socket.IO."""
+    import uvicorn
+
+    from relaydesk.api.app import create_app
+    from relaydesk.api.demo import seed_demo
+    from relaydesk.core.db import get_database, set_database
+
+    _use_data_dir(data_dir)
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    _migrate()
+    bind_host, bind_port = host or settings.host, port or settings.port
+    base = f"http://{bind_host}:{bind_port}"
+    if demo:
+
+        async def seed() -> Any:
+            db = get_database()
+            try:
+                return await seed_demo(db, settings.data_dir)
+            finally:
+                await db.dispose()
+                set_database(None)
+
+        creds = _run(seed())
+        typer.echo(
+            "\nRelaydesk demo is ready.\n"
+            f"  Console:      {base}/console\n"
+            f"  Demo agent:   {creds.agent_email} / {creds.agent_password}\n"
+            f"  Demo admin:   {creds.admin_email} / {creds.admin_password}\n"
+            f"  Site key:     {creds.site_key} (site id {creds.site_id})\n"
+            f"  API docs:     {base}/docs\n"
+            f"  Data folder:  {settings.data_dir.resolve()}\n"
+        )
+    uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="info")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,56 @@
+"""FastAPI dependencies: the database and the signed-in staff user."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from relaydesk.accounts import service as accounts
+from relaydesk.core.config import Settings, get_settings
+from relaydesk.core.db import Database, get_database
+from relaydesk.core.errors import Forbidden, Unauthorized
+from relaydesk.core.models import Role, StaffUser
+from relaydesk.core.security import SESSION_COOKIE, decode_token
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def _database() -> Database:
+    return get_database()
+
+
+DbDep = Annotated[Database, Depends(_database)]
+
+
+async def current_user(
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    bearer: Annotated[str | None, Depends(oauth2_scheme)],
+) -> StaffUser:
+    """The staff user behind the bearer token, or else the console session cookie."""
+    if bearer:
+        claims = decode_token(settings, bearer, kind="access")
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if not cookie:
+            raise Unauthorized("sign in or send a bearer token", code="unauthorized")
+        claims = decode_token(settings, cookie, kind="session")
+    return await accounts.get_active_user(db, int(claims["sub"]))
+
+
+CurrentUser = Annotated[StaffUser, Depends(current_user)]
+
+
+def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, StaffUser]]:
+    async def dependency(user: CurrentUser) -> StaffUser:
+        if not user.has_role(*roles):
+            raise Forbidden(f"this needs one of the roles: {', '.join(roles)}")
+        return user
+
+    return dependency

@@ -1,0 +1,42 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from relaydesk.api.deps import DbDep
+from relaydesk.core import migrate
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up and serving requests."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(db: DbDep) -> JSONResponse:
+    """Ready for traffic: the database answers and its schema is at the newest migration."""
+    details: dict[str, Any] = {}
+    ready = True
+    try:
+        async with db.read() as session:
+            await session.execute(text("SELECT 1"))
+        details["database"] = "ok"
+        current = await migrate.current_revision(db.engine)
+        head = migrate.head_revision()
+        details["migrations"] = {"current": current, "head": head}
+        ready = current == head
+    except Exception as exc:  # any failure to reach the database means "not ready"
+        details["database"] = f"unreachable: {type(exc).__name__}"
+        ready = False
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "details": details},
+        status_code=200 if ready else 503,
+    )

@@ -1,0 +1,336 @@
+"""Conversation and message actions: the only code that writes them.
+
+Every function commits its own transaction, records the matching Event rows inside it, and
+fans out to sockets only after the commit, so nobody is ever told of a change that did not
+happen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from relaydesk.conversations import state
+from relaydesk.conversations.schemas import ConversationPublic, MessagePublic, dump
+from relaydesk.core import event_log, realtime
+from relaydesk.core.config import get_settings
+from relaydesk.core.db import Database
+from relaydesk.core.errors import Conflict, Forbidden, NotFound
+from relaydesk.core.models import (
+    Conversation,
+    ConversationStatus,
+    Message,
+    ReadState,
+    SenderKind,
+    StaffUser,
+    utcnow,
+)
+from relaydesk.core.text import clean_text
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does something: a visitor, the bot, a staff user or the system."""
+
+    kind: SenderKind
+    id: str | None = None
+    name: str | None = None
+
+    @classmethod
+    def staff(cls, user: StaffUser) -> Actor:
+        return cls(kind=SenderKind.AGENT, id=str(user.id), name=user.name)
+
+    @classmethod
+    def visitor(cls, visitor_id: str) -> Actor:
+        return cls(kind=SenderKind.VISITOR, id=visitor_id)
+
+
+BOT = Actor(kind=SenderKind.BOT, id=None, name="Bot")
+SYSTEM = Actor(kind=SenderKind.SYSTEM, id=None, name=None)
+
+
+@dataclass
+class SendResult:
+    message: Message
+    conversation: Conversation
+    created: bool
+    status_changed: bool = False
+    events: list[event_log.EventPayload] = field(default_factory=list)
+
+
+async def get_conversation(db: Database, conversation_id: str) -> Conversation:
+    async with db.read() as session:
+        conversation = await session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFound("no such conversation", code="conversation_not_found")
+    return conversation
+
+
+async def open_conversation(
+    db: Database, *, site_id: int, visitor_id: str
+) -> tuple[Conversation, list[Message]]:
+    """The visitor's current conversation (its latest), created if there is none."""
+    async with db.write() as session:
+        conversation = (
+            await session.execute(
+                select(Conversation)
+                .where(Conversation.visitor_id == visitor_id, Conversation.site_id == site_id)
+                .order_by(col(Conversation.created_at).desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        created = conversation is None
+        if conversation is None:
+            conversation = Conversation(site_id=site_id, visitor_id=visitor_id)
+            session.add(conversation)
+            await session.flush()
+            event_log.record(
+                session,
+                event_log.ConversationStarted(visitor_id=visitor_id),
+                site_id=site_id,
+                actor_kind=SenderKind.VISITOR,
+                actor_id=visitor_id,
+                conversation_id=conversation.id,
+            )
+            messages: list[Message] = []
+        else:
+            messages = await _latest_messages(session, conversation.id)
+    if created:
+        await announce(conversation)
+    return conversation, messages
+
+
+async def _latest_messages(session: AsyncSession, conversation_id: str) -> list[Message]:
+    limit = get_settings().sync_page_size
+    rows = (
+        await session.execute(
+            select(Message)
+            .where(Message.conversation_id == conversation_id)
+            .order_by(col(Message.seq).desc())
+            .limit(limit)
+        )
+    ).scalars()
+    return list(reversed(list(rows)))
+
+
+async def latest_messages(db: Database, *, conversation_id: str) -> list[Message]:
+    async with db.read() as session:
+        return await _latest_messages(session, conversation_id)
+
+
+async def send_message(
+    db: Database,
+    *,
+    conversation_id: str,
+    sender: Actor,
+    client_id: str,
+    text: str,
+    payload: dict[str, Any] | None = None,
+) -> SendResult:
+    """Store a message with the next gap-free `seq`, or return the one already stored with
+    this `client_id` (a resend). Applies the state changes a message implies: a visitor
+    writing into a resolved conversation reopens it for the bot, and an agent writing into
+    one the bot holds or that is queued takes it over."""
+    text = clean_text(text, max_chars=get_settings().max_message_chars)
+    try:
+        return await _store_message(
+            db,
+            conversation_id=conversation_id,
+            sender=sender,
+            client_id=client_id,
+            text=text,
+            payload=payload,
+        )
+    except _AlreadyStored as resend:
+        conversation = await get_conversation(db, conversation_id)
+        return SendResult(message=resend.message, conversation=conversation, created=False)
+
+
+class _AlreadyStored(Exception):
+    """Raised inside the transaction to roll back the seq increment of a resend."""
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
+
+
+async def _store_message(
+    db: Database,
+    *,
+    conversation_id: str,
+    sender: Actor,
+    client_id: str,
+    text: str,
+    payload: dict[str, Any] | None,
+) -> SendResult:
+    async with db.write() as session:
+        # Taking the next seq first locks the conversation for the rest of the transaction
+        # (row lock on PostgreSQL, the write lock on SQLite), so the duplicate check and the
+        # state checks below cannot race with another writer.
+        now = utcnow()
+        seq = (
+            await session.execute(
+                update(Conversation)
+                .where(col(Conversation.id) == conversation_id)
+                .values(last_seq=Conversation.last_seq + 1, updated_at=now, last_message_at=now)
+                .returning(col(Conversation.last_seq))
+            )
+        ).scalar_one_or_none()
+        if seq is None:
+            raise NotFound("no such conversation", code="conversation_not_found")
+        existing = (
+            await session.execute(
+                select(Message).where(
+                    Message.conversation_id == conversation_id, Message.client_id == client_id
+                )
+            )
+        ).scalar_one_or_none()
+        if existing is not None:
+            session.expunge(existing)  # keep it readable after the rollback
+            raise _AlreadyStored(existing)
+        conversation = await session.get(Conversation, conversation_id, populate_existing=True)
+        assert conversation is not None
+        events = _apply_message_effects(conversation, sender)
+        message = Message(
+            conversation_id=conversation_id,
+            seq=seq,
+            sender_kind=sender.kind,
+            sender_id=sender.id,
+            sender_name=sender.name,
+            client_id=client_id,
+            text=text,
+            payload=payload or {},
+            created_at=now,
+        )
+        session.add(message)
+        events.append(
+            event_log.MessageStored(
+                message_id=message.id, seq=seq, sender_kind=sender.kind, chars=len(text)
+            )
+        )
+        for payload_event in events:
+            event_log.record(
+                session,
+                payload_event,
+                site_id=conversation.site_id,
+                actor_kind=sender.kind,
+                actor_id=sender.id,
+                conversation_id=conversation_id,
+            )
+    result = SendResult(
+        message=message,
+        conversation=conversation,
+        created=True,
+        status_changed=len(events) > 1,
+        events=events,
+    )
+    await realtime.to_conversation(
+        conversation_id, "message:new", {"message": dump(MessagePublic.of(message))}
+    )
+    await announce(conversation)
+    return result
+
+
+def _apply_message_effects(
+    conversation: Conversation, sender: Actor
+) -> list[event_log.EventPayload]:
+    """Check that `sender` may write now, and change the state the message implies."""
+    status = conversation.status
+    now = utcnow()
+    if sender.kind == SenderKind.BOT and status != ConversationStatus.BOT:
+        # The bot never speaks in a conversation a human owns or is waiting for.
+        raise Conflict(
+            f"the bot may not write while the conversation is {status}", code="bot_silenced"
+        )
+    if sender.kind == SenderKind.VISITOR and status == ConversationStatus.RESOLVED:
+        conversation.status = state.next_status(status, state.Transition.REOPEN)
+        conversation.assignee_id = None
+        conversation.handoff_reason = None
+        conversation.resolved_at = None
+        return [event_log.ConversationReopened()]
+    if sender.kind == SenderKind.AGENT:
+        assert sender.id is not None
+        agent_id = int(sender.id)
+        if status == ConversationStatus.RESOLVED:
+            raise Conflict(
+                "the conversation is resolved; reopen it first", code="conversation_resolved"
+            )
+        if status == ConversationStatus.ASSIGNED and conversation.assignee_id != agent_id:
+            raise Forbidden(
+                "another agent owns this conversation",
+                code="not_assignee",
+                assignee_id=conversation.assignee_id,
+            )
+        if status in (ConversationStatus.BOT, ConversationStatus.QUEUED):
+            conversation.status = state.next_status(status, state.Transition.ASSIGN)
+            conversation.assignee_id = agent_id
+            conversation.assigned_at = now
+            return [event_log.ConversationAssigned(assignee_id=agent_id, previous_status=status)]
+    return []
+
+
+async def sync(db: Database, *, conversation_id: str, after_seq: int) -> list[Message]:
+    """Messages with seq > after_seq, in order (one page)."""
+    async with db.read() as session:
+        rows = await session.execute(
+            select(Message)
+            .where(Message.conversation_id == conversation_id, Message.seq > after_seq)
+            .order_by(col(Message.seq))
+            .limit(get_settings().sync_page_size)
+        )
+        return list(rows.scalars())
+
+
+async def mark_read(db: Database, *, conversation_id: str, reader: Actor, seq: int) -> ReadState:
+    """Move the reader's read marker forward (never back) and tell the other side."""
+    assert reader.id is not None
+    async with db.write() as session:
+        conversation = await session.get(Conversation, conversation_id)
+        if conversation is None:
+            raise NotFound("no such conversation", code="conversation_not_found")
+        seq = min(seq, conversation.last_seq)
+        read_state = await session.get(ReadState, (conversation_id, reader.kind, reader.id))
+        if read_state is None:
+            read_state = ReadState(
+                conversation_id=conversation_id,
+                participant_kind=reader.kind,
+                participant_id=reader.id,
+                last_read_seq=seq,
+            )
+            session.add(read_state)
+            moved = True
+        else:
+            moved = seq > read_state.last_read_seq
+            if moved:
+                read_state.last_read_seq = seq
+                read_state.updated_at = utcnow()
+    if moved:
+        await realtime.to_conversation(
+            conversation_id,
+            "read",
+            {
+                "conversation_id": conversation_id,
+                "reader": {"kind": reader.kind, "id": reader.id},
+                "seq": read_state.last_read_seq,
+            },
+        )
+    return read_state
+
+
+async def read_states(db: Database, *, conversation_id: str) -> Sequence[ReadState]:
+    async with db.read() as session:
+        rows = await session.execute(
+            select(ReadState).where(ReadState.conversation_id == conversation_id)
+        )
+        return list(rows.scalars())
+
+
+async def announce(conversation: Conversation) -> None:
+    """Tell the site's staff inboxes (and everyone in the conversation) the new state."""
+    data = {"conversation": dump(ConversationPublic.of(conversation))}
+    await realtime.to_site_staff(conversation.site_id, "conversation:updated", data)
+    await realtime.to_visitor_side(conversation.id, "conversation:updated", data)

@@ -1,0 +1,194 @@
+"""Explicit state transitions: handoff, accept, assign/transfer, resolve, hand back, reopen.
+
+Each one locks the conversation row (`FOR UPDATE` on PostgreSQL; SQLite's write
+transactions are serialised by `BEGIN IMMEDIATE`), checks the move against the state
+machine, records its event in the same transaction and announces the result after commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from relaydesk.conversations import state
+from relaydesk.conversations.service import Actor, announce
+from relaydesk.core import event_log
+from relaydesk.core.db import Database
+from relaydesk.core.errors import Conflict, NotFound
+from relaydesk.core.models import Conversation, ConversationStatus, StaffUser, utcnow
+
+Change = Callable[[Conversation], event_log.EventPayload]
+
+
+async def _transition(
+    db: Database,
+    *,
+    conversation_id: str,
+    actor: Actor,
+    transition: state.Transition,
+    change: Change,
+) -> Conversation:
+    async with db.write() as session:
+        conversation = await _lock(session, conversation_id)
+        previous = conversation.status
+        target = state.next_status(previous, transition)
+        payload = change(conversation)
+        conversation.status = target
+        conversation.updated_at = utcnow()
+        event_log.record(
+            session,
+            payload,
+            site_id=conversation.site_id,
+            actor_kind=actor.kind,
+            actor_id=actor.id,
+            conversation_id=conversation.id,
+        )
+    await announce(conversation)
+    return conversation
+
+
+async def _lock(session: AsyncSession, conversation_id: str) -> Conversation:
+    conversation = (
+        await session.execute(
+            select(Conversation).where(col(Conversation.id) == conversation_id).with_for_update()
+        )
+    ).scalar_one_or_none()
+    if conversation is None:
+        raise NotFound("no such conversation", code="conversation_not_found")
+    return conversation
+
+
+async def request_handoff(
+    db: Database,
+    *,
+    conversation_id: str,
+    actor: Actor,
+    reason: str,
+    team_id: int | None = None,
+) -> Conversation:
+    def change(conversation: Conversation) -> event_log.EventPayload:
+        conversation.handoff_reason = reason
+        conversation.queued_at = utcnow()
+        if team_id is not None:
+            conversation.team_id = team_id
+        return event_log.HandoffRequested(reason=reason, team_id=team_id)
+
+    return await _transition(
+        db,
+        conversation_id=conversation_id,
+        actor=actor,
+        transition=state.Transition.REQUEST_HANDOFF,
+        change=change,
+    )
+
+
+async def accept(db: Database, *, conversation_id: str, agent: StaffUser) -> Conversation:
+    """An agent takes a conversation from the queue (or from the bot). Of two agents who
+    race, exactly one wins; the other gets `already_assigned` naming the winner."""
+    assert agent.id is not None
+    agent_id = agent.id
+
+    def change(conversation: Conversation) -> event_log.EventPayload:
+        if conversation.status == ConversationStatus.ASSIGNED:
+            raise Conflict(
+                "another agent has already accepted this conversation",
+                code="already_assigned",
+                assignee_id=conversation.assignee_id,
+            )
+        previous = conversation.status
+        conversation.assignee_id = agent_id
+        conversation.assigned_at = utcnow()
+        return event_log.ConversationAssigned(assignee_id=agent_id, previous_status=previous)
+
+    return await _transition(
+        db,
+        conversation_id=conversation_id,
+        actor=Actor.staff(agent),
+        transition=state.Transition.ASSIGN,
+        change=change,
+    )
+
+
+async def assign(
+    db: Database, *, conversation_id: str, assignee: StaffUser, actor: Actor
+) -> Conversation:
+    """Assign or transfer to `assignee` (from the bot, the queue, or another agent)."""
+    assert assignee.id is not None
+    assignee_id = assignee.id
+
+    def change(conversation: Conversation) -> event_log.EventPayload:
+        if conversation.assignee_id == assignee_id and (
+            conversation.status == ConversationStatus.ASSIGNED
+        ):
+            raise Conflict("the conversation is already assigned to them", code="no_change")
+        previous_assignee = (
+            conversation.assignee_id if conversation.status == ConversationStatus.ASSIGNED else None
+        )
+        previous_status = conversation.status
+        conversation.assignee_id = assignee_id
+        conversation.assigned_at = utcnow()
+        return event_log.ConversationAssigned(
+            assignee_id=assignee_id,
+            previous_assignee_id=previous_assignee,
+            previous_status=previous_status,
+        )
+
+    return await _transition(
+        db,
+        conversation_id=conversation_id,
+        actor=actor,
+        transition=state.Transition.ASSIGN,
+        change=change,
+    )
+
+
+async def resolve(db: Database, *, conversation_id: str, actor: Actor) -> Conversation:
+    def change(conversation: Conversation) -> event_log.EventPayload:
+        conversation.resolved_at = utcnow()
+        return event_log.ConversationResolved(previous_status=conversation.status)
+
+    return await _transition(
+        db,
+        conversation_id=conversation_id,
+        actor=actor,
+        transition=state.Transition.RESOLVE,
+        change=change,
+    )
+
+
+async def hand_back(db: Database, *, conversation_id: str, actor: Actor) -> Conversation:
+    """The human gives the conversation back to the bot."""
+
+    def change(conversation: Conversation) -> event_log.EventPayload:
+        previous = conversation.assignee_id
+        conversation.assignee_id = None
+        conversation.handoff_reason = None
+        return event_log.ConversationHandedBack(previous_assignee_id=previous)
+
+    return await _transition(
+        db,
+        conversation_id=conversation_id,
+        actor=actor,
+        transition=state.Transition.HAND_BACK,
+        change=change,
+    )
+
+
+async def reopen(db: Database, *, conversation_id: str, actor: Actor) -> Conversation:
+    """A resolved conversation goes back to the bot with a clean slate."""
+
+    def change(conversation: Conversation) -> event_log.EventPayload:
+        conversation.assignee_id = None
+        conversation.handoff_reason = None
+        conversation.resolved_at = None
+        return event_log.ConversationReopened()
+
+    return await _transition(
+        db,
+        conversation_id=conversation_id,
+        actor=actor,
+        transition=state.Transition.REOPEN,
+        change=change,
+    )

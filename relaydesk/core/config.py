@@ -1,0 +1,131 @@
+"""Settings: one class, `RELAYDESK_` prefix, read through the cached `get_settings()`.
+
+Tests override settings with `override_settings(...)` rather than mutating the environment,
+so a test can never leak configuration into the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A development-only secret: refused outside `environment=development` so a production
+# deployment can never run with a key that is published in this repository.
+DEV_SECRET_KEY = "relaydesk-development-secret-do-not-use-in-production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RELAYDESK_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Literal["development", "test", "production"] = Field(
+        "development", description="`production` refuses default secrets."
+    )
+    data_dir: Path = Field(
+        Path("relaydesk-data"),
+        description="Where the SQLite database, Chroma index, uploads and model cache live.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy async URL, e.g. postgresql+asyncpg://u:p@host/db. "
+        "Default: SQLite in the data dir.",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="redis://host:6379/0 enables the Redis Socket.IO manager, presence, "
+        "rate limits and locks shared across nodes.",
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(DEV_SECRET_KEY), description="Signs session cookies, JWTs and visitor tokens."
+    )
+    host: str = Field("127.0.0.1", description="Default bind address of `relaydesk serve`.")
+    port: int = Field(8000, description="Default port of `relaydesk serve`.")
+    public_url: str | None = Field(
+        None, description="The URL visitors reach the server at (used in the embed snippet)."
+    )
+    access_token_minutes: int = Field(60 * 12, description="Lifetime of staff bearer tokens.")
+    session_days: int = Field(14, description="Lifetime of a remembered console session.")
+    visitor_token_days: int = Field(365, description="Lifetime of a visitor token.")
+    max_message_chars: int = Field(
+        10_000, description="Longest message text accepted, in characters."
+    )
+    max_socket_payload_bytes: int = Field(
+        1_000_000, description="Largest Socket.IO packet the server accepts."
+    )
+    sync_page_size: int = Field(500, description="Most messages returned by one `sync`.")
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    # Knowledge and retrieval
+    embedding_model_dir: Path | None = Field(
+        None, description="Folder with the all-MiniLM-L6-v2 ONNX model (model.onnx, tokenizer)."
+    )
+    embedding_provider: Literal["local", "openai"] = Field(
+        "local", description="`openai` uses the OpenAI-compatible embeddings endpoint."
+    )
+    embedding_model: str = Field(
+        "text-embedding-3-small", description="Embedding model name for `openai`."
+    )
+    chroma_url: str | None = Field(
+        None, description="http://host:8000 of a Chroma server; default is embedded Chroma."
+    )
+
+    # LLM
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint; unset means extractive answers."
+    )
+    llm_model: str = Field("gpt-4o-mini", description="Chat model name.")
+    llm_api_key: SecretStr = Field(SecretStr("not-needed"), description="API key for the LLM.")
+    llm_temperature: float = Field(0.2, description="Sampling temperature.")
+    llm_timeout_seconds: float = Field(20.0, description="Give up on the LLM after this long.")
+    llm_max_tokens: int = Field(600, description="Longest answer the LLM may write.")
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if (
+            self.environment == "production"
+            and self.secret_key.get_secret_value() == DEV_SECRET_KEY
+        ):
+            raise ValueError(
+                "RELAYDESK_SECRET_KEY must be set to a random value in production "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)."
+            )
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'relaydesk.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+
+_overrides: dict[str, Any] = {}
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings(**_overrides)
+
+
+@contextmanager
+def override_settings(**values: Any) -> Iterator[Settings]:
+    """Use these settings (on top of the environment) inside the block."""
+    previous = dict(_overrides)
+    _overrides.update(values)
+    get_settings.cache_clear()
+    try:
+        yield get_settings()
+    finally:
+        _overrides.clear()
+        _overrides.update(previous)
+        get_settings.cache_clear()

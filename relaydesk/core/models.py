@@ -1,0 +1,203 @@
+"""Tables shared by several domains.
+
+Ids that strangers see (visitors, conversations, messages) are random UUIDs so they reveal
+nothing; staff-facing ids (sites, users, teams) are small integers that are easy to type.
+Timestamps are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Dialect, Index, Integer, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on every backend (SQLite hands back naive datetimes)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+def _ts(**kwargs: Any) -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, **kwargs)
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+
+
+class ConversationStatus(StrEnum):
+    BOT = "bot"
+    QUEUED = "queued"
+    ASSIGNED = "assigned"
+    RESOLVED = "resolved"
+
+
+class SenderKind(StrEnum):
+    VISITOR = "visitor"
+    BOT = "bot"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    AGENT = "agent"
+    EDITOR = "editor"
+
+
+class Availability(StrEnum):
+    ONLINE = "online"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+class Site(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    site_key: str = Field(index=True, unique=True, max_length=64)
+    name: str = Field(max_length=200)
+    allowed_origins: list[str] = _json(list)
+    default_locale: str = Field(default="en", max_length=16)
+    theme: dict[str, Any] = _json(dict)
+    business_hours: dict[str, Any] = _json(dict)
+    created_at: datetime = _ts()
+
+
+class Visitor(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    external_id: str | None = Field(default=None, max_length=200)
+    locale: str | None = Field(default=None, max_length=16)
+    created_at: datetime = _ts()
+    last_seen_at: datetime = _ts()
+
+
+class Team(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    name: str = Field(max_length=120)
+    created_at: datetime = _ts()
+
+
+class StaffUser(SQLModel, table=True):
+    __tablename__ = "staff_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(index=True, unique=True, max_length=320)
+    name: str = Field(max_length=200)
+    password_hash: str = Field(max_length=512)
+    roles: list[str] = _json(list)
+    availability: str = Field(default=Availability.OFFLINE, max_length=16)
+    capacity: int = Field(default=5)
+    is_active: bool = Field(default=True)
+    created_at: datetime = _ts()
+
+    def has_role(self, *roles: Role) -> bool:
+        return any(role in self.roles for role in roles)
+
+
+class TeamMember(SQLModel, table=True):
+    __tablename__ = "team_member"
+
+    team_id: int = Field(foreign_key="team.id", primary_key=True)
+    user_id: int = Field(foreign_key="staff_user.id", primary_key=True, index=True)
+
+
+class Conversation(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    visitor_id: str = Field(foreign_key="visitor.id", index=True, max_length=32)
+    status: str = Field(default=ConversationStatus.BOT, index=True, max_length=16)
+    assignee_id: int | None = Field(default=None, foreign_key="staff_user.id", index=True)
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    handoff_reason: str | None = Field(default=None, max_length=64)
+    # The last sequence number handed out. Incremented with UPDATE ... RETURNING inside the
+    # message's own transaction, so the row lock (PostgreSQL) or the write lock (SQLite)
+    # serialises writers and a rolled-back message leaves no gap.
+    last_seq: int = Field(default=0)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    queued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    assigned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_message_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Message(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "seq", name="uq_message_conversation_seq"),
+        UniqueConstraint("conversation_id", "client_id", name="uq_message_conversation_client"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    conversation_id: str = Field(foreign_key="conversation.id", max_length=32)
+    seq: int
+    sender_kind: str = Field(max_length=16)
+    sender_id: str | None = Field(default=None, max_length=64)
+    sender_name: str | None = Field(default=None, max_length=200)
+    client_id: str = Field(max_length=64)
+    text: str
+    # Extra structured data: citations on bot answers, attachment references and so on.
+    payload: dict[str, Any] = _json(dict)
+    created_at: datetime = _ts()
+
+
+class ReadState(SQLModel, table=True):
+    __tablename__ = "read_state"
+
+    conversation_id: str = Field(foreign_key="conversation.id", primary_key=True, max_length=32)
+    participant_kind: str = Field(primary_key=True, max_length=16)
+    participant_id: str = Field(primary_key=True, max_length=64)
+    last_read_seq: int = Field(default=0)
+    updated_at: datetime = _ts()
+
+
+class Event(SQLModel, table=True):
+    """Append-only log of state changes, written in the same transaction as the change."""
+
+    __table_args__ = (
+        Index("ix_event_site_type_created", "site_id", "type", "created_at"),
+        Index("ix_event_created", "created_at"),
+        Index("ix_event_conversation", "conversation_id"),
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    site_id: int = Field(foreign_key="site.id")
+    type: str = Field(max_length=64)
+    conversation_id: str | None = Field(default=None, max_length=32)
+    actor_kind: str = Field(max_length=16)
+    actor_id: str | None = Field(default=None, max_length=64)
+    payload: dict[str, Any] = _json(dict)
+    created_at: datetime = _ts()

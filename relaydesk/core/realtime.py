@@ -1,0 +1,147 @@
+"""The realtime facade: the one place that talks to python-socketio.
+
+Service functions call these after their transaction commits. Rooms:
+- `conv:{id}` in `/widget` (the visitor's tabs) and in `/console` (staff viewing it);
+- `site:{id}` in `/console` (inbox updates for staff of that site);
+- `staff:{id}` in `/console` (every tab of one staff user);
+- `visitor:{id}` in `/widget` (every tab of one visitor).
+With `RELAYDESK_REDIS_URL` set the server uses `AsyncRedisManager`, so an emit reaches
+clients connected to any node.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+import socketio
+
+from relaydesk.core.config import Settings
+
+log = logging.getLogger(__name__)
+
+WIDGET = "/widget"
+CONSOLE = "/console"
+
+
+def conversation_room(conversation_id: str) -> str:
+    return f"conv:{conversation_id}"
+
+
+def site_room(site_id: int) -> str:
+    return f"site:{site_id}"
+
+
+def staff_room(user_id: int) -> str:
+    return f"staff:{user_id}"
+
+
+def visitor_room(visitor_id: str) -> str:
+    return f"visitor:{visitor_id}"
+
+
+class Emitter(Protocol):
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        *,
+        room: str,
+        namespace: str,
+        skip_sid: str | None = None,
+    ) -> None: ...
+
+
+class SocketIOEmitter:
+    def __init__(self, server: socketio.AsyncServer) -> None:
+        self.server = server
+
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        *,
+        room: str,
+        namespace: str,
+        skip_sid: str | None = None,
+    ) -> None:
+        await self.server.emit(event, data, room=room, namespace=namespace, skip_sid=skip_sid)
+
+
+class NullEmitter:
+    """Used where no socket server runs (the CLI): state changes still happen."""
+
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        *,
+        room: str,
+        namespace: str,
+        skip_sid: str | None = None,
+    ) -> None:
+        return None
+
+
+_emitter: Emitter = NullEmitter()
+
+
+def set_emitter(emitter: Emitter) -> None:
+    global _emitter
+    _emitter = emitter
+
+
+def get_emitter() -> Emitter:
+    return _emitter
+
+
+async def to_conversation(
+    conversation_id: str, event: str, data: Any, *, skip_sid: str | None = None
+) -> None:
+    """Everyone in the conversation: the visitor's tabs and staff viewing it."""
+    room = conversation_room(conversation_id)
+    await _emitter.emit(event, data, room=room, namespace=WIDGET, skip_sid=skip_sid)
+    await _emitter.emit(event, data, room=room, namespace=CONSOLE, skip_sid=skip_sid)
+
+
+async def to_visitor_side(
+    conversation_id: str, event: str, data: Any, *, skip_sid: str | None = None
+) -> None:
+    await _emitter.emit(
+        event, data, room=conversation_room(conversation_id), namespace=WIDGET, skip_sid=skip_sid
+    )
+
+
+async def to_staff_side(
+    conversation_id: str, event: str, data: Any, *, skip_sid: str | None = None
+) -> None:
+    await _emitter.emit(
+        event, data, room=conversation_room(conversation_id), namespace=CONSOLE, skip_sid=skip_sid
+    )
+
+
+async def to_site_staff(site_id: int, event: str, data: Any) -> None:
+    await _emitter.emit(event, data, room=site_room(site_id), namespace=CONSOLE)
+
+
+async def to_staff_user(user_id: int, event: str, data: Any) -> None:
+    await _emitter.emit(event, data, room=staff_room(user_id), namespace=CONSOLE)
+
+
+def create_socket_server(settings: Settings) -> socketio.AsyncServer:
+    manager: socketio.AsyncManager | None = None
+    if settings.redis_url:
+        manager = socketio.AsyncRedisManager(settings.redis_url)
+    server = socketio.AsyncServer(
+        async_mode="asgi",
+        client_manager=manager,
+        # Origins are checked per site in the /widget connect handler (each site has its
+        # own allow-list), so the transport layer accepts any origin.
+        cors_allowed_origins="*",
+        max_http_buffer_size=settings.max_socket_payload_bytes,
+        ping_interval=20,
+        ping_timeout=20,
+        logger=False,
+        engineio_logger=False,
+    )
+    return server

@@ -1,0 +1,72 @@
+"""Passwords, tokens and signed values."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import jwt
+from pwdlib import PasswordHash
+
+from relaydesk.core.config import Settings
+from relaydesk.core.errors import Unauthorized
+
+_password_hash = PasswordHash.recommended()
+ALGORITHM = "HS256"
+TokenKind = Literal["access", "session", "visitor"]
+
+
+def hash_password(password: str) -> str:
+    return _password_hash.hash(password)
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    try:
+        return _password_hash.verify(password, password_hash)
+    except Exception:  # a malformed stored hash must read as "wrong password", not a crash
+        return False
+
+
+def new_site_key() -> str:
+    return "site_" + secrets.token_urlsafe(18)
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def create_token(
+    settings: Settings, *, kind: TokenKind, subject: str, lifetime: timedelta, **claims: Any
+) -> str:
+    now = datetime.now(UTC)
+    payload = {"sub": subject, "kind": kind, "iat": now, "exp": now + lifetime, **claims}
+    return jwt.encode(payload, settings.secret_key.get_secret_value(), algorithm=ALGORITHM)
+
+
+def decode_token(settings: Settings, token: object, *, kind: TokenKind) -> dict[str, Any]:
+    """Verify signature, expiry and kind; raise Unauthorized with the reason otherwise."""
+    if not isinstance(token, str) or not token or len(token) > 4096:
+        raise Unauthorized("token is missing or malformed", code="invalid_token")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            settings.secret_key.get_secret_value(),
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "sub", "kind"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthorized("token has expired", code="token_expired") from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("token is invalid", code="invalid_token") from exc
+    if claims.get("kind") != kind:
+        raise Unauthorized("token is of the wrong kind", code="invalid_token")
+    return claims
+
+
+def new_csrf_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+SESSION_COOKIE = "relaydesk_session"
+CSRF_COOKIE = "relaydesk_csrf"

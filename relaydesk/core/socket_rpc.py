@@ -1,0 +1,111 @@
+"""The shared shape of socket event handlers: validate, authorise, act, acknowledge.
+
+A handler is declared with `@event("message:send", MessageSend)` on a `RpcNamespace`
+method. Whatever a client sends, the handler answers with an ack of the form
+`{"ok": true, ...}` or `{"ok": false, "error": {"code", "message"}}`, and no input can
+raise out of the handler into python-socketio.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import socketio
+from pydantic import BaseModel, ValidationError
+
+from relaydesk.core.errors import DomainError, InvalidInput, RateLimited
+
+log = logging.getLogger(__name__)
+
+P = TypeVar("P", bound=BaseModel)
+Ack = dict[str, Any]
+Handler = Callable[[Any, str, Any], Awaitable[Ack]]
+
+
+def ok(**fields: Any) -> Ack:
+    return {"ok": True, **fields}
+
+
+def error_ack(error: DomainError) -> Ack:
+    return {"ok": False, "error": error.to_dict()}
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err["loc"]) or "payload"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def event(name: str, payload_model: type[P]) -> Callable[[Handler], Handler]:
+    """Mark a namespace method as the handler of socket event `name`."""
+
+    def decorate(fn: Handler) -> Handler:
+        fn.__dict__["socket_event"] = (name, payload_model)
+        return fn
+
+    return decorate
+
+
+class TokenBucket:
+    """Per-connection rate limit; a connection lives on one node, so memory is enough."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.stamp = burst, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class RpcNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    rate_per_second = 20.0
+    burst = 60.0
+
+    def __init__(self, namespace: str) -> None:
+        super().__init__(namespace)
+        self._handlers: dict[str, tuple[Handler, type[BaseModel]]] = {}
+        self._buckets: dict[str, TokenBucket] = {}
+        for attr in dir(type(self)):
+            fn = getattr(type(self), attr)
+            spec = getattr(fn, "__dict__", {}).get("socket_event")
+            if spec:
+                self._handlers[spec[0]] = (fn, spec[1])
+
+    async def trigger_event(self, event_name: str, *args: Any) -> Any:
+        if event_name in ("connect", "disconnect"):
+            return await super().trigger_event(event_name, *args)
+        sid = args[0]
+        entry = self._handlers.get(event_name)
+        if entry is None:
+            return error_ack(InvalidInput(f"unknown event {event_name!r}", code="unknown_event"))
+        bucket = self._buckets.setdefault(sid, TokenBucket(self.rate_per_second, self.burst))
+        if not bucket.take():
+            return error_ack(RateLimited("too many events; slow down"))
+        handler, model = entry
+        if len(args) != 2:
+            return error_ack(InvalidInput("expected exactly one payload object"))
+        try:
+            payload = model.model_validate(args[1] if args[1] is not None else {})
+        except ValidationError as exc:
+            return error_ack(InvalidInput(_describe(exc)))
+        try:
+            return await handler(self, sid, payload)
+        except DomainError as exc:
+            return error_ack(exc)
+        except Exception:
+            log.exception("socket event %s failed", event_name)
+            return error_ack(DomainError("internal error", code="internal"))
+
+    def forget(self, sid: str) -> None:
+        self._buckets.pop(sid, None)

@@ -1,0 +1,107 @@
+"""Sites (one per website that embeds the widget) and their visitors."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlmodel import select
+
+from relaydesk.core.db import Database
+from relaydesk.core.errors import InvalidInput, NotFound
+from relaydesk.core.models import Site, Team, Visitor, utcnow
+from relaydesk.core.security import new_site_key
+
+
+def normalise_origin(origin: str) -> str:
+    """`https://Example.com/path` → `https://example.com`; refuses what is not an origin."""
+    parts = urlsplit(origin.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(f"not an http(s) origin: {origin!r}", code="invalid_origin")
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname.lower()}{port}"
+
+
+async def create_site(
+    db: Database,
+    *,
+    name: str,
+    allowed_origins: list[str] | None = None,
+    default_locale: str = "en",
+    site_key: str | None = None,
+    theme: dict[str, Any] | None = None,
+    default_team_name: str = "Support",
+) -> Site:
+    """A site with a fresh public key and a default team for its agents."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("site name is empty")
+    site = Site(
+        site_key=site_key or new_site_key(),
+        name=name,
+        allowed_origins=[normalise_origin(o) for o in allowed_origins or []],
+        default_locale=default_locale,
+        theme=theme or {},
+    )
+    async with db.write() as session:
+        session.add(site)
+        await session.flush()
+        assert site.id is not None
+        session.add(Team(site_id=site.id, name=default_team_name))
+    return site
+
+
+async def get_site_by_key(db: Database, site_key: str) -> Site:
+    async with db.read() as session:
+        site = (
+            await session.execute(select(Site).where(Site.site_key == site_key))
+        ).scalar_one_or_none()
+    if site is None:
+        raise NotFound("unknown site key", code="unknown_site")
+    return site
+
+
+async def get_site(db: Database, site_id: int) -> Site:
+    async with db.read() as session:
+        site = await session.get(Site, site_id)
+    if site is None:
+        raise NotFound("no such site", code="site_not_found")
+    return site
+
+
+async def list_sites(db: Database) -> list[Site]:
+    async with db.read() as session:
+        return list((await session.execute(select(Site).order_by(Site.id))).scalars())  # type: ignore[arg-type]
+
+
+def origin_allowed(site: Site, origin: str | None) -> bool:
+    """An empty allow-list admits every origin (handy in development); otherwise the
+    browser's Origin header must match one entry. Non-browser clients send no Origin."""
+    if not site.allowed_origins or origin is None:
+        return True
+    try:
+        return normalise_origin(origin) in site.allowed_origins
+    except InvalidInput:
+        return False
+
+
+async def get_visitor(db: Database, *, visitor_id: str, site_id: int) -> Visitor | None:
+    async with db.read() as session:
+        visitor = await session.get(Visitor, visitor_id)
+    if visitor is None or visitor.site_id != site_id:
+        return None
+    return visitor
+
+
+async def create_visitor(db: Database, *, site_id: int, locale: str | None) -> Visitor:
+    visitor = Visitor(site_id=site_id, locale=locale)
+    async with db.write() as session:
+        session.add(visitor)
+    return visitor
+
+
+async def touch_visitor(db: Database, *, visitor_id: str) -> None:
+    async with db.write() as session:
+        visitor = await session.get(Visitor, visitor_id)
+        if visitor is not None:
+            visitor.last_seen_at = utcnow()

@@ -1,0 +1,182 @@
+"""The `/widget` namespace: what a website visitor's browser may do."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from socketio.exceptions import ConnectionRefusedError
+
+from relaydesk.conversations import service as conversations
+from relaydesk.conversations import transitions
+from relaydesk.conversations.schemas import (
+    ConversationPublic,
+    ConversationRef,
+    EmptyPayload,
+    MessagePublic,
+    MessageSend,
+    ReadReceipt,
+    SyncRequest,
+    TypingSignal,
+    dump,
+)
+from relaydesk.conversations.service import Actor
+from relaydesk.core import realtime
+from relaydesk.core.config import get_settings
+from relaydesk.core.db import get_database
+from relaydesk.core.errors import NotFound, Unauthorized
+from relaydesk.core.models import SenderKind
+from relaydesk.core.security import create_token, decode_token
+from relaydesk.core.socket_rpc import Ack, RpcNamespace, event, ok
+from relaydesk.sites import service as sites
+
+log = logging.getLogger(__name__)
+
+VISITOR_REQUEST = "visitor_request"
+
+
+class WidgetAuth(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    site_key: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    visitor_token: Annotated[str, StringConstraints(max_length=4096)] | None = None
+    locale: Annotated[str, StringConstraints(max_length=16)] | None = None
+
+
+def _refuse(code: str, message: str) -> ConnectionRefusedError:
+    return ConnectionRefusedError({"code": code, "message": message})
+
+
+def visitor_token_for(*, visitor_id: str, site_id: int) -> str:
+    settings = get_settings()
+    return create_token(
+        settings,
+        kind="visitor",
+        subject=visitor_id,
+        lifetime=timedelta(days=settings.visitor_token_days),
+        site=site_id,
+    )
+
+
+class WidgetNamespace(RpcNamespace):
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        db = get_database()
+        try:
+            params = WidgetAuth.model_validate(auth if auth is not None else {})
+        except ValidationError as exc:
+            raise _refuse(
+                "invalid_auth", "auth must be {site_key, visitor_token?, locale?}"
+            ) from exc
+        try:
+            site = await sites.get_site_by_key(db, params.site_key)
+        except NotFound as exc:
+            raise _refuse("unknown_site", "unknown site key") from exc
+        assert site.id is not None
+        if not sites.origin_allowed(site, environ.get("HTTP_ORIGIN")):
+            raise _refuse("origin_not_allowed", "this origin may not embed the widget")
+        if params.visitor_token:
+            try:
+                claims = decode_token(get_settings(), params.visitor_token, kind="visitor")
+            except Unauthorized as exc:
+                raise _refuse(exc.code, exc.message) from exc
+            visitor = (
+                await sites.get_visitor(db, visitor_id=str(claims["sub"]), site_id=site.id)
+                if claims.get("site") == site.id
+                else None
+            )
+            if visitor is None:
+                raise _refuse("invalid_token", "the visitor token is not valid for this site")
+            token = params.visitor_token
+        else:
+            visitor = await sites.create_visitor(db, site_id=site.id, locale=params.locale)
+            token = visitor_token_for(visitor_id=visitor.id, site_id=site.id)
+        await self.save_session(sid, {"visitor_id": visitor.id, "site_id": site.id, "owned": set()})
+        await self.enter_room(sid, realtime.visitor_room(visitor.id))
+        await self.emit("session", {"visitor_id": visitor.id, "visitor_token": token}, to=sid)
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self.forget(sid)
+
+    async def _owned(self, sid: str, conversation_id: str) -> dict[str, Any]:
+        """The session, after checking that the conversation is this visitor's."""
+        session: dict[str, Any] = await self.get_session(sid)
+        if conversation_id in session["owned"]:
+            return session
+        conversation = await conversations.get_conversation(get_database(), conversation_id)
+        if conversation.visitor_id != session["visitor_id"]:
+            # Same answer as a missing id: another visitor's ids reveal nothing.
+            raise NotFound("no such conversation", code="conversation_not_found")
+        session["owned"].add(conversation_id)
+        await self.enter_room(sid, realtime.conversation_room(conversation_id))
+        return session
+
+    @event("conversation:open", EmptyPayload)
+    async def open_conversation(self, sid: str, _: EmptyPayload) -> Ack:
+        session: dict[str, Any] = await self.get_session(sid)
+        conversation, messages = await conversations.open_conversation(
+            get_database(), site_id=session["site_id"], visitor_id=session["visitor_id"]
+        )
+        session["owned"].add(conversation.id)
+        await self.enter_room(sid, realtime.conversation_room(conversation.id))
+        return ok(
+            conversation=dump(ConversationPublic.of(conversation)),
+            messages=[dump(MessagePublic.of(m)) for m in messages],
+        )
+
+    @event("message:send", MessageSend)
+    async def send_message(self, sid: str, payload: MessageSend) -> Ack:
+        session = await self._owned(sid, payload.conversation_id)
+        result = await conversations.send_message(
+            get_database(),
+            conversation_id=payload.conversation_id,
+            sender=Actor.visitor(session["visitor_id"]),
+            client_id=payload.client_id,
+            text=payload.text,
+        )
+        return ok(message=dump(MessagePublic.of(result.message)), duplicate=not result.created)
+
+    @event("sync", SyncRequest)
+    async def sync(self, sid: str, payload: SyncRequest) -> Ack:
+        await self._owned(sid, payload.conversation_id)
+        messages = await conversations.sync(
+            get_database(), conversation_id=payload.conversation_id, after_seq=payload.after_seq
+        )
+        return ok(messages=[dump(MessagePublic.of(m)) for m in messages])
+
+    @event("typing", TypingSignal)
+    async def typing(self, sid: str, payload: TypingSignal) -> Ack:
+        session = await self._owned(sid, payload.conversation_id)
+        await realtime.to_staff_side(
+            payload.conversation_id,
+            "typing",
+            {
+                "conversation_id": payload.conversation_id,
+                "typing": payload.typing,
+                "sender": {"kind": SenderKind.VISITOR, "id": session["visitor_id"]},
+            },
+        )
+        return ok()
+
+    @event("read", ReadReceipt)
+    async def read(self, sid: str, payload: ReadReceipt) -> Ack:
+        session = await self._owned(sid, payload.conversation_id)
+        state = await conversations.mark_read(
+            get_database(),
+            conversation_id=payload.conversation_id,
+            reader=Actor.visitor(session["visitor_id"]),
+            seq=payload.seq,
+        )
+        return ok(seq=state.last_read_seq)
+
+    @event("handoff:request", ConversationRef)
+    async def request_handoff(self, sid: str, payload: ConversationRef) -> Ack:
+        session = await self._owned(sid, payload.conversation_id)
+        conversation = await transitions.request_handoff(
+            get_database(),
+            conversation_id=payload.conversation_id,
+            actor=Actor.visitor(session["visitor_id"]),
+            reason=VISITOR_REQUEST,
+        )
+        return ok(conversation=dump(ConversationPublic.of(conversation)))
