@@ -6,7 +6,6 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from socketio.exceptions import ConnectionRefusedError
 
 from relaydesk.accounts import service as accounts
 from relaydesk.conversations import service as conversations
@@ -29,7 +28,7 @@ from relaydesk.core.db import get_database
 from relaydesk.core.errors import Forbidden, Unauthorized
 from relaydesk.core.models import Conversation
 from relaydesk.core.security import SESSION_COOKIE, decode_token
-from relaydesk.core.socket_rpc import Ack, RpcNamespace, event, ok
+from relaydesk.core.socket_rpc import Ack, RpcNamespace, event, ok, refuse
 from relaydesk.sites import service as sites
 
 
@@ -75,7 +74,7 @@ class ConsoleNamespace(RpcNamespace):
             user_id = await staff_from_credentials(auth, environ)
             user = await accounts.get_active_user(db, user_id)
         except Unauthorized as exc:
-            raise ConnectionRefusedError({"code": exc.code, "message": exc.message}) from exc
+            raise refuse(exc.code, exc.message) from exc
         scope = await load_scope(db, user)
         await self.save_session(sid, {"user_id": user_id})
         await self.enter_room(sid, realtime.staff_room(user_id))
@@ -137,7 +136,7 @@ class ConsoleNamespace(RpcNamespace):
             client_id=payload.client_id,
             text=payload.text,
         )
-        return ok(message=dump(MessagePublic.of(result.message)), duplicate=not result.created)
+        return ok(message=dump(result.message), duplicate=not result.created)
 
     @event("sync", SyncRequest)
     async def sync(self, sid: str, payload: SyncRequest) -> Ack:

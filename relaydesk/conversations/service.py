@@ -7,16 +7,18 @@ happen.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Connection, RowMapping, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from relaydesk.conversations import state
-from relaydesk.conversations.schemas import ConversationPublic, MessagePublic, dump
+from relaydesk.conversations.schemas import ConversationPublic, MessagePublic, SenderPublic, dump
 from relaydesk.core import event_log, realtime
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
@@ -24,10 +26,12 @@ from relaydesk.core.errors import Conflict, Forbidden, NotFound
 from relaydesk.core.models import (
     Conversation,
     ConversationStatus,
+    Event,
     Message,
     ReadState,
     SenderKind,
     StaffUser,
+    new_id,
     utcnow,
 )
 from relaydesk.core.text import clean_text
@@ -56,8 +60,8 @@ SYSTEM = Actor(kind=SenderKind.SYSTEM, id=None, name=None)
 
 @dataclass
 class SendResult:
-    message: Message
-    conversation: Conversation
+    message: MessagePublic
+    conversation: ConversationPublic
     created: bool
     status_changed: bool = False
     events: list[event_log.EventPayload] = field(default_factory=list)
@@ -138,24 +142,37 @@ async def send_message(
     one the bot holds or that is queued takes it over."""
     text = clean_text(text, max_chars=get_settings().max_message_chars)
     try:
-        return await _store_message(
+        result = await _store_message(
             db,
             conversation_id=conversation_id,
             sender=sender,
             client_id=client_id,
             text=text,
-            payload=payload,
+            payload=payload or {},
         )
     except _AlreadyStored as resend:
         conversation = await get_conversation(db, conversation_id)
-        return SendResult(message=resend.message, conversation=conversation, created=False)
+        return SendResult(
+            message=resend.message, conversation=ConversationPublic.of(conversation), created=False
+        )
+    await realtime.to_conversation(
+        conversation_id, "message:new", {"message": dump(result.message)}
+    )
+    if result.status_changed:
+        await announce(result.conversation)
+    return result
 
 
 class _AlreadyStored(Exception):
     """Raised inside the transaction to roll back the seq increment of a resend."""
 
-    def __init__(self, message: Message) -> None:
+    def __init__(self, message: MessagePublic) -> None:
         self.message = message
+
+
+_conversations = Conversation.__table__  # type: ignore[attr-defined]
+_messages = Message.__table__  # type: ignore[attr-defined]
+_events = Event.__table__  # type: ignore[attr-defined]
 
 
 async def _store_message(
@@ -165,93 +182,138 @@ async def _store_message(
     sender: Actor,
     client_id: str,
     text: str,
-    payload: dict[str, Any] | None,
+    payload: dict[str, Any],
 ) -> SendResult:
-    async with db.write() as session:
-        # Taking the next seq first locks the conversation for the rest of the transaction
-        # (row lock on PostgreSQL, the write lock on SQLite), so the duplicate check and the
-        # state checks below cannot race with another writer.
-        now = utcnow()
-        seq = (
-            await session.execute(
-                update(Conversation)
-                .where(col(Conversation.id) == conversation_id)
-                .values(last_seq=Conversation.last_seq + 1, updated_at=now, last_message_at=now)
-                .returning(col(Conversation.last_seq))
-            )
-        ).scalar_one_or_none()
-        if seq is None:
-            raise NotFound("no such conversation", code="conversation_not_found")
-        existing = (
-            await session.execute(
-                select(Message).where(
-                    Message.conversation_id == conversation_id, Message.client_id == client_id
-                )
-            )
-        ).scalar_one_or_none()
-        if existing is not None:
-            session.expunge(existing)  # keep it readable after the rollback
-            raise _AlreadyStored(existing)
-        conversation = await session.get(Conversation, conversation_id, populate_existing=True)
-        assert conversation is not None
-        events = _apply_message_effects(conversation, sender)
-        message = Message(
+    return await db.run_write(
+        partial(
+            _store_message_tx,
             conversation_id=conversation_id,
-            seq=seq,
-            sender_kind=sender.kind,
-            sender_id=sender.id,
-            sender_name=sender.name,
+            sender=sender,
             client_id=client_id,
             text=text,
-            payload=payload or {},
-            created_at=now,
+            payload=payload,
         )
-        session.add(message)
-        events.append(
-            event_log.MessageStored(
-                message_id=message.id, seq=seq, sender_kind=sender.kind, chars=len(text)
+    )
+
+
+def _store_message_tx(
+    connection: Connection,
+    *,
+    conversation_id: str,
+    sender: Actor,
+    client_id: str,
+    text: str,
+    payload: dict[str, Any],
+) -> SendResult:
+    # The hottest path in the product, so it is one synchronous Core transaction: no ORM
+    # unit of work, and on SQLite one thread hop for the whole thing (see Database).
+    # Taking the next seq first locks the conversation for the rest of the transaction
+    # (row lock on PostgreSQL, the write lock on SQLite), so the duplicate check and the
+    # state checks below cannot race with another writer.
+    now = utcnow()
+    row = (
+        connection.execute(
+            update(_conversations)
+            .where(_conversations.c.id == conversation_id)
+            .values(last_seq=_conversations.c.last_seq + 1, updated_at=now, last_message_at=now)
+            .returning(*_conversations.c)
+        )
+        .mappings()
+        .one_or_none()
+    )
+    if row is None:
+        raise NotFound("no such conversation", code="conversation_not_found")
+    existing = (
+        connection.execute(
+            select(_messages).where(
+                _messages.c.conversation_id == conversation_id,
+                _messages.c.client_id == client_id,
             )
         )
-        for payload_event in events:
-            event_log.record(
-                session,
-                payload_event,
+        .mappings()
+        .one_or_none()
+    )
+    if existing is not None:
+        raise _AlreadyStored(_message_public(existing))
+    conversation = ConversationPublic.model_validate(dict(row))
+    changes, events = _message_effects(conversation, sender, now)
+    if changes:
+        connection.execute(
+            update(_conversations).where(_conversations.c.id == conversation_id).values(**changes)
+        )
+        conversation = conversation.model_copy(update=changes)
+    values = {
+        "id": new_id(),
+        "conversation_id": conversation_id,
+        "seq": conversation.last_seq,
+        "sender_kind": sender.kind,
+        "sender_id": sender.id,
+        "sender_name": sender.name,
+        "client_id": client_id,
+        "text": text,
+        "payload": payload,
+        "created_at": now,
+    }
+    connection.execute(insert(_messages).values(**values))
+    events.append(
+        event_log.MessageStored(
+            message_id=values["id"], seq=values["seq"], sender_kind=sender.kind, chars=len(text)
+        )
+    )
+    connection.execute(
+        insert(_events),
+        [
+            event_log.row(
+                event,
                 site_id=conversation.site_id,
                 actor_kind=sender.kind,
                 actor_id=sender.id,
                 conversation_id=conversation_id,
+                created_at=now,
             )
-    result = SendResult(
-        message=message,
+            for event in events
+        ],
+    )
+    return SendResult(
+        message=_message_public(values),
         conversation=conversation,
         created=True,
-        status_changed=len(events) > 1,
+        status_changed=bool(changes),
         events=events,
     )
-    await realtime.to_conversation(
-        conversation_id, "message:new", {"message": dump(MessagePublic.of(message))}
+
+
+def _message_public(row: Mapping[str, Any] | RowMapping) -> MessagePublic:
+    return MessagePublic(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        seq=row["seq"],
+        client_id=row["client_id"],
+        sender=SenderPublic(kind=row["sender_kind"], id=row["sender_id"], name=row["sender_name"]),
+        text=row["text"],
+        payload=row["payload"] or {},
+        created_at=row["created_at"],
     )
-    await announce(conversation)
-    return result
 
 
-def _apply_message_effects(
-    conversation: Conversation, sender: Actor
-) -> list[event_log.EventPayload]:
-    """Check that `sender` may write now, and change the state the message implies."""
+def _message_effects(
+    conversation: ConversationPublic, sender: Actor, now: datetime
+) -> tuple[dict[str, Any], list[event_log.EventPayload]]:
+    """Check that `sender` may write now; return the state changes the message implies."""
     status = conversation.status
-    now = utcnow()
     if sender.kind == SenderKind.BOT and status != ConversationStatus.BOT:
         # The bot never speaks in a conversation a human owns or is waiting for.
         raise Conflict(
             f"the bot may not write while the conversation is {status}", code="bot_silenced"
         )
     if sender.kind == SenderKind.VISITOR and status == ConversationStatus.RESOLVED:
-        conversation.status = state.next_status(status, state.Transition.REOPEN)
-        conversation.assignee_id = None
-        conversation.handoff_reason = None
-        conversation.resolved_at = None
-        return [event_log.ConversationReopened()]
+        changes: dict[str, Any] = {
+            "status": state.next_status(status, state.Transition.REOPEN).value,
+            "assignee_id": None,
+            "handoff_reason": None,
+            "resolved_at": None,
+        }
+        return changes, [event_log.ConversationReopened()]
     if sender.kind == SenderKind.AGENT:
         assert sender.id is not None
         agent_id = int(sender.id)
@@ -266,11 +328,15 @@ def _apply_message_effects(
                 assignee_id=conversation.assignee_id,
             )
         if status in (ConversationStatus.BOT, ConversationStatus.QUEUED):
-            conversation.status = state.next_status(status, state.Transition.ASSIGN)
-            conversation.assignee_id = agent_id
-            conversation.assigned_at = now
-            return [event_log.ConversationAssigned(assignee_id=agent_id, previous_status=status)]
-    return []
+            changes = {
+                "status": state.next_status(status, state.Transition.ASSIGN).value,
+                "assignee_id": agent_id,
+                "assigned_at": now,
+            }
+            return changes, [
+                event_log.ConversationAssigned(assignee_id=agent_id, previous_status=status)
+            ]
+    return {}, []
 
 
 async def sync(db: Database, *, conversation_id: str, after_seq: int) -> list[Message]:
@@ -329,8 +395,13 @@ async def read_states(db: Database, *, conversation_id: str) -> Sequence[ReadSta
         return list(rows.scalars())
 
 
-async def announce(conversation: Conversation) -> None:
+async def announce(conversation: Conversation | ConversationPublic) -> None:
     """Tell the site's staff inboxes (and everyone in the conversation) the new state."""
-    data = {"conversation": dump(ConversationPublic.of(conversation))}
+    public = (
+        conversation
+        if isinstance(conversation, ConversationPublic)
+        else ConversationPublic.of(conversation)
+    )
+    data = {"conversation": dump(public)}
     await realtime.to_site_staff(conversation.site_id, "conversation:updated", data)
     await realtime.to_visitor_side(conversation.id, "conversation:updated", data)

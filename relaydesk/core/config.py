@@ -56,8 +56,10 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(
         10_000, description="Longest message text accepted, in characters."
     )
+    # Well above the longest text so that an over-long message gets a clear error ack
+    # (`text_too_long`); only packets past this size make the transport drop the connection.
     max_socket_payload_bytes: int = Field(
-        1_000_000, description="Largest Socket.IO packet the server accepts."
+        4_000_000, description="Largest Socket.IO packet the server accepts."
     )
     sync_page_size: int = Field(500, description="Most messages returned by one `sync`.")
     log_level: str = Field("INFO", description="Python logging level.")

@@ -3,7 +3,8 @@ so an event exists if and only if the change it describes was committed."""
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,3 +76,24 @@ def record(
     )
     session.add(event)
     return event
+
+
+def row(
+    payload: EventPayload,
+    *,
+    site_id: int,
+    actor_kind: str,
+    actor_id: str | int | None,
+    conversation_id: str | None,
+    created_at: datetime,
+) -> dict[str, Any]:
+    """The same event as a plain row, for bulk Core inserts on hot paths."""
+    return {
+        "site_id": site_id,
+        "type": payload.type,
+        "conversation_id": conversation_id,
+        "actor_kind": actor_kind,
+        "actor_id": None if actor_id is None else str(actor_id),
+        "payload": payload.model_dump(exclude={"type"}),
+        "created_at": created_at,
+    }

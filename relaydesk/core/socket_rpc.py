@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import socketio
 from pydantic import BaseModel, ValidationError
+from socketio.exceptions import ConnectionRefusedError
 
 from relaydesk.core.errors import DomainError, InvalidInput, RateLimited
 
@@ -31,6 +32,11 @@ def ok(**fields: Any) -> Ack:
 
 def error_ack(error: DomainError) -> Ack:
     return {"ok": False, "error": error.to_dict()}
+
+
+def refuse(code: str, message: str) -> ConnectionRefusedError:
+    """A refused connect; Socket.IO clients see `err.message` and `err.data.code`."""
+    return ConnectionRefusedError(message, {"code": code, "message": message})
 
 
 def _describe(exc: ValidationError) -> str:

@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
-from socketio.exceptions import ConnectionRefusedError
 
 from relaydesk.conversations import service as conversations
 from relaydesk.conversations import transitions
@@ -29,7 +28,7 @@ from relaydesk.core.db import get_database
 from relaydesk.core.errors import NotFound, Unauthorized
 from relaydesk.core.models import SenderKind
 from relaydesk.core.security import create_token, decode_token
-from relaydesk.core.socket_rpc import Ack, RpcNamespace, event, ok
+from relaydesk.core.socket_rpc import Ack, RpcNamespace, event, ok, refuse
 from relaydesk.sites import service as sites
 
 log = logging.getLogger(__name__)
@@ -43,10 +42,6 @@ class WidgetAuth(BaseModel):
     site_key: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     visitor_token: Annotated[str, StringConstraints(max_length=4096)] | None = None
     locale: Annotated[str, StringConstraints(max_length=16)] | None = None
-
-
-def _refuse(code: str, message: str) -> ConnectionRefusedError:
-    return ConnectionRefusedError({"code": code, "message": message})
 
 
 def visitor_token_for(*, visitor_id: str, site_id: int) -> str:
@@ -66,28 +61,28 @@ class WidgetNamespace(RpcNamespace):
         try:
             params = WidgetAuth.model_validate(auth if auth is not None else {})
         except ValidationError as exc:
-            raise _refuse(
+            raise refuse(
                 "invalid_auth", "auth must be {site_key, visitor_token?, locale?}"
             ) from exc
         try:
             site = await sites.get_site_by_key(db, params.site_key)
         except NotFound as exc:
-            raise _refuse("unknown_site", "unknown site key") from exc
+            raise refuse("unknown_site", "unknown site key") from exc
         assert site.id is not None
         if not sites.origin_allowed(site, environ.get("HTTP_ORIGIN")):
-            raise _refuse("origin_not_allowed", "this origin may not embed the widget")
+            raise refuse("origin_not_allowed", "this origin may not embed the widget")
         if params.visitor_token:
             try:
                 claims = decode_token(get_settings(), params.visitor_token, kind="visitor")
             except Unauthorized as exc:
-                raise _refuse(exc.code, exc.message) from exc
+                raise refuse(exc.code, exc.message) from exc
             visitor = (
                 await sites.get_visitor(db, visitor_id=str(claims["sub"]), site_id=site.id)
                 if claims.get("site") == site.id
                 else None
             )
             if visitor is None:
-                raise _refuse("invalid_token", "the visitor token is not valid for this site")
+                raise refuse("invalid_token", "the visitor token is not valid for this site")
             token = params.visitor_token
         else:
             visitor = await sites.create_visitor(db, site_id=site.id, locale=params.locale)
@@ -135,7 +130,7 @@ class WidgetNamespace(RpcNamespace):
             client_id=payload.client_id,
             text=payload.text,
         )
-        return ok(message=dump(MessagePublic.of(result.message)), duplicate=not result.created)
+        return ok(message=dump(result.message), duplicate=not result.created)
 
     @event("sync", SyncRequest)
     async def sync(self, sid: str, payload: SyncRequest) -> Ack:

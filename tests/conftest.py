@@ -1,0 +1,172 @@
+"""Fixtures shared by the whole suite: a fresh database per test (SQLite by default, and
+PostgreSQL too for tests marked `postgres`), a recording realtime emitter, a live server."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+import uvicorn
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+from relaydesk.api.app import create_app
+from relaydesk.core import migrate, realtime, security
+from relaydesk.core.config import override_settings
+from relaydesk.core.db import Database, set_database
+from relaydesk.testing.servers import MissingBinary, PostgresCluster, RedisServer, free_port
+
+REPO = Path(__file__).resolve().parent.parent
+MODEL_DIR = Path(
+    os.environ.get("RELAYDESK_EMBEDDING_MODEL_DIR", REPO.parent / "shared/models/all-MiniLM-L6-v2")
+)
+TEMPLATE_DB = "relaydesk_template"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """Argon2 with production costs takes ~0.3 s a hash; tests create many users."""
+    original = security._password_hash
+    security._password_hash = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024),))
+    yield
+    security._password_hash = original
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        backends = ["sqlite"]
+        if metafunc.definition.get_closest_marker("postgres"):
+            backends.append("postgres")
+        metafunc.parametrize("backend", backends)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "relaydesk.db"
+    migrate.upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    try:
+        cluster = PostgresCluster().start()
+    except MissingBinary as exc:
+        pytest.fail(str(exc))
+
+    async def create_template() -> None:
+        conn = await asyncpg.connect(cluster.admin_dsn)
+        await conn.execute(f"CREATE DATABASE {TEMPLATE_DB}")
+        await conn.close()
+
+    # Session fixtures may be first needed inside a test's running loop: use a thread.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, create_template()).result()
+    migrate.upgrade(cluster.url(TEMPLATE_DB))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    try:
+        server = RedisServer().start()
+    except MissingBinary as exc:
+        pytest.fail(str(exc))
+    yield server
+    server.stop()
+
+
+async def _pg_admin(cluster: PostgresCluster, sql: str) -> None:
+    conn = await asyncpg.connect(cluster.admin_dsn)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def database_url(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[str]:
+    """A fresh, migrated database for this test: a copy of a migrated template."""
+    if backend == "sqlite":
+        target = tmp_path / "relaydesk.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), target)
+        yield f"sqlite+aiosqlite:///{target}"
+        return
+    cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    await _pg_admin(cluster, f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+    yield cluster.url(name)
+    await _pg_admin(cluster, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+async def db(database_url: str, tmp_path: Path) -> AsyncIterator[Database]:
+    with override_settings(
+        environment="test",
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        embedding_model_dir=MODEL_DIR,
+    ):
+        database = Database(database_url)
+        set_database(database)
+        try:
+            yield database
+        finally:
+            set_database(None)
+            await database.dispose()
+
+
+class RecordingEmitter:
+    """Captures what would go out on the sockets, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    async def emit(
+        self, event: str, data: Any, *, room: str, namespace: str, skip_sid: str | None = None
+    ) -> None:
+        self.sent.append({"event": event, "data": data, "room": room, "namespace": namespace})
+
+    def of(self, event: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        return [
+            e
+            for e in self.sent
+            if e["event"] == event and (namespace is None or e["namespace"] == namespace)
+        ]
+
+
+@pytest.fixture
+def emitted() -> Iterator[RecordingEmitter]:
+    recorder = RecordingEmitter()
+    realtime.set_emitter(recorder)
+    yield recorder
+    realtime.set_emitter(realtime.NullEmitter())
+
+
+@pytest.fixture
+async def live_server(db: Database) -> AsyncIterator[str]:
+    """The real ASGI app under uvicorn on a free loopback port, in this test's loop."""
+    app = create_app()
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await asyncio.wait_for(task, timeout=10)

@@ -1,0 +1,63 @@
+"""Factories for the objects most tests need."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+from sqlmodel import select
+
+from relaydesk.accounts import service as accounts
+from relaydesk.core.config import get_settings
+from relaydesk.core.db import Database
+from relaydesk.core.models import Role, Site, StaffUser, Team
+from relaydesk.core.security import create_token
+from relaydesk.sites import service as sites
+
+_counter = itertools.count(1)
+PASSWORD = "correct horse battery"
+
+
+async def make_site(
+    db: Database, *, name: str | None = None, origins: list[str] | None = None
+) -> Site:
+    return await sites.create_site(
+        db, name=name or f"Site {next(_counter)}", allowed_origins=origins
+    )
+
+
+async def default_team(db: Database, site: Site) -> Team:
+    async with db.read() as session:
+        team = (
+            (await session.execute(select(Team).where(Team.site_id == site.id))).scalars().first()
+        )
+    assert team is not None
+    return team
+
+
+async def make_staff(
+    db: Database,
+    *,
+    roles: list[Role] | None = None,
+    site: Site | None = None,
+    teams: list[Team] | None = None,
+    name: str | None = None,
+) -> StaffUser:
+    team_ids = [t.id for t in teams or [] if t.id is not None]
+    if site is not None and not team_ids:
+        team = await default_team(db, site)
+        assert team.id is not None
+        team_ids = [team.id]
+    n = next(_counter)
+    return await accounts.create_user(
+        db,
+        email=f"staff{n}@example.test",
+        password=PASSWORD,
+        roles=roles or [Role.AGENT],
+        name=name or f"Agent {n}",
+        team_ids=team_ids,
+    )
+
+
+def bearer_for(user: StaffUser, *, lifetime: timedelta = timedelta(hours=1)) -> str:
+    return create_token(get_settings(), kind="access", subject=str(user.id), lifetime=lifetime)
