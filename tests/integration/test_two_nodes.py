@@ -1,0 +1,123 @@
+"""Two app processes behind one PostgreSQL and one Redis: a visitor on node A and an agent
+on node B talk; node A dies and the visitor carries on from node B with nothing lost."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from relaydesk.core.config import override_settings
+from relaydesk.core.db import Database, set_database
+from relaydesk.testing.servers import PostgresCluster, RedisServer, free_port
+from tests import sockets
+from tests.factories import bearer_for, make_site, make_staff
+
+pytestmark = pytest.mark.integration
+
+
+def start_node(tmp: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "relaydesk",
+            "serve",
+            "--no-demo",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp),
+        ],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise AssertionError("node did not become ready")
+
+
+@pytest.fixture
+async def cluster_url(pg_cluster: PostgresCluster) -> str:
+    name = f"nodes_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(pg_cluster.admin_dsn)
+    await conn.execute(f"CREATE DATABASE {name} TEMPLATE relaydesk_template")
+    await conn.close()
+    return pg_cluster.url(name)
+
+
+@pytest.fixture
+def nodes(
+    cluster_url: str, redis_server: RedisServer, tmp_path: Path
+) -> Iterator[list[tuple[subprocess.Popen[bytes], str]]]:
+    env = {"RELAYDESK_DATABASE_URL": cluster_url, "RELAYDESK_REDIS_URL": redis_server.url}
+    started = [start_node(tmp_path / "a", env), start_node(tmp_path / "b", env)]
+    yield started
+    for process, _ in started:
+        process.kill()
+        process.wait()
+
+
+async def test_visitor_and_agent_on_different_nodes(
+    cluster_url: str, nodes: list[tuple[subprocess.Popen[bytes], str]]
+) -> None:
+    (node_a, url_a), (_, url_b) = nodes
+    with override_settings(environment="development", database_url=cluster_url):
+        db = Database(cluster_url)
+        set_database(db)
+        try:
+            site = await make_site(db)
+            agent_user = await make_staff(db, site=site)
+            token = bearer_for(agent_user)
+        finally:
+            set_database(None)
+            await db.dispose()
+
+    visitor = await sockets.visitor(url_a, site.site_key)
+    visitor_token = visitor.received["session"][0]["visitor_token"]
+    agent = await sockets.staff(url_b, token)
+    conversation_id = (await visitor.call("conversation:open", {}))["conversation"]["id"]
+    assert (await agent.call("conversation:join", {"conversation_id": conversation_id}))["ok"]
+
+    await visitor.call(
+        "message:send",
+        {"conversation_id": conversation_id, "client_id": "v1", "text": "from node A"},
+    )
+    [got] = await agent.wait_for("message:new")
+    assert got["message"]["text"] == "from node A"
+    await agent.call(
+        "message:send",
+        {"conversation_id": conversation_id, "client_id": "a1", "text": "from node B"},
+    )
+    await visitor.wait_for("message:new", count=2)
+    assert [m["seq"] for m in visitor.messages()] == [1, 2]
+
+    node_a.kill()
+    node_a.wait()
+    await visitor.client.disconnect()
+    await agent.call(
+        "message:send",
+        {"conversation_id": conversation_id, "client_id": "a2", "text": "while A was down"},
+    )
+    moved = await sockets.visitor(url_b, site.site_key, token=visitor_token)
+    synced = await moved.call("sync", {"conversation_id": conversation_id, "after_seq": 2})
+    assert [m["text"] for m in synced["messages"]] == ["while A was down"]
+    await moved.disconnect()
+    await agent.disconnect()
