@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A development-only secret: refused outside `environment=development` so a production
@@ -87,6 +87,14 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(0.2, description="Sampling temperature.")
     llm_timeout_seconds: float = Field(20.0, description="Give up on the LLM after this long.")
     llm_max_tokens: int = Field(600, description="Longest answer the LLM may write.")
+
+    @field_validator(
+        "database_url", "redis_url", "chroma_url", "llm_base_url", "public_url", mode="before"
+    )
+    @classmethod
+    def _empty_means_unset(cls, value: object) -> object:
+        # docker-compose and shells pass unset variables as "", which must mean "not set".
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
