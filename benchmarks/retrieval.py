@@ -1,0 +1,282 @@
+"""Retrieval benchmark: banking77-faq, bq-faq and banking77-faq-open through HybridIndex.
+
+    python -m benchmarks.retrieval [--quick] [--data-dir DIR] [--model-dir DIR]
+    python -m benchmarks.retrieval --fit-confidence   # refit the confidence constants
+    python -m benchmarks.retrieval --tune-fusion      # the dev-split grid behind fusion.py
+
+Prints one JSON object. Tasks are built per datasets/README.md (benchmarks/_datasets.py).
+Tuning only ever reads the dev split carved from train.csv, never test.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks._datasets import (
+    FaqTask,
+    banking77_dev_queries,
+    banking77_faq,
+    banking77_open_dev_folds,
+    bq_faq,
+)
+from relaydesk.knowledge.retrieval import confidence, fusion
+from relaydesk.knowledge.retrieval.chunks import Chunk, faq_entry_chunks
+from relaydesk.knowledge.retrieval.confidence import DEFAULT_ANSWER_THRESHOLD, HitSignals
+from relaydesk.knowledge.retrieval.dense import ChromaVectorStore
+from relaydesk.knowledge.retrieval.embedding import Embedder, OnnxMiniLMEmbedder
+from relaydesk.knowledge.retrieval.index import HybridIndex, SearchMode
+from relaydesk.knowledge.retrieval.model_files import onnx_folder
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = REPO.parent / "shared" / "datasets"
+DEFAULT_MODEL_DIR = REPO.parent / "shared" / "models" / "all-MiniLM-L6-v2"
+LATENCY_KB_CHUNKS = 10_000
+LATENCY_QUERIES = 300
+MODES: tuple[SearchMode, ...] = ("hybrid", "bm25", "dense")
+
+
+def task_chunks(task: FaqTask) -> list[Chunk]:
+    return [
+        chunk
+        for entry in task.entries
+        for chunk in faq_entry_chunks(
+            entry.entry_id, title=entry.title, questions=entry.questions, answer=entry.answer
+        )
+    ]
+
+
+def build_index(
+    task: FaqTask, embedder: Embedder | None, *, cjk_ngrams: bool = True
+) -> tuple[HybridIndex, float]:
+    store = ChromaVectorStore.in_memory() if embedder is not None else None
+    index = HybridIndex(embedder, store, cjk_ngrams=cjk_ngrams)
+    started = time.perf_counter()
+    index.upsert(task_chunks(task))
+    return index, time.perf_counter() - started
+
+
+def ranking_figures(
+    index: HybridIndex, queries: Sequence[str], expected: Sequence[str | None], mode: SearchMode
+) -> dict[str, float]:
+    recall1 = recall5 = reciprocal = 0.0
+    for query, right in zip(queries, expected, strict=True):
+        ranked = [hit.entry_id for hit in index.search(query, 10, mode=mode)]
+        if right in ranked:
+            rank = ranked.index(right)
+            recall1 += rank == 0
+            recall5 += rank < 5
+            reciprocal += 1.0 / (rank + 1)
+    n = len(queries)
+    return {
+        "recall@1": round(recall1 / n, 4),
+        "recall@5": round(recall5 / n, 4),
+        "mrr@10": round(reciprocal / n, 4),
+    }
+
+
+def sample(task: FaqTask, limit: int | None) -> tuple[list[str], list[str | None]]:
+    pairs = list(zip(task.queries, task.expected, strict=True))
+    if limit is not None and limit < len(pairs):
+        pairs = random.Random(13).sample(pairs, limit)
+    return [q for q, _ in pairs], [x for _, x in pairs]
+
+
+def closed_task(task: FaqTask, embedder: Embedder, limit: int | None) -> dict[str, Any]:
+    index, build_seconds = build_index(task, embedder)
+    queries, expected = sample(task, limit)
+    result: dict[str, Any] = {
+        "entries": len(task.entries),
+        "chunks": index.chunk_count,
+        "queries": len(queries),
+        "index_build_seconds": round(build_seconds, 2),
+    }
+    for mode in MODES:
+        result[mode] = ranking_figures(index, queries, expected, mode)
+    if any("\u4e00" <= ch <= "\u9fff" for ch in "".join(queries[:20])):
+        jieba_only, _ = build_index(task, None, cjk_ngrams=False)
+        result["bm25_jieba_only"] = ranking_figures(jieba_only, queries, expected, "bm25")
+    return result
+
+
+def open_figures(
+    index: HybridIndex,
+    queries: Sequence[str],
+    expected: Sequence[str | None],
+    threshold: float,
+) -> dict[str, float]:
+    right = wrong = in_scope = out_of_scope = declined_out = 0
+    for query, answer in zip(queries, expected, strict=True):
+        hits = index.search(query, 1)
+        answered = bool(hits) and hits[0].confidence >= threshold
+        if answer is None:
+            out_of_scope += 1
+            declined_out += not answered
+            wrong += answered
+        else:
+            in_scope += 1
+            if answered and hits[0].entry_id == answer:
+                right += 1
+            elif answered:
+                wrong += 1
+    answered_total = right + wrong
+    return {
+        "in_scope_answered_correctly": round(right / max(in_scope, 1), 4),
+        "wrong_among_answered": round(wrong / max(answered_total, 1), 4),
+        "out_of_scope_not_answered": round(declined_out / max(out_of_scope, 1), 4),
+    }
+
+
+def latency_figures(data_dir: Path, embedder: Embedder, chunks: int) -> dict[str, Any]:
+    """A synthetic knowledge base of `chunks` chunks: English and Chinese FAQ phrasings."""
+    english = banking77_dev_queries(data_dir)
+    chinese = bq_faq(data_dir)
+    texts = [(q, "en") for q in english.queries] + [(e.title, "zh") for e in chinese.entries]
+    random.Random(5).shuffle(texts)
+    kb = [
+        Chunk(f"c{n}", f"e{n // 4}", text, {"locale": locale}, group=f"g{n // 4}")
+        for n, (text, locale) in enumerate(texts[:chunks])
+    ]
+    embed_started = time.perf_counter()
+    embedder.embed([c.text for c in kb])
+    embedding_rate = len(kb) / (time.perf_counter() - embed_started)
+
+    index = HybridIndex(embedder, ChromaVectorStore.in_memory())
+    build_started = time.perf_counter()
+    index.upsert(kb)
+    build_seconds = time.perf_counter() - build_started
+
+    queries = (
+        banking77_faq(data_dir).queries[: LATENCY_QUERIES // 2]
+        + chinese.queries[: LATENCY_QUERIES // 2]
+    )
+    for query in queries[:10]:
+        index.search(query, 5)
+    timings = []
+    for query in queries:
+        started = time.perf_counter()
+        index.search(query, 5)
+        timings.append((time.perf_counter() - started) * 1000)
+    cuts = statistics.quantiles(timings, n=100)
+    return {
+        "chunks": index.chunk_count,
+        "index_build_seconds": round(build_seconds, 2),
+        "embedding_chunks_per_second": round(embedding_rate, 1),
+        "search_ms_p50": round(cuts[49], 2),
+        "search_ms_p95": round(cuts[94], 2),
+    }
+
+
+def fit_confidence(data_dir: Path, embedder: Embedder, limit: int | None) -> dict[str, Any]:
+    folds = banking77_open_dev_folds(data_dir, folds=3, limit=limit)
+    fitted: dict[str, Any] = {}
+    for name, model_embedder in (("HYBRID_MODEL", embedder), ("LEXICAL_MODEL", None)):
+        rows: list[tuple[HitSignals, bool, bool]] = []  # signals, correct, in scope
+        for fold in folds:
+            index, _ = build_index(fold, model_embedder)
+            for query, answer in zip(fold.queries, fold.expected, strict=True):
+                top = index.search_with_signals(query, 1)
+                if top:
+                    hit, signals = top[0]
+                    rows.append((signals, hit.entry_id == answer, answer is not None))
+        model = confidence.fit([r[0] for r in rows], [r[1] for r in rows])
+        scored = [(model(s), ok, scope) for s, ok, scope in rows]
+        fitted[name] = {"model": repr(model), "thresholds": threshold_table(scored)}
+    return fitted
+
+
+def threshold_table(scored: Sequence[tuple[float, bool, bool]]) -> list[dict[str, float]]:
+    in_scope = sum(scope for _, _, scope in scored)
+    out_scope = len(scored) - in_scope
+    table = []
+    for step in range(20, 96, 5):
+        threshold = step / 100
+        answered = [(ok, scope) for p, ok, scope in scored if p >= threshold]
+        right = sum(ok for ok, _ in answered)
+        table.append(
+            {
+                "threshold": threshold,
+                "in_scope_answered_correctly": round(right / max(in_scope, 1), 4),
+                "wrong_among_answered": round(1 - right / max(len(answered), 1), 4),
+                "out_of_scope_not_answered": round(
+                    1 - sum(not scope for _, scope in answered) / max(out_scope, 1), 4
+                ),
+            }
+        )
+    return table
+
+
+def tune_fusion(data_dir: Path, embedder: Embedder, limit: int | None) -> list[dict[str, Any]]:
+    dev = banking77_dev_queries(data_dir, limit=limit)
+    index, _ = build_index(dev, embedder)
+    grid = []
+    for max_weight in (0.3, 0.4, 0.5, 0.6, 1.0):
+        for lexical_weight in (0.0, 0.05, 0.1, 0.15, 0.2):
+            fusion.PHRASING_MAX_WEIGHT, fusion.LEXICAL_WEIGHT = max_weight, lexical_weight
+            figures = ranking_figures(index, dev.queries, dev.expected, "hybrid")
+            grid.append(
+                {"phrasing_max_weight": max_weight, "lexical_weight": lexical_weight, **figures}
+            )
+    return sorted(grid, key=lambda row: (-row["recall@1"], -row["mrr@10"]))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="subsample for a smoke run")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument(
+        "--model-dir",
+        type=Path,
+        default=Path(os.environ.get("RELAYDESK_EMBEDDING_MODEL_DIR") or DEFAULT_MODEL_DIR),
+    )
+    parser.add_argument("--fit-confidence", action="store_true")
+    parser.add_argument("--tune-fusion", action="store_true")
+    args = parser.parse_args(argv)
+
+    model_dir = onnx_folder(args.model_dir)
+    if model_dir is None:
+        sys.exit(f"no all-MiniLM-L6-v2 ONNX model under {args.model_dir}")
+    embedder = OnnxMiniLMEmbedder(model_dir)
+    limit = 300 if args.quick else None
+
+    if args.fit_confidence:
+        print(
+            json.dumps(
+                fit_confidence(args.data_dir, embedder, 500 if args.quick else 2000), indent=2
+            )
+        )
+        return
+    if args.tune_fusion:
+        print(
+            json.dumps(tune_fusion(args.data_dir, embedder, 1000 if args.quick else None), indent=2)
+        )
+        return
+
+    started = time.perf_counter()
+    report: dict[str, Any] = {"quick": args.quick}
+    report["banking77-faq"] = closed_task(banking77_faq(args.data_dir), embedder, limit)
+    report["bq-faq"] = closed_task(bq_faq(args.data_dir), embedder, limit)
+    open_task = banking77_faq(args.data_dir, open_set=True)
+    open_index, _ = build_index(open_task, embedder)
+    queries, expected = sample(open_task, limit)
+    report["banking77-faq-open"] = {
+        "threshold": DEFAULT_ANSWER_THRESHOLD,
+        **open_figures(open_index, queries, expected, DEFAULT_ANSWER_THRESHOLD),
+    }
+    report["latency"] = latency_figures(
+        args.data_dir, embedder, 2_000 if args.quick else LATENCY_KB_CHUNKS
+    )
+    report["total_seconds"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

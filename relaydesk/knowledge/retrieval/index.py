@@ -1,0 +1,311 @@
+"""The hybrid index: dense phrasing scores plus BM25, ranked by entry, with confidence."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Literal
+
+import numpy as np
+
+from . import fusion
+from .chunks import Chunk, Hit
+from .confidence import HYBRID_MODEL, LEXICAL_MODEL, HitSignals
+from .dense import ChromaVectorStore
+from .embedding import Embedder, Vectors, normalize_rows
+from .lexical import LexicalIndex
+
+log = logging.getLogger(__name__)
+
+SearchMode = Literal["hybrid", "bm25", "dense"]
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """Everything a search reads, replaced whole on every change (searches take no lock).
+
+    Chunks are ordered by entry, then group, so per-group and per-entry maxima are
+    contiguous `reduceat` segments.
+    """
+
+    chunks: list[Chunk]
+    entry_ids: list[str]
+    group_starts: fusion.Indices  # first chunk of each group
+    entry_starts: fusion.Indices  # first group of each entry
+    group_entry: fusion.Indices
+    vectors: Vectors | None
+    centroids: Vectors | None
+    lexical: LexicalIndex  # one document per group: its chunks' texts joined
+
+
+def _build_snapshot(
+    chunks: Iterable[Chunk], vectors: dict[str, Vectors] | None, cjk_ngrams: bool
+) -> _Snapshot:
+    ordered = sorted(chunks, key=lambda c: (c.entry_id, c.group_key, c.chunk_id))
+    group_starts: list[int] = []
+    entry_starts: list[int] = []
+    group_entry: list[int] = []
+    group_texts: list[str] = []
+    entry_ids: list[str] = []
+    position = 0
+    for entry_id, entry_chunks in groupby(ordered, key=lambda c: c.entry_id):
+        entry_starts.append(len(group_starts))
+        entry_ids.append(entry_id)
+        for _, members in groupby(entry_chunks, key=lambda c: c.group_key):
+            texts = [c.text for c in members]
+            group_starts.append(position)
+            group_entry.append(len(entry_ids) - 1)
+            group_texts.append("\n".join(texts))
+            position += len(texts)
+    matrix = centroids = None
+    if vectors is not None and ordered:
+        matrix = np.vstack([vectors[c.chunk_id] for c in ordered]).astype(np.float32)
+        centroids = normalize_rows(np.add.reduceat(matrix, group_starts, axis=0))
+    return _Snapshot(
+        chunks=ordered,
+        entry_ids=entry_ids,
+        group_starts=np.asarray(group_starts, dtype=np.int64),
+        entry_starts=np.asarray(entry_starts, dtype=np.int64),
+        group_entry=np.asarray(group_entry, dtype=np.int64),
+        vectors=matrix,
+        centroids=centroids,
+        lexical=LexicalIndex(group_texts, cjk_ngrams=cjk_ngrams),
+    )
+
+
+class HybridIndex:
+    """Ranked FAQ entries and article chunks for a query; thread-safe.
+
+    Without an embedder it runs lexical-only (`lexical_only`), and `set_embedder`
+    upgrades it in place. With a `store`, vectors persist in Chroma and are reused
+    whenever a chunk's text and the model are unchanged.
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder | None,
+        store: ChromaVectorStore | None = None,
+        *,
+        cjk_ngrams: bool = True,
+    ) -> None:
+        self._embedder = embedder
+        self._store = store
+        self._cjk_ngrams = cjk_ngrams
+        self._chunks: dict[str, Chunk] = {}
+        self._vectors: dict[str, tuple[str, Vectors]] = {}  # chunk id -> (text digest, vector)
+        self._write_lock = threading.Lock()
+        if embedder is not None and store is not None:
+            store.bind(embedder.model_id)
+        self._snapshot = _build_snapshot([], None, cjk_ngrams)
+
+    @property
+    def lexical_only(self) -> bool:
+        return self._embedder is None
+
+    @property
+    def chunk_count(self) -> int:
+        return len(self._snapshot.chunks)
+
+    @property
+    def entry_count(self) -> int:
+        return len(self._snapshot.entry_ids)
+
+    # Writes
+
+    def upsert(self, chunks: Iterable[Chunk]) -> None:
+        """Index `chunks`, replacing every chunk of each entry they belong to."""
+        incoming = list(chunks)
+        with self._write_lock:
+            entries = {c.entry_id for c in incoming}
+            stale = [cid for cid, c in self._chunks.items() if c.entry_id in entries]
+            incoming_ids = {c.chunk_id for c in incoming}
+            self._forget([cid for cid in stale if cid not in incoming_ids])
+            self._chunks.update((c.chunk_id, c) for c in incoming)
+            self._embed_missing(incoming)
+            self._publish()
+
+    def replace_all(self, chunks: Iterable[Chunk]) -> None:
+        """Make the index hold exactly `chunks` (e.g. at start-up, from the database)."""
+        incoming = list(chunks)
+        with self._write_lock:
+            incoming_ids = {c.chunk_id for c in incoming}
+            self._forget([cid for cid in self._chunks if cid not in incoming_ids])
+            if self._store is not None and self._embedder is not None:
+                stored_ids = {c.chunk_id for c, _ in self._store.chunks()}
+                self._store.delete(sorted(stored_ids - incoming_ids))
+            self._chunks = {c.chunk_id: c for c in incoming}
+            self._embed_missing(incoming)
+            self._publish()
+
+    def delete_entries(self, entry_ids: Iterable[str]) -> None:
+        doomed = set(entry_ids)
+        with self._write_lock:
+            self._forget([cid for cid, c in self._chunks.items() if c.entry_id in doomed])
+            if self._store is not None and self._embedder is not None:
+                self._store.delete_entries(sorted(doomed))
+            self._publish()
+
+    def load_from_store(self) -> int:
+        """Rebuild the index from the Chroma store alone; returns the chunk count."""
+        if self._store is None or self._embedder is None:
+            raise RuntimeError("loading needs both a store and an embedder")
+        stored = self._store.chunks()
+        with self._write_lock:
+            self._chunks = {c.chunk_id: c for c, _ in stored}
+            self._vectors = {c.chunk_id: (c.text_digest, v) for c, v in stored}
+            self._publish()
+        return len(stored)
+
+    def set_embedder(self, embedder: Embedder) -> None:
+        """Start using (or switch) the embedding model; embeds what the model lacks."""
+        with self._write_lock:
+            if self._embedder is not None and self._embedder.model_id == embedder.model_id:
+                return
+            self._embedder = embedder
+            self._vectors = {}
+            if self._store is not None:
+                self._store.bind(embedder.model_id)
+            self._embed_missing(list(self._chunks.values()))
+            self._publish()
+        log.info("knowledge retrieval now uses embeddings from %s", embedder.model_id)
+
+    def _forget(self, chunk_ids: Sequence[str]) -> None:
+        for chunk_id in chunk_ids:
+            self._chunks.pop(chunk_id, None)
+            self._vectors.pop(chunk_id, None)
+        if chunk_ids and self._store is not None and self._embedder is not None:
+            self._store.delete(list(chunk_ids))
+
+    def _embed_missing(self, chunks: Sequence[Chunk]) -> None:
+        if self._embedder is None:
+            return
+        missing = [c for c in chunks if self._vectors.get(c.chunk_id, ("",))[0] != c.text_digest]
+        if self._store is not None and missing:
+            stored = self._store.vectors([c.chunk_id for c in missing])
+            for chunk in missing:
+                hit = stored.get(chunk.chunk_id)
+                if hit is not None and hit.text_digest == chunk.text_digest:
+                    self._vectors[chunk.chunk_id] = (chunk.text_digest, hit.vector)
+            missing = [
+                c
+                for c in missing
+                if c.chunk_id not in stored or stored[c.chunk_id].text_digest != c.text_digest
+            ]
+        if not missing:
+            return
+        vectors = self._embedder.embed([c.text for c in missing])
+        for chunk, vector in zip(missing, vectors, strict=True):
+            self._vectors[chunk.chunk_id] = (chunk.text_digest, vector)
+        if self._store is not None:
+            self._store.upsert(missing, vectors)
+
+    def _publish(self) -> None:
+        vectors = None
+        if self._embedder is not None:
+            vectors = {cid: vector for cid, (_, vector) in self._vectors.items()}
+        self._snapshot = _build_snapshot(self._chunks.values(), vectors, self._cjk_ngrams)
+
+    # Reads
+
+    def search(self, query: str, k: int = 5, *, mode: SearchMode = "hybrid") -> list[Hit]:
+        """The k best entries for `query`, each once at its best chunk, best first."""
+        return [hit for hit, _ in self.search_with_signals(query, k, mode=mode)]
+
+    def search_with_signals(
+        self, query: str, k: int = 5, *, mode: SearchMode = "hybrid"
+    ) -> list[tuple[Hit, HitSignals]]:
+        """As `search`, with each hit's confidence inputs (to fit or inspect confidence)."""
+        snap = self._snapshot
+        embedder = self._embedder
+        if not snap.entry_ids or k <= 0:
+            return []
+        dense_ready = embedder is not None and snap.vectors is not None
+        if mode == "dense" and not dense_ready:
+            raise RuntimeError("dense search needs an embedding model")
+
+        chunk_dense = group_dense = None
+        if mode != "bm25" and embedder is not None and snap.vectors is not None:
+            assert snap.centroids is not None
+            query_vector = embedder.embed([query])[0]
+            chunk_dense = snap.vectors @ query_vector
+            group_dense = fusion.group_dense_scores(
+                chunk_dense, snap.group_starts, snap.centroids @ query_vector
+            )
+        tokens = snap.lexical.query_tokens(query)
+        group_lexical = fusion.normalise_lexical(snap.lexical.scores(tokens))
+
+        if group_dense is None:
+            fused = group_lexical
+        elif mode == "dense":
+            fused = group_dense
+        else:
+            assert embedder is not None
+            weight = fusion.dense_weight(query, multilingual_embedder=embedder.multilingual)
+            fused = fusion.fuse(group_dense, group_lexical, weight)
+
+        entry_scores = fusion.best_per_entry(fused, snap.entry_starts)
+        lexical_first = _argmax(fusion.best_per_entry(group_lexical, snap.entry_starts))
+        dense_first = (
+            _argmax(fusion.best_per_entry(group_dense, snap.entry_starts))
+            if group_dense is not None
+            else -1
+        )
+        model = LEXICAL_MODEL if group_dense is None else HYBRID_MODEL
+
+        ranked = [int(e) for e in fusion.top_k(entry_scores, k + 1)]
+        results = []
+        for position, entry in enumerate(ranked[:k]):
+            rival = ranked[1] if position == 0 else ranked[0]
+            rival_score = float(entry_scores[rival]) if rival != entry else 0.0
+            group = _best_in_range(fused, snap.entry_starts, entry)
+            chunk = snap.chunks[
+                int(snap.group_starts[group])
+                if chunk_dense is None
+                else _best_in_range(chunk_dense, snap.group_starts, group)
+            ]
+            signals = HitSignals(
+                score=float(entry_scores[entry]),
+                margin=float(entry_scores[entry]) - rival_score,
+                dense=float(group_dense[group]) if group_dense is not None else 0.0,
+                coverage=snap.lexical.coverage(tokens, group),
+                agreement=entry == dense_first == lexical_first,
+            )
+            hit = Hit(
+                entry_id=snap.entry_ids[entry],
+                chunk_id=chunk.chunk_id,
+                score=signals.score,
+                confidence=model(signals),
+                text=chunk.text,
+                metadata=dict(chunk.metadata),
+            )
+            results.append((hit, signals))
+        return results
+
+    # Async wrappers: embedding and index builds take long enough to stall the event loop.
+
+    async def asearch(self, query: str, k: int = 5, *, mode: SearchMode = "hybrid") -> list[Hit]:
+        return await asyncio.to_thread(self.search, query, k, mode=mode)
+
+    async def aupsert(self, chunks: Iterable[Chunk]) -> None:
+        await asyncio.to_thread(self.upsert, list(chunks))
+
+    async def areplace_all(self, chunks: Iterable[Chunk]) -> None:
+        await asyncio.to_thread(self.replace_all, list(chunks))
+
+    async def adelete_entries(self, entry_ids: Iterable[str]) -> None:
+        await asyncio.to_thread(self.delete_entries, list(entry_ids))
+
+
+def _argmax(scores: fusion.Scores) -> int:
+    return int(np.argmax(scores)) if scores.size and float(scores.max()) > 0.0 else -2
+
+
+def _best_in_range(scores: fusion.Scores, starts: fusion.Indices, segment: int) -> int:
+    """Index of the highest score within one `reduceat` segment."""
+    first = int(starts[segment])
+    last = int(starts[segment + 1]) if segment + 1 < len(starts) else len(scores)
+    return first + int(np.argmax(scores[first:last]))
