@@ -16,6 +16,7 @@ from relaydesk.accounts.routes import router as auth_router
 from relaydesk.agents_console.events import ConsoleNamespace
 from relaydesk.agents_console.pages import router as pages_router
 from relaydesk.api.health import router as health_router
+from relaydesk.conversations import hooks
 from relaydesk.core import realtime
 from relaydesk.core.config import Settings, get_settings
 from relaydesk.core.db import get_database
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
         realtime.set_emitter(realtime.SocketIOEmitter(sio))
         db = get_database(settings)
         yield
+        await hooks.drain()
         realtime.set_emitter(realtime.NullEmitter())
         await db.dispose()
 

@@ -29,10 +29,10 @@ async def readyz(db: DbDep) -> JSONResponse:
         async with db.read() as session:
             await session.execute(text("SELECT 1"))
         details["database"] = "ok"
-        current = await migrate.current_revision(db.engine)
-        head = migrate.head_revision()
-        details["migrations"] = {"current": current, "head": head}
-        ready = current == head
+        current = await migrate.current_revisions(db.engine)
+        heads = migrate.head_revisions()
+        details["migrations"] = {"current": sorted(current), "heads": sorted(heads)}
+        ready = current == heads
     except Exception as exc:  # any failure to reach the database means "not ready"
         details["database"] = f"unreachable: {type(exc).__name__}"
         ready = False

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, RowMapping, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from relaydesk.conversations import state
+from relaydesk.conversations import hooks, state
 from relaydesk.conversations.schemas import ConversationPublic, MessagePublic, SenderPublic, dump
 from relaydesk.core import event_log, realtime
 from relaydesk.core.config import get_settings
@@ -160,6 +160,8 @@ async def send_message(
     )
     if result.status_changed:
         await announce(result.conversation)
+    if sender.kind == SenderKind.VISITOR:
+        hooks.visitor_message_stored(result)
     return result
 
 
