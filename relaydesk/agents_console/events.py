@@ -12,7 +12,6 @@ from relaydesk.conversations import service as conversations
 from relaydesk.conversations import transitions
 from relaydesk.conversations.policy import StaffScope, load_scope, require_view
 from relaydesk.conversations.schemas import (
-    ConversationPublic,
     ConversationRef,
     MessagePublic,
     MessageSend,
@@ -116,7 +115,7 @@ class ConsoleNamespace(RpcNamespace):
             get_database(), conversation_id=conversation.id
         )
         return ok(
-            conversation=dump(ConversationPublic.of(conversation)),
+            conversation=dump(await conversations.describe(get_database(), conversation)),
             messages=[dump(MessagePublic.of(m)) for m in messages],
         )
 
@@ -178,7 +177,7 @@ class ConsoleNamespace(RpcNamespace):
             get_database(), conversation_id=payload.conversation_id, agent=scope.user
         )
         await self.enter_room(sid, realtime.conversation_room(conversation.id))
-        return ok(conversation=dump(ConversationPublic.of(conversation)))
+        return ok(conversation=dump(await conversations.describe(get_database(), conversation)))
 
     @event("conversation:resolve", ConversationRef)
     async def resolve(self, sid: str, payload: ConversationRef) -> Ack:
@@ -186,7 +185,7 @@ class ConsoleNamespace(RpcNamespace):
         conversation = await transitions.resolve(
             get_database(), conversation_id=payload.conversation_id, actor=Actor.staff(scope.user)
         )
-        return ok(conversation=dump(ConversationPublic.of(conversation)))
+        return ok(conversation=dump(await conversations.describe(get_database(), conversation)))
 
     @event("conversation:hand_back", ConversationRef)
     async def hand_back(self, sid: str, payload: ConversationRef) -> Ack:
@@ -194,4 +193,4 @@ class ConsoleNamespace(RpcNamespace):
         conversation = await transitions.hand_back(
             get_database(), conversation_id=payload.conversation_id, actor=Actor.staff(scope.user)
         )
-        return ok(conversation=dump(ConversationPublic.of(conversation)))
+        return ok(conversation=dump(await conversations.describe(get_database(), conversation)))

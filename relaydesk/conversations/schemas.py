@@ -85,6 +85,12 @@ class MessagePublic(BaseModel):
         )
 
 
+class AssigneePublic(BaseModel):
+    id: int
+    name: str
+    avatar_url: str | None = None
+
+
 class ConversationPublic(BaseModel):
     id: str
     site_id: int
@@ -96,6 +102,8 @@ class ConversationPublic(BaseModel):
     last_seq: int
     created_at: datetime
     updated_at: datetime
+    # Filled by `service.describe` (who the visitor is talking to); absent in bulk lists.
+    assignee: AssigneePublic | None = None
 
     @classmethod
     def of(cls, conversation: Conversation) -> ConversationPublic:

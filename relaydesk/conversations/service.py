@@ -18,7 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from relaydesk.conversations import hooks, state
-from relaydesk.conversations.schemas import ConversationPublic, MessagePublic, SenderPublic, dump
+from relaydesk.conversations.schemas import (
+    AssigneePublic,
+    ConversationPublic,
+    MessagePublic,
+    SenderPublic,
+    dump,
+)
 from relaydesk.core import event_log, realtime
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
@@ -105,7 +111,7 @@ async def open_conversation(
         else:
             messages = await _latest_messages(session, conversation.id)
     if created:
-        await announce(conversation)
+        await announce(db, conversation)
     return conversation, messages
 
 
@@ -159,7 +165,7 @@ async def send_message(
         conversation_id, "message:new", {"message": dump(result.message)}
     )
     if result.status_changed:
-        await announce(result.conversation)
+        await announce(db, result.conversation)
     if sender.kind == SenderKind.VISITOR:
         hooks.visitor_message_stored(result)
     return result
@@ -397,13 +403,28 @@ async def read_states(db: Database, *, conversation_id: str) -> Sequence[ReadSta
         return list(rows.scalars())
 
 
-async def announce(conversation: Conversation | ConversationPublic) -> None:
-    """Tell the site's staff inboxes (and everyone in the conversation) the new state."""
+async def describe(
+    db: Database, conversation: Conversation | ConversationPublic
+) -> ConversationPublic:
+    """The public view of a conversation, with its assignee's name and avatar."""
     public = (
         conversation
         if isinstance(conversation, ConversationPublic)
         else ConversationPublic.of(conversation)
     )
+    if public.assignee_id is None:
+        return public.model_copy(update={"assignee": None})
+    async with db.read() as session:
+        user = await session.get(StaffUser, public.assignee_id)
+    if user is None or user.id is None:
+        return public
+    assignee = AssigneePublic(id=user.id, name=user.name, avatar_url=user.avatar_url)
+    return public.model_copy(update={"assignee": assignee})
+
+
+async def announce(db: Database, conversation: Conversation | ConversationPublic) -> None:
+    """Tell the site's staff inboxes (and everyone in the conversation) the new state."""
+    public = await describe(db, conversation)
     data = {"conversation": dump(public)}
     await realtime.to_site_staff(conversation.site_id, "conversation:updated", data)
     await realtime.to_visitor_side(conversation.id, "conversation:updated", data)

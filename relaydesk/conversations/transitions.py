@@ -45,7 +45,7 @@ async def _transition(
             actor_id=actor.id,
             conversation_id=conversation.id,
         )
-    await announce(conversation)
+    await announce(db, conversation)
     return conversation
 
 

@@ -117,6 +117,7 @@ class StaffUser(SQLModel, table=True):
     password_hash: str = Field(max_length=512)
     roles: list[str] = _json(list)
     availability: str = Field(default=Availability.OFFLINE, max_length=16)
+    avatar_url: str | None = Field(default=None, max_length=500)
     capacity: int = Field(default=5)
     is_active: bool = Field(default=True)
     created_at: datetime = _ts()

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from relaydesk.conversations import service as conversations
 from relaydesk.conversations import transitions
 from relaydesk.conversations.schemas import (
-    ConversationPublic,
     ConversationRef,
     EmptyPayload,
     MessagePublic,
@@ -116,7 +115,7 @@ class WidgetNamespace(RpcNamespace):
         session["owned"].add(conversation.id)
         await self.enter_room(sid, realtime.conversation_room(conversation.id))
         return ok(
-            conversation=dump(ConversationPublic.of(conversation)),
+            conversation=dump(await conversations.describe(get_database(), conversation)),
             messages=[dump(MessagePublic.of(m)) for m in messages],
         )
 
@@ -174,4 +173,4 @@ class WidgetNamespace(RpcNamespace):
             actor=Actor.visitor(session["visitor_id"]),
             reason=VISITOR_REQUEST,
         )
-        return ok(conversation=dump(ConversationPublic.of(conversation)))
+        return ok(conversation=dump(await conversations.describe(get_database(), conversation)))

@@ -67,6 +67,17 @@ async def test_agent_cannot_write_into_a_colleagues_conversation(
     other_peer = await sockets.staff(live_server, bearer_for(other))
     accepted = await owner_peer.call("conversation:accept", {"conversation_id": conversation_id})
     assert accepted["ok"] and accepted["conversation"]["assignee_id"] == owner.id
+    assert accepted["conversation"]["assignee"]["name"] == owner.name
+    [update] = [
+        u
+        for u in await visitor.wait_for("conversation:updated", count=1)
+        if u["conversation"]["status"] == "assigned"
+    ]
+    assert update["conversation"]["assignee"] == {
+        "id": owner.id,
+        "name": owner.name,
+        "avatar_url": None,
+    }
     lost = await other_peer.call("conversation:accept", {"conversation_id": conversation_id})
     assert lost["ok"] is False
     ack = await other_peer.call(

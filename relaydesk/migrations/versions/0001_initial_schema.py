@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("password_hash", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
         sa.Column("roles", sa.JSON(), nullable=False),
         sa.Column("availability", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("avatar_url", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
         sa.Column("capacity", sa.Integer(), nullable=False),
         sa.Column("is_active", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
