@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from relaydesk.accounts import service as accounts
+from relaydesk.bot import events as bot_events
 from relaydesk.conversations import service as conversations
 from relaydesk.conversations import transitions
 from relaydesk.conversations.policy import StaffScope, load_scope, require_view
@@ -194,3 +195,15 @@ class ConsoleNamespace(RpcNamespace):
             get_database(), conversation_id=payload.conversation_id, actor=Actor.staff(scope.user)
         )
         return ok(conversation=dump(await conversations.describe(get_database(), conversation)))
+
+    @event("assist:suggest", ConversationRef)
+    async def assist_suggest(self, sid: str, payload: ConversationRef) -> Ack:
+        """Knowledge-base suggestions (and an LLM draft when configured) for the agent."""
+        _, conversation = await self._visible(sid, payload.conversation_id)
+        return ok(**await bot_events.assist_suggest(get_database(), conversation))
+
+    @event("handoff:summary", ConversationRef)
+    async def handoff_summary(self, sid: str, payload: ConversationRef) -> Ack:
+        """The bot's latest handoff summary and any offline-form messages."""
+        _, conversation = await self._visible(sid, payload.conversation_id)
+        return ok(**await bot_events.handoff_summary(get_database(), conversation))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,12 +18,17 @@ from relaydesk.accounts.routes import router as auth_router
 from relaydesk.agents_console.events import ConsoleNamespace
 from relaydesk.agents_console.pages import router as pages_router
 from relaydesk.api.health import router as health_router
+from relaydesk.bot import turn as bot_turn
+from relaydesk.bot.routes import router as bot_router
 from relaydesk.conversations import hooks
 from relaydesk.core import realtime
 from relaydesk.core.config import Settings, get_settings
 from relaydesk.core.db import get_database
 from relaydesk.core.errors import DomainError
+from relaydesk.knowledge import search as knowledge_search
+from relaydesk.knowledge.routes import router as knowledge_router
 from relaydesk.widget.events import WidgetNamespace
+from relaydesk.widget.routes import router as widget_router
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +47,19 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
     sio = realtime.create_socket_server(settings)
     sio.register_namespace(WidgetNamespace(realtime.WIDGET))
     sio.register_namespace(ConsoleNamespace(realtime.CONSOLE))
+    hooks.on_visitor_message(bot_turn.on_visitor_message)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         realtime.set_emitter(realtime.SocketIOEmitter(sio))
         db = get_database(settings)
+        # Build the knowledge indexes in the background: the first answers need them, but
+        # readiness does not wait for embeddings.
+        warm_up = asyncio.create_task(knowledge_search.warm_up(db, settings))
         yield
+        warm_up.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await warm_up
         await hooks.drain()
         realtime.set_emitter(realtime.NullEmitter())
         await db.dispose()
@@ -82,4 +96,7 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
     api.include_router(health_router)
     api.include_router(auth_router)
     api.include_router(pages_router)
+    api.include_router(knowledge_router)
+    api.include_router(bot_router)
+    api.include_router(widget_router)
     return RelaydeskApp(sio, api)

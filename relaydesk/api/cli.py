@@ -22,6 +22,8 @@ sites_app = typer.Typer(help="Sites that embed the widget.", no_args_is_help=Tru
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(sites_app, name="sites")
+kb_app = typer.Typer(help="Knowledge base: import and reindex.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
 
 T = TypeVar("T")
 
@@ -198,7 +200,158 @@ def serve(
             f"  API docs:     {base}/docs\n"
             f"  Data folder:  {settings.data_dir.resolve()}\n"
         )
-    uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="info")
+    from relaydesk.knowledge import server_link
+
+    # Lets `relaydesk kb import` on this data dir go through this server (see server_link).
+    local_host = "127.0.0.1" if bind_host in ("0.0.0.0", "::", "") else bind_host
+    link = server_link.publish(settings.data_dir, f"http://{local_host}:{bind_port}")
+    try:
+        uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="info")
+    finally:
+        server_link.withdraw(settings.data_dir, link)
+
+
+def _kb_echo_summary(summary: dict[str, Any], as_json: bool, how: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(summary))
+        return
+    typer.echo(
+        f"imported {how}: articles {summary['articles_created']} new, "
+        f"{summary['articles_updated']} updated, {summary['articles_unchanged']} unchanged; "
+        f"FAQ entries {summary['faq_created']} new, {summary['faq_updated']} updated, "
+        f"{summary['faq_unchanged']} unchanged"
+    )
+    for skipped in summary.get("skipped", []):
+        typer.echo(f"  skipped {skipped.get('url') or skipped.get('file')}: {skipped['reason']}")
+
+
+@kb_app.command("import")
+def kb_import(
+    paths: Annotated[
+        list[str], typer.Argument(help="Files, folders, or an http(s) URL to import.")
+    ],
+    site: Annotated[int, typer.Option("--site", help="Site id to import into.")],
+    draft: Annotated[bool, typer.Option(help="Keep new entries as drafts.")] = False,
+    sitemap: Annotated[bool, typer.Option(help="The URL is a sitemap: crawl it.")] = False,
+    max_pages: Annotated[int, typer.Option(help="Most pages a sitemap crawl imports.")] = 50,
+    skip_bad: Annotated[
+        bool, typer.Option(help="Import the good files when some cannot be read.")
+    ] = False,
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Import Markdown, text, HTML, PDF, DOCX and FAQ (JSONL, CSV) files into a site.
+
+    Published and searchable when the command returns. When a server runs on the data
+    dir, the import goes through it."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from relaydesk.knowledge import bulk, server_link
+
+    _use_data_dir(data_dir)
+    settings = get_settings()
+    _migrate()
+    try:
+        link = server_link.find_server(settings.data_dir)
+    except server_link.ServerNotAnswering as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    how = f"through the server at {link.url}" if link else "directly"
+    publish = not draft
+    try:
+        if len(paths) == 1 and paths[0].lower().startswith(("http://", "https://")):
+            if link is not None:
+                summary = bulk.url_to_server(
+                    link,
+                    site_id=site,
+                    url=paths[0],
+                    sitemap=sitemap,
+                    max_pages=max_pages,
+                    publish=publish,
+                )
+            else:
+                result, _ = bulk.run(
+                    bulk.import_url_direct(
+                        settings,
+                        site_id=site,
+                        url=paths[0],
+                        sitemap=sitemap,
+                        max_pages=max_pages,
+                        publish=publish,
+                    )
+                )
+                summary = result.model_dump()
+            _kb_echo_summary(summary, as_json, how)
+            return
+        files = bulk.collect_files([Path(p) for p in paths])
+        with Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            transient=True,
+            disable=as_json,
+        ) as progress:
+            task = progress.add_task("reading", total=len(files))
+
+            def advance(name: str) -> None:
+                progress.update(task, advance=1, description=f"reading {name[-40:]}")
+
+            batch, contents, errors = bulk.read_and_parse(
+                files, skip_bad=skip_bad, progress=advance
+            )
+            for error in errors:
+                typer.echo(f"skipped: {error.message} ({error.code})", err=True)
+            if not contents:
+                typer.echo("error: no file could be imported", err=True)
+                raise typer.Exit(2)
+            progress.update(task, description="storing and indexing")
+            if link is not None:
+                summary = bulk.upload_to_server(
+                    link, site_id=site, contents=contents, publish=publish
+                )
+            else:
+                result, _ = bulk.run(
+                    bulk.import_direct(settings, site_id=site, batch=batch, publish=publish)
+                )
+                summary = result.model_dump()
+    except (DomainError, bulk.ServerRefused) as exc:
+        typer.echo(f"error: {exc.message} ({exc.code})", err=True)
+        raise typer.Exit(2) from None
+    _kb_echo_summary(summary, as_json, how)
+
+
+@kb_app.command("reindex")
+def kb_reindex(
+    site: Annotated[int | None, typer.Option("--site", help="Only this site.")] = None,
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Rebuild knowledge indexes from the database (through the server if one runs)."""
+    from relaydesk.knowledge import bulk, server_link
+
+    _use_data_dir(data_dir)
+    settings = get_settings()
+    _migrate()
+    try:
+        link = server_link.find_server(settings.data_dir)
+        if link is not None:
+            report = bulk.reindex_on_server(link, site_id=site)
+        else:
+            report = bulk.run(bulk.reindex_direct(settings, site_id=site))
+    except server_link.ServerNotAnswering as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message} ({exc.code})", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(report))
+        return
+    for item in report["sites"]:
+        typer.echo(
+            f"site {item['site_id']}: {item['entries']} entries, {item['chunks']} chunks "
+            f"({report['mode']})"
+        )
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from relaydesk.core.db import Database
 from relaydesk.core.errors import Conflict
 from relaydesk.core.models import Role, Site, Team
 from relaydesk.core.security import new_password
+from relaydesk.knowledge.demo import seed_demo_knowledge
 from relaydesk.sites import service as sites
 
 DEMO_SITE_KEY = "demo-site"
@@ -43,6 +44,8 @@ async def seed_demo(db: Database, data_dir: Path) -> DemoCredentials:
             await session.execute(select(Site).where(Site.site_key == DEMO_SITE_KEY))
         ).scalar_one_or_none()
     if site is not None and path.exists():
+        assert site.id is not None
+        await seed_demo_knowledge(db, site_id=site.id)
         return DemoCredentials(**json.loads(path.read_text()))
     if site is None:
         site = await sites.create_site(
@@ -74,6 +77,7 @@ async def seed_demo(db: Database, data_dir: Path) -> DemoCredentials:
             # The user exists from an earlier run whose credential file is gone: reset it.
             await accounts.set_password(db, email=email, password=password)
     _save_credentials(path, creds)
+    await seed_demo_knowledge(db, site_id=site.id)
     return creds
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from relaydesk.api.deps import DbDep
 from relaydesk.core import migrate
+from relaydesk.knowledge.search import retrieval_status
 
 router = APIRouter(tags=["health"])
 
@@ -36,6 +37,8 @@ async def readyz(db: DbDep) -> JSONResponse:
     except Exception as exc:  # any failure to reach the database means "not ready"
         details["database"] = f"unreachable: {type(exc).__name__}"
         ready = False
+    # Informational: lexical-only retrieval (no embedding model) still serves answers.
+    details["retrieval"] = retrieval_status()
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "details": details},
         status_code=200 if ready else 503,

@@ -57,6 +57,124 @@ class ConversationHandedBack(EventPayload):
     previous_assignee_id: int | None
 
 
+# The bot (relaydesk/bot): what it replied, and what visitors thought of it.
+
+
+class BotReplied(EventPayload):
+    type: Literal["bot.replied"] = "bot.replied"
+    message_id: str
+    action: Literal["answer", "clarify", "handoff"]
+    confidence: float
+    entry_ids: list[str]
+    # "llm", "extractive" or "fixed" (a scripted text); `failure` is the LLM failure kind
+    # when an LLM answer fell back.
+    mode: str
+    failure: str | None = None
+    reason: str | None = None
+
+
+class BotFeedbackGiven(EventPayload):
+    type: Literal["bot.feedback"] = "bot.feedback"
+    message_id: str
+    rating: Literal["up", "down"]
+    previous: Literal["up", "down"] | None = None
+
+
+class CsatSubmitted(EventPayload):
+    type: Literal["csat.submitted"] = "csat.submitted"
+    score: int
+    has_comment: bool
+
+
+class OfflineMessageLeft(EventPayload):
+    type: Literal["conversation.offline_message"] = "conversation.offline_message"
+    chars: int
+
+
+class HandoffSummarized(EventPayload):
+    type: Literal["bot.handoff_summary"] = "bot.handoff_summary"
+    summary_id: int
+    generated_by: Literal["llm", "extractive"]
+
+
+# Knowledge base. `kb_version` is the site's knowledge-base version after the change.
+
+
+class ArticleEvent(EventPayload):
+    article_id: int
+    version: int
+    kb_version: int
+
+
+class ArticleCreated(ArticleEvent):
+    type: Literal["knowledge.article_created"] = "knowledge.article_created"
+
+
+class ArticleUpdated(ArticleEvent):
+    type: Literal["knowledge.article_updated"] = "knowledge.article_updated"
+
+
+class ArticlePublished(ArticleEvent):
+    type: Literal["knowledge.article_published"] = "knowledge.article_published"
+
+
+class ArticleUnpublished(ArticleEvent):
+    type: Literal["knowledge.article_unpublished"] = "knowledge.article_unpublished"
+
+
+class ArticleRestored(ArticleEvent):
+    type: Literal["knowledge.article_restored"] = "knowledge.article_restored"
+    restored_from: int
+
+
+class ArticleDeleted(ArticleEvent):
+    type: Literal["knowledge.article_deleted"] = "knowledge.article_deleted"
+
+
+class FaqEntryEvent(EventPayload):
+    faq_entry_id: int
+    kb_version: int
+
+
+class FaqEntryCreated(FaqEntryEvent):
+    type: Literal["knowledge.faq_created"] = "knowledge.faq_created"
+
+
+class FaqEntryUpdated(FaqEntryEvent):
+    type: Literal["knowledge.faq_updated"] = "knowledge.faq_updated"
+
+
+class FaqEntryPublished(FaqEntryEvent):
+    type: Literal["knowledge.faq_published"] = "knowledge.faq_published"
+
+
+class FaqEntryUnpublished(FaqEntryEvent):
+    type: Literal["knowledge.faq_unpublished"] = "knowledge.faq_unpublished"
+
+
+class FaqEntryDeleted(FaqEntryEvent):
+    type: Literal["knowledge.faq_deleted"] = "knowledge.faq_deleted"
+
+
+class KnowledgeImported(EventPayload):
+    type: Literal["knowledge.imported"] = "knowledge.imported"
+    source: str  # "upload", "url", "sitemap", "cli" or "demo"
+    files: int
+    articles_created: int
+    articles_updated: int
+    faq_created: int
+    faq_updated: int
+    kb_version: int
+
+
+class KnowledgeDemoSeeded(EventPayload):
+    """The demo help center was added once; later starts leave editors' changes alone."""
+
+    type: Literal["knowledge.demo_seeded"] = "knowledge.demo_seeded"
+    articles: int
+    faq_entries: int
+
+
 def record(
     session: AsyncSession,
     payload: EventPayload,

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
+from relaydesk.bot import events as bot_events
 from relaydesk.conversations import service as conversations
 from relaydesk.conversations import transitions
 from relaydesk.conversations.schemas import (
@@ -173,4 +174,28 @@ class WidgetNamespace(RpcNamespace):
             actor=Actor.visitor(session["visitor_id"]),
             reason=VISITOR_REQUEST,
         )
-        return ok(conversation=dump(await conversations.describe(get_database(), conversation)))
+        queue = await bot_events.handoff_requested(get_database(), conversation)
+        return ok(
+            conversation=dump(await conversations.describe(get_database(), conversation)),
+            queue=queue,
+        )
+
+    @event("offline:submit", bot_events.OfflineSubmit)
+    async def offline_submit(self, sid: str, payload: bot_events.OfflineSubmit) -> Ack:
+        session = await self._owned(sid, payload.conversation_id)
+        await bot_events.offline_submit(
+            get_database(), visitor_id=session["visitor_id"], payload=payload
+        )
+        return ok()
+
+    @event("feedback", bot_events.FeedbackSubmit)
+    async def feedback(self, sid: str, payload: bot_events.FeedbackSubmit) -> Ack:
+        session = await self._owned(sid, payload.conversation_id)
+        await bot_events.feedback(get_database(), visitor_id=session["visitor_id"], payload=payload)
+        return ok()
+
+    @event("csat:submit", bot_events.CsatSubmit)
+    async def csat_submit(self, sid: str, payload: bot_events.CsatSubmit) -> Ack:
+        session = await self._owned(sid, payload.conversation_id)
+        await bot_events.csat(get_database(), visitor_id=session["visitor_id"], payload=payload)
+        return ok()

@@ -1,0 +1,201 @@
+"""One bot reply, from question to checked text: retrieve with context, decide, generate
+(LLM or extractive), verify citations. No conversation side effects, so live turns and
+`POST /api/v1/bot/answer` share it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from relaydesk.bot import extractive, generate, intents, prompt
+from relaydesk.bot.knowledge import KbHit, KbResult, get_source
+from relaydesk.bot.policy import Action, BotPolicy, Decision, decide
+from relaydesk.bot.prompt import Turn
+from relaydesk.core.config import get_settings
+from relaydesk.core.db import Database
+
+SEARCH_K = 5
+PASSAGES = 3
+HISTORY_TURNS = 6
+RELATED = 3
+# A follow-up leans on earlier turns: short, or pointing back ("that", "它", "呢").
+FOLLOW_UP_WORDS = 10
+_FOLLOW_UP_CUE = re.compile(
+    r"\b(?:it|its|that|this|those|these|they|them|there|what about|how about|and|also|"
+    r"too|instead|then)\b|(?:它|那个|这个|那|这|呢|还有|也|那么)",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Reply:
+    action: Action
+    text: str
+    confidence: float
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    related: list[dict[str, Any]] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
+    mode: str = "fixed"  # "llm", "extractive" or "fixed"
+    failure: str | None = None
+    reason: str | None = None
+    small_talk: str | None = None
+    query: str = ""
+
+    def payload(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "action": self.action,
+            "confidence": round(self.confidence, 4),
+            "citations": self.citations,
+            "related": self.related,
+            "suggestions": self.suggestions,
+        }
+        if self.reason:
+            data["reason"] = self.reason
+        if self.small_talk:
+            data["small_talk"] = self.small_talk
+        return data
+
+
+def is_follow_up(text: str) -> bool:
+    words = text.split() if intents.language(text) == "en" else list(text)
+    limit = FOLLOW_UP_WORDS if intents.language(text) == "en" else 2 * FOLLOW_UP_WORDS
+    return len(words) <= limit or bool(_FOLLOW_UP_CUE.search(text))
+
+
+async def retrieve(
+    db: Database, *, site_id: int, question: str, earlier: Sequence[str], threshold: float
+) -> tuple[KbResult, str]:
+    """Search with the question alone; if that is not confident and the question reads
+    as a follow-up, also with the previous visitor turn prepended, keeping the better."""
+    source = get_source()
+    result = await source.search(db, site_id=site_id, query=question, k=SEARCH_K)
+    if result.top_confidence >= threshold or not earlier or not is_follow_up(question):
+        return result, question
+    combined = f"{earlier[-1]} {question}"
+    alt = await source.search(db, site_id=site_id, query=combined, k=SEARCH_K)
+    if alt.top_confidence > result.top_confidence:
+        return alt, combined
+    return result, question
+
+
+def _citation(n: int, hit: KbHit) -> dict[str, Any]:
+    return {
+        "n": n,
+        "entry_id": hit.entry_id,
+        "external_id": hit.external_id,
+        "title": hit.title,
+        "url": hit.url,
+    }
+
+
+def _related(hits: Sequence[KbHit]) -> list[dict[str, Any]]:
+    return [{"entry_id": h.entry_id, "title": h.title, "url": h.url} for h in hits[:RELATED]]
+
+
+async def respond(
+    db: Database,
+    *,
+    site_id: int,
+    site_name: str,
+    question: str,
+    history: Sequence[Turn],
+    policy: BotPolicy,
+    low_streak: int = 0,
+    on_delta: generate.OnDelta | None = None,
+    on_start: Callable[[], Awaitable[None]] | None = None,
+    handoff_text: str | None = None,
+    needs_knowledge: bool = False,
+) -> Reply | None:
+    """The bot's reply, or None when `needs_knowledge` and the site's knowledge base has
+    nothing at all for it (a site nobody set the bot up for: no knowledge, no policy).
+    `on_start` runs once the bot knows it will reply (the caller shows it typing)."""
+    language = intents.language(question)
+    earlier = [t.text for t in history if t.role == "visitor"]
+    result, query = await retrieve(
+        db,
+        site_id=site_id,
+        question=question,
+        earlier=earlier,
+        threshold=policy.answer_threshold,
+    )
+    if needs_knowledge and not result.hits:
+        return None
+    if on_start is not None:
+        await on_start()
+    decision = decide(question, result, policy, low_streak=low_streak)
+    if decision.action == "handoff":
+        text = handoff_text or extractive.text(language, "handoff_queued_no_position")
+        return Reply(
+            "handoff",
+            text,
+            decision.confidence,
+            related=_related(result.hits),
+            reason=decision.reason,
+            query=query,
+        )
+    if decision.action == "clarify":
+        return _not_sure(decision, result, language, policy, query)
+    hits = result.hits[:PASSAGES]
+    settings = get_settings()
+    failure = None
+    if generate.llm_configured(settings):
+        built = prompt.build(
+            site_name=site_name,
+            question=question,
+            passages=hits,
+            history=list(history)[-HISTORY_TURNS:],
+            language=language,
+        )
+        generation = await generate.stream(settings, built.messages, on_delta)
+        if generation.ok:
+            checked = prompt.check_answer(generation.text, built)
+            if not checked.grounded:
+                # The model found no support in the passages (or broke the rules): say so.
+                reply = _not_sure(decision, result, language, policy, query)
+                reply.mode, reply.failure = "llm", "ungrounded"
+                return reply
+            return Reply(
+                "answer",
+                checked.text,
+                decision.confidence,
+                citations=[_citation(n, hits[n - 1]) for n in checked.cited],
+                related=_related(result.hits[1:]),
+                mode="llm",
+                query=query,
+            )
+        failure = generation.failure
+    best = hits[0]
+    return Reply(
+        "answer",
+        extractive.answer(best.text),
+        decision.confidence,
+        citations=[_citation(1, best)],
+        related=_related(result.hits[1:]),
+        mode="extractive",
+        failure=failure,
+        query=query,
+    )
+
+
+def _not_sure(
+    decision: Decision, result: KbResult, language: str, policy: BotPolicy, query: str
+) -> Reply:
+    if decision.small_talk is not None:
+        return Reply(
+            "clarify",
+            extractive.text(language, decision.small_talk),
+            decision.confidence,
+            small_talk=decision.small_talk,
+            query=query,
+        )
+    related = _related(result.hits)
+    return Reply(
+        "clarify",
+        extractive.not_sure(language, has_related=bool(related), offer_human=policy.offer_human),
+        decision.confidence,
+        related=related,
+        suggestions=[r["title"] for r in related if r["title"]],
+        query=query,
+    )

@@ -1,0 +1,183 @@
+"""Bot answers (streaming, citations, suggestions, feedback), handoff, offline form, CSAT.
+
+Events the server emits on its own are driven here through the app's own realtime
+facade and service functions, so the widget's handling is proven in a real browser.
+"""
+
+from __future__ import annotations
+
+from playwright.async_api import BrowserContext, expect
+
+from relaydesk.conversations import service as conversations
+from relaydesk.conversations.service import BOT
+from relaydesk.core import realtime
+from relaydesk.core.db import Database
+from relaydesk.core.models import Availability, Site, StaffUser
+from tests.e2e.conftest import Agent, Widget, conversation_of, errors_of
+
+
+async def test_streamed_answer_with_citations_suggestions_and_feedback(
+    live_server: str, db: Database, demo_site: Site, context: BrowserContext
+) -> None:
+    page = await context.new_page()
+    errors = errors_of(page)
+    await page.goto(f"{live_server}/demo")
+    widget = Widget(page)
+    await widget.open()
+    conversation = await conversation_of(db, demo_site)
+    cid, stream = conversation.id, "bot-stream-1"
+    await expect(page.locator("relaydesk-widget .st")).to_have_text(
+        "We usually reply within a few minutes"
+    )
+
+    await realtime.to_conversation(
+        cid,
+        "typing",
+        {"conversation_id": cid, "typing": True, "sender": {"kind": "bot", "id": None}},
+    )
+    await expect(page.locator("relaydesk-widget .typing")).to_contain_text("Assistant is typing")
+    deltas = ["Returns are free ", "within 30 days ", "[1]."]
+    # Out of order and repeated: the widget shows the contiguous prefix, once.
+    for index in (0, 2, 0):
+        await realtime.to_conversation(
+            cid,
+            "message:stream",
+            {"conversation_id": cid, "stream_id": stream, "index": index, "delta": deltas[index]},
+        )
+    streaming = page.locator("relaydesk-widget .m.streaming .bub")
+    await expect(streaming).to_have_text("Returns are free ")
+    await realtime.to_conversation(
+        cid,
+        "message:stream",
+        {"conversation_id": cid, "stream_id": stream, "index": 1, "delta": deltas[1]},
+    )
+    await expect(streaming).to_have_text("Returns are free within 30 days [1].")
+
+    final = await conversations.send_message(
+        db,
+        conversation_id=cid,
+        sender=BOT,
+        client_id=stream,
+        text="Returns are free within 30 days [1]. See also [2].",
+        payload={
+            "action": "answer",
+            "confidence": 0.9,
+            "citations": [
+                {
+                    "n": 1,
+                    "entry_id": "e1",
+                    "title": "Returns policy",
+                    "url": "https://shop.example/returns",
+                },
+                {"n": 2, "entry_id": "e2", "title": "Sneaky", "url": "javascript:alert(1)"},
+            ],
+            "related": [
+                {
+                    "entry_id": "e3",
+                    "title": "Shipping times",
+                    "url": "https://shop.example/shipping",
+                }
+            ],
+            "suggestions": ["How do I print a label?"],
+        },
+    )
+    await expect(page.locator("relaydesk-widget .m.streaming")).to_have_count(0)
+    answer = widget.log.locator(".m.bot")
+    await expect(answer).to_have_count(1)
+    await expect(answer.locator(".bub")).to_have_text(
+        "Returns are free within 30 days 1. See also 2."
+    )
+    cite = answer.locator(".bub a.ci")
+    await expect(cite).to_have_count(1)
+    assert await cite.get_attribute("href") == "https://shop.example/returns"
+    assert await cite.get_attribute("rel") == "noopener noreferrer nofollow"
+    # A javascript: URL is never a link, neither inline nor in the sources list.
+    assert await answer.locator("a[href^='javascript']").count() == 0
+    await expect(answer.locator(".src a")).to_have_count(2)  # returns + related shipping
+    await expect(answer.locator(".src", has_text="Sneaky")).to_have_count(1)
+
+    # Feedback goes to the real server and sticks.
+    up = answer.locator("button.fb").first
+    await up.click()
+    await expect(up).to_have_attribute("aria-pressed", "true")
+
+    # The answer's suggestion is a quick reply that sends itself.
+    chip = page.locator("relaydesk-widget .qr .chip", has_text="How do I print a label?")
+    await chip.click()
+    await expect(widget.log.locator(".m.visitor", has_text="print a label")).to_have_count(1)
+    await expect(page.locator("relaydesk-widget .qr .chip")).to_have_count(0)
+    assert final.message.client_id == stream
+    assert errors == []
+
+
+async def test_handoff_queue_then_agent_joins_then_csat(
+    live_server: str, db: Database, demo_site: Site, agent: Agent, context: BrowserContext
+) -> None:
+    async with db.write() as session:
+        user = await session.get(StaffUser, agent.user.id)
+        assert user is not None
+        user.availability = Availability.ONLINE
+    page = await context.new_page()
+    await page.goto(f"{live_server}/demo")
+    widget = Widget(page)
+    await widget.open()
+    conversation = await conversation_of(db, demo_site)
+    cid = conversation.id
+
+    await page.locator("relaydesk-widget .hb").click()
+    queue = page.locator("relaydesk-widget .card.queue")
+    await expect(queue).to_be_visible()
+    await expect(page.locator("relaydesk-widget .hb")).to_be_hidden()
+    await realtime.to_visitor_side(cid, "queue:position", {"conversation_id": cid, "position": 3})
+    await expect(queue).to_have_text("You are number 3 in line")
+    await realtime.to_visitor_side(cid, "queue:position", {"conversation_id": cid, "position": 1})
+    await expect(queue).to_have_text("You are next in line")
+
+    accepted = await agent.peer.call("conversation:accept", {"conversation_id": cid})
+    assert accepted["ok"], accepted
+    await expect(page.locator("relaydesk-widget .tt")).to_have_text("Ava Agent")
+    await expect(queue).to_have_count(0)
+    await agent.peer.call(
+        "message:send", {"conversation_id": cid, "client_id": "a-1", "text": "Hi, I'm Ava."}
+    )
+    await expect(widget.log.locator(".m.agent .bub")).to_have_text(["Hi, I'm Ava."])
+
+    resolved = await agent.peer.call("conversation:resolve", {"conversation_id": cid})
+    assert resolved["ok"], resolved
+    csat = page.locator("relaydesk-widget .card.csat")
+    await expect(csat).to_be_visible()
+    submit = csat.locator("button.pb")
+    await expect(submit).to_be_disabled()
+    await csat.locator("button.star").nth(3).click()
+    await expect(csat.locator("button.star.on")).to_have_count(4)
+    await csat.locator("textarea").fill("Quick and friendly")
+    await submit.click()
+    await expect(page.locator("relaydesk-widget .card.done")).to_have_text(
+        "Thanks for your feedback!"
+    )
+
+
+async def test_offline_form_when_no_agent_is_online(
+    live_server: str, db: Database, demo_site: Site, context: BrowserContext
+) -> None:
+    page = await context.new_page()
+    await page.goto(f"{live_server}/demo")
+    widget = Widget(page)
+    await widget.open()
+    await conversation_of(db, demo_site)
+    await page.locator("relaydesk-widget .hb").click()
+    form = page.locator("relaydesk-widget form.offline")
+    await expect(form).to_be_visible()
+    await form.locator("input[type=email]").fill("not-an-email")
+    await form.locator("textarea").fill("Please call me back about a wholesale order.")
+    await form.locator("button.pb").click()
+    await expect(form.locator(".ferr")).to_have_text("Please enter a valid email address.")
+    await form.locator("input[type=email]").fill("lee@example.com")
+    await form.locator("button.pb").click()
+    await expect(page.locator("relaydesk-widget .card.done")).to_have_text(
+        "Thanks! We'll reply by email soon."
+    )
+    # Kept across a reload: the form is not offered again for this conversation.
+    await page.reload()
+    await widget.open()
+    await expect(page.locator("relaydesk-widget .card.done")).to_be_visible()

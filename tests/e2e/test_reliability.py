@@ -1,0 +1,123 @@
+"""Network cuts, reloads and several tabs: no message lost, none shown twice, in order."""
+
+from __future__ import annotations
+
+from playwright.async_api import BrowserContext, expect
+
+from relaydesk.core.db import Database
+from relaydesk.core.models import Site
+from tests.e2e.conftest import Agent, Widget, conversation_of, errors_of, eventually
+
+
+async def taken_over(db: Database, site: Site, agent: Agent) -> str:
+    """The open widget's conversation, accepted by the agent so the bot stays out of it."""
+    conversation = await conversation_of(db, site)
+    assert (await agent.peer.call("conversation:accept", {"conversation_id": conversation.id}))[
+        "ok"
+    ]
+    assert (await agent.peer.call("conversation:join", {"conversation_id": conversation.id}))["ok"]
+    return conversation.id
+
+
+async def test_offline_sends_arrive_once_and_in_order(
+    live_server: str, db: Database, demo_site: Site, agent: Agent, context: BrowserContext
+) -> None:
+    page = await context.new_page()
+    errors = errors_of(page)
+    await page.goto(f"{live_server}/demo")
+    widget = Widget(page)
+    await widget.open()
+    cid = await taken_over(db, demo_site, agent)
+    await widget.send("First, online")
+    await expect(widget.confirmed()).to_have_count(1, timeout=5000)
+
+    await context.set_offline(True)
+    await expect(page.locator("relaydesk-widget .st")).to_have_text("Reconnecting…")
+    await widget.send("Second, typed offline")
+    await widget.send("Third, typed offline")
+    pending = widget.log.locator(".m.pending")
+    await expect(pending).to_have_count(2)
+    await expect(pending.locator(".tk.sending")).to_have_count(2)
+    sent = await agent.peer.call(
+        "message:send",
+        {"conversation_id": cid, "client_id": "agent-1", "text": "Agent, while you were away"},
+    )
+    assert sent["ok"]
+    await page.wait_for_timeout(300)
+    await context.set_offline(False)
+
+    await expect(pending).to_have_count(0, timeout=15000)
+    await expect(widget.log.locator(".m.agent", has_text="while you were away")).to_have_count(1)
+    texts = [
+        "First, online",
+        "Second, typed offline",
+        "Third, typed offline",
+        "Agent, while you were away",
+    ]
+    # The server's order, from a fresh sync, is the truth everyone must match.
+    synced = await agent.peer.call("sync", {"conversation_id": cid, "after_seq": 0})
+    server = [m["text"] for m in synced["messages"]]
+    assert sorted(server) == sorted(texts) and len(server) == 4
+    await expect(widget.log.locator(".m .bub")).to_have_text(server)
+    seqs = await widget.seqs()
+    assert seqs == sorted(seqs) == [m["seq"] for m in synced["messages"]]
+    # The agent got each visitor message exactly once.
+    await eventually(lambda: len(agent.peer.messages()) >= 3)
+    got = [m["text"] for m in agent.peer.messages()]
+    assert got.count("Second, typed offline") == 1 and got.count("Third, typed offline") == 1
+    assert errors == []
+
+
+async def test_reload_and_second_tab_show_the_same_conversation(
+    live_server: str, db: Database, demo_site: Site, agent: Agent, context: BrowserContext
+) -> None:
+    page = await context.new_page()
+    await page.goto(f"{live_server}/demo")
+    widget = Widget(page)
+    await widget.open()
+    cid = await taken_over(db, demo_site, agent)
+    await widget.send("Hello from tab one")
+    await expect(widget.confirmed()).to_have_count(1)
+
+    await page.reload()
+    await widget.open()
+    await expect(widget.log.locator(".m .bub")).to_have_text(["Hello from tab one"])
+
+    second = await context.new_page()
+    other = Widget(second)
+    await second.goto(f"{live_server}/demo")
+    await other.open()
+    await expect(other.log.locator(".m .bub")).to_have_text(["Hello from tab one"])
+
+    await other.send("And hello from tab two")
+    await agent.peer.call(
+        "message:send", {"conversation_id": cid, "client_id": "agent-2", "text": "Hi both!"}
+    )
+    expected = ["Hello from tab one", "And hello from tab two", "Hi both!"]
+    await expect(widget.log.locator(".m .bub")).to_have_text(expected)
+    await expect(other.log.locator(".m .bub")).to_have_text(expected)
+    # One visitor, one conversation.
+    assert (await conversation_of(db, demo_site)).id == cid
+
+
+async def test_unsent_message_survives_a_navigation(
+    live_server: str, db: Database, demo_site: Site, agent: Agent, context: BrowserContext
+) -> None:
+    page = await context.new_page()
+    await page.goto(f"{live_server}/demo")
+    widget = Widget(page)
+    await widget.open()
+    await taken_over(db, demo_site, agent)
+    await widget.send("Before going offline")
+    await expect(widget.confirmed()).to_have_count(1)
+    await context.set_offline(True)
+    await widget.send("Written offline, then I left")
+    await expect(widget.log.locator(".m.pending")).to_have_count(1)
+    await context.set_offline(False)
+    # Navigate away before it could be sent: it is kept and sent from the next page.
+    await page.goto(f"{live_server}/demo?lang=en")
+    await widget.open()
+    await expect(widget.log.locator(".m.pending")).to_have_count(0)
+    await expect(widget.log.locator(".m[data-seq] .bub")).to_have_text(
+        ["Before going offline", "Written offline, then I left"]
+    )

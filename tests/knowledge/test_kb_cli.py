@@ -1,0 +1,172 @@
+"""`relaydesk kb import` and `kb reindex`: directly into a data dir, and through a running
+server that owns the data dir (its embedded Chroma must not be opened twice)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from relaydesk.core.config import Settings
+from relaydesk.core.db import Database
+from relaydesk.knowledge import search
+from relaydesk.testing.servers import free_port
+from tests.conftest import MODEL_DIR
+
+CLI = [sys.executable, "-m", "relaydesk"]
+ENV = {**os.environ, "RELAYDESK_EMBEDDING_MODEL_DIR": str(MODEL_DIR)}
+
+
+def run(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=ENV,
+    )
+
+
+def _content(folder: Path) -> Path:
+    (folder / "guides").mkdir(parents=True)
+    (folder / "guides" / "plants.md").write_text(
+        "# Plant care\n\nWater succulents once every two weeks in summer.\n"
+    )
+    (folder / "faq.jsonl").write_text(
+        json.dumps(
+            {
+                "id": "soil",
+                "title": "Which soil?",
+                "questions": ["What soil should I use for cactus?"],
+                "answer": "Use a gritty cactus mix that drains fast.",
+            }
+        )
+        + "\n"
+    )
+    (folder / ".hidden.md").write_text("# Hidden\n\nnot imported")
+    (folder / "notes.xyz").write_text("ignored: unsupported suffix")
+    return folder
+
+
+async def _search(data_dir: Path, query: str) -> list[str]:
+    settings = Settings(data_dir=data_dir, embedding_model_dir=MODEL_DIR, environment="test")
+    db = Database(settings.effective_database_url)
+    try:
+        manager = search.IndexManager(settings)
+        result = await manager.search(db, site_id=1, query=query)
+        assert not result.lexical_only
+        return [h.title for h in result.hits]
+    finally:
+        await db.dispose()
+
+
+async def test_direct_import_is_searchable_when_the_command_returns(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    assert run("sites", "create", "--name", "Garden", data_dir=data_dir).returncode == 0
+    folder = _content(tmp_path / "kb")
+
+    done = run("kb", "import", str(folder), "--site", "1", "--json", data_dir=data_dir)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["articles_created"], summary["faq_created"], summary["files"]) == (1, 1, 2)
+    assert summary["items"][0]["external_id"] == "file:guides/plants.md"
+    assert (data_dir / "chroma").is_dir()
+    assert (await _search(data_dir, "how often should I water succulents"))[0] == "Plant care"
+    assert (await _search(data_dir, "cactus soil"))[0] == "Which soil?"
+
+    # The same folder again: updated in place, nothing duplicated.
+    (folder / "guides" / "plants.md").write_text(
+        "# Plant care\n\nWater succulents once a month in winter.\n"
+    )
+    again = run("kb", "import", str(folder), "--site", "1", "--json", data_dir=data_dir)
+    summary = json.loads(again.stdout)
+    assert (summary["articles_updated"], summary["faq_unchanged"]) == (1, 1)
+
+    # A bad file refuses the whole import unless told to skip it.
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.7 truncated")
+    refused = run("kb", "import", str(folder), "--site", "1", data_dir=data_dir)
+    assert refused.returncode == 2 and "corrupt_file" in refused.stderr
+    skipped = run("kb", "import", str(folder), "--site", "1", "--skip-bad", data_dir=data_dir)
+    assert skipped.returncode == 0 and "broken.pdf" in skipped.stderr
+
+    missing_site = run("kb", "import", str(folder / "faq.jsonl"), "--site", "9", data_dir=data_dir)
+    assert missing_site.returncode == 2 and "site_not_found" in missing_site.stderr
+
+    reindex = run("kb", "reindex", "--json", data_dir=data_dir)
+    assert reindex.returncode == 0, reindex.stderr
+    report = json.loads(reindex.stdout)
+    assert report["mode"] == "hybrid" and report["sites"][0]["entries"] == 2
+
+
+async def test_import_goes_through_the_running_server(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    assert run("sites", "create", "--name", "Garden", data_dir=data_dir).returncode == 0
+    user = run(
+        "users",
+        "create",
+        "--email",
+        "ed@example.test",
+        "--password",
+        "long-enough-pw",
+        "--role",
+        "editor",
+        "--team",
+        "1",
+        data_dir=data_dir,
+    )
+    assert user.returncode == 0, user.stderr
+    folder = _content(tmp_path / "kb")
+    port = free_port()
+    server = subprocess.Popen(
+        [*CLI, "serve", "--no-demo", "--port", str(port), "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=ENV,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        started = time.monotonic()
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None, "server exited"
+            assert time.monotonic() - started < 60, "server not ready within 60 s"
+            time.sleep(0.2)
+        server_file = data_dir / "server.json"
+        assert oct(server_file.stat().st_mode & 0o777) == "0o600"
+        assert json.loads(server_file.read_text())["url"] == base
+
+        done = run("kb", "import", str(folder), "--site", "1", data_dir=data_dir)
+        assert done.returncode == 0, done.stderr
+        assert f"through the server at {base}" in done.stdout
+        assert "articles 1 new" in done.stdout
+
+        token = httpx.post(
+            f"{base}/api/v1/auth/token",
+            data={"username": "ed@example.test", "password": "long-enough-pw"},
+        ).json()["access_token"]
+        found = httpx.get(
+            f"{base}/api/v1/knowledge/search",
+            params={"q": "how often do I water succulents", "site": 1},
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()
+        assert found["hits"][0]["title"] == "Plant care"
+        ready = httpx.get(f"{base}/readyz").json()
+        assert ready["details"]["retrieval"]["mode"] == "hybrid"
+
+        reindex = run("kb", "reindex", "--site", "1", data_dir=data_dir)
+        assert reindex.returncode == 0 and "site 1: 2 entries" in reindex.stdout
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=30)
+    assert not (data_dir / "server.json").exists()

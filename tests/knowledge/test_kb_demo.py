@@ -1,0 +1,52 @@
+"""The demo help center is seeded once and answers real questions in English and Chinese."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from relaydesk.api.demo import seed_demo
+from relaydesk.core.db import Database
+from relaydesk.knowledge import search, service
+from relaydesk.knowledge.demo import demo_batch
+from tests.knowledge.kb_helpers import find
+
+
+def test_demo_content_is_substantial_and_bilingual() -> None:
+    batch = demo_batch()
+    assert len(batch.articles) + len(batch.faqs) >= 30
+    locales = {a.locale for a in batch.articles} | {f.locale for f in batch.faqs}
+    assert locales == {"en", "zh"}
+    assert all(a.external_id and a.external_id.startswith("demo:") for a in batch.articles)
+
+
+async def test_seeded_once_and_answers(db: Database, tmp_path: Path) -> None:
+    creds = await seed_demo(db, tmp_path / "data")
+    site_id = creds.site_id
+    for query, expected in [
+        ("how long does a refund take", "When will I get my refund?"),
+        ("can I pay with paypal", "Which payment methods do you accept?"),
+        ("what should I do if my parcel arrived broken", "My item arrived damaged"),
+        (
+            "how do I turn on two-step verification",
+            "Resetting your password and two-step verification",
+        ),
+        ("退款多久到账", "退款多久到账？"),
+        ("怎么转人工客服", "怎么联系人工客服？"),
+    ]:
+        hits = (await find(db, site_id, query, k=3)).hits
+        assert expected in [h.title for h in hits], (query, [h.title for h in hits])
+    assert await search.suggestions(db, site_id=site_id, locale="zh-CN") == [
+        "我的订单到哪里了？",
+        "运费是多少？",
+        "怎么退货？",
+        "退款多久到账？",
+    ]
+
+    # An editor's change survives the next start's seeding.
+    faq = (await find(db, site_id, "can I pay with paypal")).hits[0]
+    await service.unpublish_faq_entry(
+        db, faq_id=int(faq.entry_id.split(":")[1]), actor=service.SYSTEM
+    )
+    await seed_demo(db, tmp_path / "data")
+    titles = [h.title for h in (await find(db, site_id, "can I pay with paypal")).hits]
+    assert "Which payment methods do you accept?" not in titles
