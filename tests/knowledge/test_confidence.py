@@ -9,6 +9,7 @@ from relaydesk.knowledge.retrieval.confidence import (
     DEFAULT_ANSWER_THRESHOLD,
     HYBRID_MODEL,
     LEXICAL_MODEL,
+    ConfidenceModel,
     HitSignals,
     fit,
 )
@@ -20,12 +21,27 @@ def signals(margin: float, score: float = 0.6) -> HitSignals:
     return HitSignals(score=score, margin=margin, dense=score, coverage=0.5, agreement=False)
 
 
+def top_hit(margin: float, *, dense: bool) -> HitSignals:
+    """Signals typical of a banking77 top hit (the quadratic model is only checked there)."""
+    if not dense:
+        return HitSignals(
+            score=1.0, margin=margin, dense=0.0, coverage=0.6, agreement=False,
+            lexical_margin=margin, query_tokens=5,
+        )  # fmt: skip
+    return HitSignals(
+        score=0.75, margin=margin, dense=0.7, coverage=0.5, agreement=margin > 0.05,
+        dense_margin=margin, lexical_margin=0.2, phrasing=0.75, centroid=0.65, support=0.3,
+        query_tokens=5,
+    )  # fmt: skip
+
+
 def test_confidence_is_a_probability_and_grows_with_margin() -> None:
-    for model in (HYBRID_MODEL, LEXICAL_MODEL):
-        values = [model(signals(m)) for m in np.linspace(-0.5, 0.5, 21)]
+    for model, dense in ((HYBRID_MODEL, True), (LEXICAL_MODEL, False)):
+        values = [model(top_hit(m, dense=dense)) for m in np.linspace(0.0, 0.2, 11)]
         assert all(0.0 <= v <= 1.0 for v in values)
         assert values == sorted(values)
-        assert values[-1] > values[0]
+        assert values[-1] > values[0] + 0.2
+        assert 0.0 <= model(signals(-0.5)) <= 1.0
     assert 0.0 < DEFAULT_ANSWER_THRESHOLD < 1.0
 
 
@@ -46,3 +62,36 @@ def test_in_scope_query_is_more_confident_than_gibberish(
     unsure = index.search("what is the weather on mars", 1)[0].confidence
     assert sure > unsure
     assert sure >= DEFAULT_ANSWER_THRESHOLD > unsure
+
+
+def test_model_round_trips_through_json_and_handles_constant_signals() -> None:
+    rng = np.random.default_rng(1)
+    margins = rng.uniform(0, 0.3, 200)
+    model = fit([signals(float(m)) for m in margins], (margins > 0.15).tolist())
+    # Signals that never vary in the fit get scale 1 rather than a division by zero.
+    assert all(scale > 0 for scale in model.scales)
+    again = ConfidenceModel.from_json(model.to_json())
+    assert again(signals(0.2)) == model(signals(0.2))
+
+
+def test_hits_carry_every_signal(
+    embedder: OnnxMiniLMEmbedder, faq: Callable[[], list[Chunk]]
+) -> None:
+    index = HybridIndex(embedder)
+    index.upsert(faq())
+    (top, top_signals), (_, second_signals) = index.search_with_signals("I forgot my password", 2)
+    assert top.entry_id == "reset-password"
+    assert top_signals.agreement and top_signals.margin > 0 > second_signals.margin
+    assert top_signals.dense_margin > 0 and top_signals.lexical_margin >= 0
+    # Its 4 chunks (2 questions, title, answer) are all among the 10 nearest.
+    assert top_signals.support == 0.4
+    assert top_signals.phrasing > 0.9  # the query is one of its phrasings
+    assert 0.0 < top_signals.centroid < top_signals.phrasing
+    assert top_signals.query_tokens >= 2
+
+    lexical = HybridIndex(None)
+    lexical.upsert(faq())
+    hit, lexical_signals = lexical.search_with_signals("I forgot my password", 1)[0]
+    assert hit.entry_id == "reset-password"
+    assert lexical_signals.support == lexical_signals.dense == 0.0
+    assert 0.0 <= hit.confidence <= 1.0

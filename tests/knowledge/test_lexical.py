@@ -3,7 +3,13 @@ from __future__ import annotations
 import numpy as np
 
 from relaydesk.knowledge.retrieval.lexical import LexicalIndex
-from relaydesk.knowledge.retrieval.text import cjk_fraction, tokenize
+from relaydesk.knowledge.retrieval.text import (
+    CHAR_PREFIX,
+    PINYIN_PREFIX,
+    cjk_fraction,
+    pinyin,
+    tokenize,
+)
 
 
 def test_english_is_stemmed_without_stopwords() -> None:
@@ -12,12 +18,28 @@ def test_english_is_stemmed_without_stopwords() -> None:
     assert "the" not in tokens and "are" not in tokens
 
 
-def test_chinese_is_segmented_with_character_ngrams() -> None:
+def test_chinese_is_segmented_with_characters_and_pinyin() -> None:
     tokens = tokenize("怎么更换银行卡")
     assert "更换" in tokens and "银行卡" in tokens
-    assert any(t.endswith("换银") for t in tokens)  # a bigram across jieba words
-    assert "更换" in tokenize("怎么更换银行卡", cjk_ngrams=False)
-    assert not any(t.endswith("换银") for t in tokenize("怎么更换银行卡", cjk_ngrams=False))
+    assert CHAR_PREFIX + "换" in tokens
+    assert PINYIN_PREFIX + "hang" in tokens  # 行 read as in 银行, not xing
+    plain = tokenize("怎么更换银行卡", cjk_ngrams=False)
+    assert "更换" in plain
+    assert not any(t.startswith((CHAR_PREFIX, PINYIN_PREFIX)) for t in plain)
+
+
+def test_pinyin_is_toneless_and_skips_non_han() -> None:
+    assert pinyin("微粒贷") == ["wei", "li", "dai"]
+    assert pinyin("薇利贷") == pinyin("微粒贷")  # homophone typos
+    assert pinyin("かな한국") == []
+    assert pinyin("银行") == ["yin", "hang"]
+
+
+def test_homophone_typo_still_matches() -> None:
+    index = LexicalIndex(["微粒贷怎么开通", "信用卡怎么还款"])
+    # 薇利 shares no character or jieba word with 微粒; only the pinyin matches.
+    scores = index.scores(index.query_tokens("薇利"))
+    assert scores[0] > 0.0 and scores[1] == 0.0
 
 
 def test_mixed_language_text_gets_both_treatments() -> None:

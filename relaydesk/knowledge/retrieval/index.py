@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import groupby
 from typing import Literal
 
@@ -37,6 +38,7 @@ class _Snapshot:
     group_starts: fusion.Indices  # first chunk of each group
     entry_starts: fusion.Indices  # first group of each entry
     group_entry: fusion.Indices
+    chunk_group: fusion.Indices
     vectors: Vectors | None
     centroids: Vectors | None
     lexical: LexicalIndex  # one document per group: its chunks' texts joined
@@ -61,6 +63,7 @@ def _build_snapshot(
             group_entry.append(len(entry_ids) - 1)
             group_texts.append("\n".join(texts))
             position += len(texts)
+    group_ends = [*group_starts[1:], position] if group_starts else []
     matrix = centroids = None
     if vectors is not None and ordered:
         matrix = np.vstack([vectors[c.chunk_id] for c in ordered]).astype(np.float32)
@@ -71,6 +74,10 @@ def _build_snapshot(
         group_starts=np.asarray(group_starts, dtype=np.int64),
         entry_starts=np.asarray(entry_starts, dtype=np.int64),
         group_entry=np.asarray(group_entry, dtype=np.int64),
+        chunk_group=np.repeat(
+            np.arange(len(group_starts), dtype=np.int64),
+            [end - start for start, end in zip(group_starts, group_ends, strict=True)],
+        ),
         vectors=matrix,
         centroids=centroids,
         lexical=LexicalIndex(group_texts, cjk_ngrams=cjk_ngrams),
@@ -227,14 +234,13 @@ class HybridIndex:
         if mode == "dense" and not dense_ready:
             raise RuntimeError("dense search needs an embedding model")
 
-        chunk_dense = group_dense = None
+        chunk_dense = group_dense = centroid_dense = None
         if mode != "bm25" and embedder is not None and snap.vectors is not None:
             assert snap.centroids is not None
             query_vector = embedder.embed([query])[0]
             chunk_dense = snap.vectors @ query_vector
-            group_dense = fusion.group_dense_scores(
-                chunk_dense, snap.group_starts, snap.centroids @ query_vector
-            )
+            centroid_dense = snap.centroids @ query_vector
+            group_dense = fusion.group_dense_scores(chunk_dense, snap.group_starts, centroid_dense)
         tokens = snap.lexical.query_tokens(query)
         group_lexical = fusion.normalise_lexical(snap.lexical.scores(tokens))
 
@@ -248,32 +254,39 @@ class HybridIndex:
             fused = fusion.fuse(group_dense, group_lexical, weight)
 
         entry_scores = fusion.best_per_entry(fused, snap.entry_starts)
-        lexical_first = _argmax(fusion.best_per_entry(group_lexical, snap.entry_starts))
-        dense_first = (
-            _argmax(fusion.best_per_entry(group_dense, snap.entry_starts))
-            if group_dense is not None
-            else -1
+        ranked = [int(e) for e in fusion.top_k(entry_scores, k + 1)]
+        context = _SignalContext(
+            entry_scores=entry_scores,
+            entry_lexical=fusion.best_per_entry(group_lexical, snap.entry_starts),
+            entry_dense=(
+                fusion.best_per_entry(group_dense, snap.entry_starts)
+                if group_dense is not None
+                else None
+            ),
+            query_tokens=len(tokens),
         )
+        if chunk_dense is not None:
+            entry_phrasing = np.maximum.reduceat(chunk_dense, snap.group_starts[snap.entry_starts])
+            nearest = fusion.top_k(chunk_dense, SUPPORT_NEIGHBOURS)
+            nearest_entries = snap.group_entry[snap.chunk_group[nearest]]
         model = LEXICAL_MODEL if group_dense is None else HYBRID_MODEL
 
-        ranked = [int(e) for e in fusion.top_k(entry_scores, k + 1)]
         results = []
-        for position, entry in enumerate(ranked[:k]):
-            rival = ranked[1] if position == 0 else ranked[0]
-            rival_score = float(entry_scores[rival]) if rival != entry else 0.0
+        for entry in ranked[:k]:
             group = _best_in_range(fused, snap.entry_starts, entry)
-            chunk = snap.chunks[
-                int(snap.group_starts[group])
-                if chunk_dense is None
-                else _best_in_range(chunk_dense, snap.group_starts, group)
-            ]
-            signals = HitSignals(
-                score=float(entry_scores[entry]),
-                margin=float(entry_scores[entry]) - rival_score,
-                dense=float(group_dense[group]) if group_dense is not None else 0.0,
-                coverage=snap.lexical.coverage(tokens, group),
-                agreement=entry == dense_first == lexical_first,
-            )
+            if chunk_dense is None or group_dense is None:
+                chunk = snap.chunks[int(snap.group_starts[group])]
+                signals = context.signals(entry, snap.lexical.coverage(tokens, group))
+            else:
+                chunk = snap.chunks[_best_in_range(chunk_dense, snap.group_starts, group)]
+                signals = context.signals(
+                    entry,
+                    snap.lexical.coverage(tokens, group),
+                    dense=float(group_dense[group]),
+                    phrasing=float(entry_phrasing[entry]),
+                    centroid=float(centroid_dense[group]) if centroid_dense is not None else 0.0,
+                    support=float(np.mean(nearest_entries == entry)),
+                )
             hit = Hit(
                 entry_id=snap.entry_ids[entry],
                 chunk_id=chunk.chunk_id,
@@ -300,8 +313,74 @@ class HybridIndex:
         await asyncio.to_thread(self.delete_entries, list(entry_ids))
 
 
-def _argmax(scores: fusion.Scores) -> int:
-    return int(np.argmax(scores)) if scores.size and float(scores.max()) > 0.0 else -2
+# How many of the query's nearest chunks vote in the `support` signal.
+SUPPORT_NEIGHBOURS = 10
+
+
+@dataclass(frozen=True)
+class _SignalContext:
+    """Per-query arrays from which each hit's confidence signals are read."""
+
+    entry_scores: fusion.Scores
+    entry_lexical: fusion.Scores
+    entry_dense: fusion.Scores | None
+    query_tokens: int
+
+    def signals(
+        self,
+        entry: int,
+        coverage: float,
+        *,
+        dense: float = 0.0,
+        phrasing: float = 0.0,
+        centroid: float = 0.0,
+        support: float = 0.0,
+    ) -> HitSignals:
+        lexical_margin = _margin(self.entry_lexical, self._lexical_top, entry)
+        dense_margin = 0.0
+        if self.entry_dense is not None:
+            dense_margin = _margin(self.entry_dense, self._dense_top, entry)
+        return HitSignals(
+            score=float(self.entry_scores[entry]),
+            margin=_margin(self.entry_scores, self._fused_top, entry),
+            dense=dense,
+            coverage=coverage,
+            # Both rankers put it first (a tie at zero BM25 is no vote).
+            agreement=(
+                self.entry_dense is not None
+                and dense_margin >= 0.0
+                and lexical_margin >= 0.0
+                and float(self.entry_lexical[entry]) > 0.0
+            ),
+            dense_margin=dense_margin,
+            lexical_margin=lexical_margin,
+            phrasing=phrasing,
+            centroid=centroid,
+            support=support,
+            query_tokens=self.query_tokens,
+        )
+
+    # The top two of each ranking, found once per query rather than once per hit.
+    @cached_property
+    def _fused_top(self) -> list[int]:
+        return [int(i) for i in fusion.top_k(self.entry_scores, 2)]
+
+    @cached_property
+    def _lexical_top(self) -> list[int]:
+        return [int(i) for i in fusion.top_k(self.entry_lexical, 2)]
+
+    @cached_property
+    def _dense_top(self) -> list[int]:
+        assert self.entry_dense is not None
+        return [int(i) for i in fusion.top_k(self.entry_dense, 2)]
+
+
+def _margin(scores: fusion.Scores, top_two: list[int], entry: int) -> float:
+    """The entry's score minus the best other entry's (negative below the top)."""
+    if len(top_two) < 2:
+        return float(scores[entry])
+    rival = top_two[1] if top_two[0] == entry else top_two[0]
+    return float(scores[entry] - scores[rival])
 
 
 def _best_in_range(scores: fusion.Scores, starts: fusion.Indices, segment: int) -> int:
