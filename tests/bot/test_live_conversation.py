@@ -13,6 +13,7 @@ from relaydesk.bot.models import BotHandoffSummary
 from relaydesk.conversations import hooks
 from relaydesk.core.db import Database
 from relaydesk.core.models import Availability, Conversation, Event, Site
+from relaydesk.knowledge.retrieval import DEFAULT_ANSWER_THRESHOLD
 from relaydesk.testing.llm_standin import LLMStandIn, Reply
 from tests import sockets
 from tests.bot.conftest import configure
@@ -67,7 +68,7 @@ async def test_question_gets_streamed_cited_answer(
     assert message["text"] == "Your card arrives within 5 working days [1]."
     payload = message["payload"]
     assert payload["action"] == "answer"
-    assert payload["confidence"] >= 0.78
+    assert payload["confidence"] >= DEFAULT_ANSWER_THRESHOLD
     assert payload["citations"] == [
         {
             "n": 1,

