@@ -458,6 +458,9 @@ class Server:
 def _server_env(extra: dict[str, str]) -> dict[str, str]:
     # Start from a clean Relaydesk configuration so the caller's env cannot change targets.
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELAYDESK_")}
+    # The servers run in a temporary cwd, where `import relaydesk` would find whatever
+    # checkout is pip-installed (possibly another one): measure this repository's code.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     if SHARED_MODEL_DIR.is_dir():
         env["RELAYDESK_EMBEDDING_MODEL_DIR"] = str(SHARED_MODEL_DIR)
     env.update(extra)

@@ -1,28 +1,43 @@
-"""Console pages: sign in and out (cookie session with a double-submit CSRF token)."""
+"""Console pages: sign in and out (cookie session with a double-submit CSRF token), and the
+console itself: a server-rendered shell that loads the bundle built from `console/`."""
 
 from __future__ import annotations
 
 import hmac
+import json
+import re
 from datetime import timedelta
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from relaydesk.accounts import service as accounts
 from relaydesk.api.deps import DbDep, SettingsDep
-from relaydesk.core.errors import Unauthorized
-from relaydesk.core.i18n import LOCALE_COOKIE, normalise_locale, request_locale, translator
+from relaydesk.conversations.policy import load_scope
+from relaydesk.core.errors import NotFound, Unauthorized
+from relaydesk.core.i18n import (
+    LOCALE_COOKIE,
+    MESSAGES,
+    normalise_locale,
+    request_locale,
+    translator,
+)
+from relaydesk.core.models import Role, StaffUser
 from relaydesk.core.security import (
     CSRF_COOKIE,
+    CSRF_HEADER,
     SESSION_COOKIE,
     create_token,
     decode_token,
     new_csrf_token,
 )
+from relaydesk.sites import service as sites
 
+STATIC = Path(__file__).parent / "static"
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
 
@@ -109,12 +124,70 @@ async def logout(
     return response
 
 
+@cache
+def _assets() -> tuple[str, str]:
+    manifest = json.loads((STATIC / "manifest.json").read_text(encoding="utf-8"))
+    return str(manifest["bundle"]), str(manifest["css"])
+
+
+async def _signed_in(request: Request, db: DbDep, settings: SettingsDep) -> StaffUser | None:
+    try:
+        claims = decode_token(settings, request.cookies.get(SESSION_COOKIE), kind="session")
+        return await accounts.get_active_user(db, int(claims["sub"]))
+    except Unauthorized:
+        return None
+
+
 @router.get("/console", response_class=HTMLResponse)
 async def console_home(request: Request, db: DbDep, settings: SettingsDep) -> Response:
-    cookie = request.cookies.get(SESSION_COOKIE)
-    try:
-        claims = decode_token(settings, cookie, kind="session")
-        user = await accounts.get_active_user(db, int(claims["sub"]))
-    except Unauthorized:
+    user = await _signed_in(request, db, settings)
+    if user is None:
         return RedirectResponse("/login?next=/console", status_code=303)
-    return render(request, "home.html", user=user)
+    assert user.id is not None
+    scope = await load_scope(db, user)
+    site_list = [
+        {"id": s.id, "name": s.name}
+        for s in await sites.list_sites(db)
+        if scope.is_admin or s.id in scope.site_ids
+    ]
+    locale = request_locale(request)
+    prefix = ("console.", "lang.", "app.")
+    strings = {k: v for k, v in MESSAGES[locale].items() if k.startswith(prefix)}
+    boot = {
+        "user": {
+            "id": user.id,
+            "name": user.name,
+            "email": user.email,
+            "roles": user.roles,
+            "availability": user.availability,
+        },
+        "sites": site_list,
+        "locale": locale,
+        "strings": strings,
+        "csrf_header": CSRF_HEADER,
+        "can_inbox": scope.handles_conversations,
+        "can_edit_kb": user.has_role(Role.ADMIN, Role.EDITOR),
+    }
+    bundle, styles = _assets()
+    return render(
+        request,
+        "console.html",
+        user=user,
+        boot=boot,
+        bundle=f"/console/static/{bundle}",
+        styles=f"/console/static/{styles}",
+    )
+
+
+_ASSET = re.compile(r"^console\.[0-9a-f]{12}\.(js|css)$")
+
+
+@router.get("/console/static/{name}")
+async def console_asset(name: str) -> Response:
+    """The hashed console bundle: immutable, so cached for a year."""
+    if not _ASSET.match(name) or not (STATIC / name).is_file():
+        raise NotFound("no such file", code="not_found")
+    return FileResponse(
+        STATIC / name,
+        headers={"Cache-Control": "public, max-age=31536000, immutable"},
+    )

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from relaydesk.accounts.routes import router as auth_router
 from relaydesk.agents_console.events import ConsoleNamespace
+from relaydesk.agents_console.inbox import router as inbox_router
 from relaydesk.agents_console.pages import router as pages_router
 from relaydesk.api.health import router as health_router
 from relaydesk.bot import turn as bot_turn
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
     api.include_router(health_router)
     api.include_router(auth_router)
     api.include_router(pages_router)
+    api.include_router(inbox_router)
     api.include_router(knowledge_router)
     api.include_router(bot_router)
     api.include_router(widget_router)

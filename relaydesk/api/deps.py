@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -13,9 +14,11 @@ from relaydesk.core.config import Settings, get_settings
 from relaydesk.core.db import Database, get_database
 from relaydesk.core.errors import Forbidden, Unauthorized
 from relaydesk.core.models import Role, StaffUser
-from relaydesk.core.security import SESSION_COOKIE, decode_token
+from relaydesk.core.security import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, decode_token
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
@@ -41,6 +44,13 @@ async def current_user(
         if not cookie:
             raise Unauthorized("sign in or send a bearer token", code="unauthorized")
         claims = decode_token(settings, cookie, kind="session")
+        # A cookie rides along on cross-site requests too: writes must also prove they come
+        # from a console page (double submit: header equals the CSRF cookie).
+        if request.method not in _SAFE_METHODS:
+            expected = request.cookies.get(CSRF_COOKIE, "")
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not expected or not hmac.compare_digest(expected, sent):
+                raise Forbidden("CSRF token missing or wrong", code="csrf_failed")
     return await accounts.get_active_user(db, int(claims["sub"]))
 
 

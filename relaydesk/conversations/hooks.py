@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -30,23 +31,59 @@ def on_visitor_message(hook: MessageHook) -> MessageHook:
 
 def clear_hooks() -> None:
     _visitor_message_hooks.clear()
+    _waiting.clear()
 
 
-async def _guarded(hook: MessageHook, result: SendResult) -> None:
-    try:
-        await hook(result)
-    except Exception:
-        log.exception("hook %s failed for message %s", hook, result.message.id)
+# At most this many hook runs at once per process; beyond it, work waits in `_waiting`.
+MAX_RUNNING = 64
+# Conversations with a hook run in progress, and the newest message waiting per
+# conversation (insertion order is the order they are started in). A reaction only needs
+# the newest message of a conversation (the bot answers the latest one and skips older
+# triggers), so a waiting message is replaced by a newer one instead of queueing behind it:
+# a burst of messages can neither start one task per message nor grow the backlog without
+# bound.
+_active: set[str] = set()
+_waiting: dict[str, SendResult] = {}
+
+
+async def _guarded(result: SendResult) -> None:
+    for hook in list(_visitor_message_hooks):
+        try:
+            await hook(result)
+        except Exception:
+            log.exception("hook %s failed for message %s", hook, result.message.id)
+
+
+def _start(result: SendResult) -> None:
+    conversation_id = result.conversation.id
+    _active.add(conversation_id)
+    task = asyncio.create_task(_guarded(result))
+    _running.add(task)
+    task.add_done_callback(partial(_finished, conversation_id))
+
+
+def _finished(conversation_id: str, task: asyncio.Task[None]) -> None:
+    _running.discard(task)
+    _active.discard(conversation_id)
+    for waiting_id in list(_waiting):
+        if len(_running) >= MAX_RUNNING:
+            break
+        if waiting_id not in _active:
+            _start(_waiting.pop(waiting_id))
 
 
 def visitor_message_stored(result: SendResult) -> None:
-    for hook in _visitor_message_hooks:
-        task = asyncio.create_task(_guarded(hook, result))
-        _running.add(task)
-        task.add_done_callback(_running.discard)
+    if not _visitor_message_hooks:
+        return
+    conversation_id = result.conversation.id
+    if conversation_id in _active or len(_running) >= MAX_RUNNING:
+        _waiting.pop(conversation_id, None)  # re-insert: it now waits behind the others
+        _waiting[conversation_id] = result
+        return
+    _start(result)
 
 
 async def drain() -> None:
-    """Wait for running hooks (tests, and a graceful shutdown)."""
+    """Wait for running and waiting hooks (tests, and a graceful shutdown)."""
     while _running:
         await asyncio.gather(*list(_running), return_exceptions=True)

@@ -7,37 +7,34 @@ happen.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from functools import partial
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from relaydesk.conversations import hooks, state
+from relaydesk.conversations import hooks
 from relaydesk.conversations.schemas import (
     AssigneePublic,
     ConversationPublic,
     MessagePublic,
-    SenderPublic,
     dump,
 )
+from relaydesk.conversations.store import AlreadyStored, Outcome, Stored, StoreRequest, store_batch
+from relaydesk.conversations.writer import BatchWriter
 from relaydesk.core import event_log, realtime
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
-from relaydesk.core.errors import Conflict, Forbidden, NotFound
+from relaydesk.core.errors import NotFound
 from relaydesk.core.models import (
     Conversation,
-    ConversationStatus,
-    Event,
     Message,
     ReadState,
     SenderKind,
     StaffUser,
-    new_id,
     utcnow,
 )
 from relaydesk.core.text import clean_text
@@ -71,6 +68,11 @@ class SendResult:
     created: bool
     status_changed: bool = False
     events: list[event_log.EventPayload] = field(default_factory=list)
+
+    @cached_property
+    def message_data(self) -> dict[str, Any]:
+        """The message as sent on the wire; serialised once for the fan-out and the ack."""
+        return dump(self.message)
 
 
 async def get_conversation(db: Database, conversation_id: str) -> Conversation:
@@ -156,14 +158,12 @@ async def send_message(
             text=text,
             payload=payload or {},
         )
-    except _AlreadyStored as resend:
+    except AlreadyStored as resend:
         conversation = await get_conversation(db, conversation_id)
         return SendResult(
             message=resend.message, conversation=ConversationPublic.of(conversation), created=False
         )
-    await realtime.to_conversation(
-        conversation_id, "message:new", {"message": dump(result.message)}
-    )
+    await realtime.to_conversation(conversation_id, "message:new", {"message": result.message_data})
     if result.status_changed:
         await announce(db, result.conversation)
     if sender.kind == SenderKind.VISITOR:
@@ -171,16 +171,16 @@ async def send_message(
     return result
 
 
-class _AlreadyStored(Exception):
-    """Raised inside the transaction to roll back the seq increment of a resend."""
-
-    def __init__(self, message: MessagePublic) -> None:
-        self.message = message
+_writers: weakref.WeakKeyDictionary[Database, BatchWriter[StoreRequest, Outcome]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-_conversations = Conversation.__table__  # type: ignore[attr-defined]
-_messages = Message.__table__  # type: ignore[attr-defined]
-_events = Event.__table__  # type: ignore[attr-defined]
+def _writer(db: Database) -> BatchWriter[StoreRequest, Outcome]:
+    writer = _writers.get(db)
+    if writer is None:
+        writer = _writers[db] = BatchWriter(db, store_batch)
+    return writer
 
 
 async def _store_message(
@@ -192,159 +192,26 @@ async def _store_message(
     text: str,
     payload: dict[str, Any],
 ) -> SendResult:
-    return await db.run_write(
-        partial(
-            _store_message_tx,
-            conversation_id=conversation_id,
-            sender=sender,
-            client_id=client_id,
-            text=text,
-            payload=payload,
-        )
+    request = StoreRequest(
+        conversation_id=conversation_id,
+        sender_kind=sender.kind,
+        sender_id=sender.id,
+        sender_name=sender.name,
+        client_id=client_id,
+        text=text,
+        payload=payload,
     )
-
-
-def _store_message_tx(
-    connection: Connection,
-    *,
-    conversation_id: str,
-    sender: Actor,
-    client_id: str,
-    text: str,
-    payload: dict[str, Any],
-) -> SendResult:
-    # The hottest path in the product, so it is one synchronous Core transaction: no ORM
-    # unit of work, and on SQLite one thread hop for the whole thing (see Database).
-    # Taking the next seq first locks the conversation for the rest of the transaction
-    # (row lock on PostgreSQL, the write lock on SQLite), so the duplicate check and the
-    # state checks below cannot race with another writer.
-    now = utcnow()
-    row = (
-        connection.execute(
-            update(_conversations)
-            .where(_conversations.c.id == conversation_id)
-            .values(last_seq=_conversations.c.last_seq + 1, updated_at=now, last_message_at=now)
-            .returning(*_conversations.c)
-        )
-        .mappings()
-        .one_or_none()
-    )
-    if row is None:
-        raise NotFound("no such conversation", code="conversation_not_found")
-    existing = (
-        connection.execute(
-            select(_messages).where(
-                _messages.c.conversation_id == conversation_id,
-                _messages.c.client_id == client_id,
-            )
-        )
-        .mappings()
-        .one_or_none()
-    )
-    if existing is not None:
-        raise _AlreadyStored(_message_public(existing))
-    conversation = ConversationPublic.model_validate(dict(row))
-    changes, events = _message_effects(conversation, sender, now)
-    if changes:
-        connection.execute(
-            update(_conversations).where(_conversations.c.id == conversation_id).values(**changes)
-        )
-        conversation = conversation.model_copy(update=changes)
-    values = {
-        "id": new_id(),
-        "conversation_id": conversation_id,
-        "seq": conversation.last_seq,
-        "sender_kind": sender.kind,
-        "sender_id": sender.id,
-        "sender_name": sender.name,
-        "client_id": client_id,
-        "text": text,
-        "payload": payload,
-        "created_at": now,
-    }
-    connection.execute(insert(_messages).values(**values))
-    events.append(
-        event_log.MessageStored(
-            message_id=values["id"], seq=values["seq"], sender_kind=sender.kind, chars=len(text)
-        )
-    )
-    connection.execute(
-        insert(_events),
-        [
-            event_log.row(
-                event,
-                site_id=conversation.site_id,
-                actor_kind=sender.kind,
-                actor_id=sender.id,
-                conversation_id=conversation_id,
-                created_at=now,
-            )
-            for event in events
-        ],
-    )
+    outcome = await _writer(db).store(request)
+    if isinstance(outcome, Exception):
+        raise outcome
+    assert isinstance(outcome, Stored)
     return SendResult(
-        message=_message_public(values),
-        conversation=conversation,
+        message=outcome.message,
+        conversation=outcome.conversation,
         created=True,
-        status_changed=bool(changes),
-        events=events,
+        status_changed=outcome.status_changed,
+        events=outcome.events,
     )
-
-
-def _message_public(row: Mapping[str, Any] | RowMapping) -> MessagePublic:
-    return MessagePublic(
-        id=row["id"],
-        conversation_id=row["conversation_id"],
-        seq=row["seq"],
-        client_id=row["client_id"],
-        sender=SenderPublic(kind=row["sender_kind"], id=row["sender_id"], name=row["sender_name"]),
-        text=row["text"],
-        payload=row["payload"] or {},
-        created_at=row["created_at"],
-    )
-
-
-def _message_effects(
-    conversation: ConversationPublic, sender: Actor, now: datetime
-) -> tuple[dict[str, Any], list[event_log.EventPayload]]:
-    """Check that `sender` may write now; return the state changes the message implies."""
-    status = conversation.status
-    if sender.kind == SenderKind.BOT and status != ConversationStatus.BOT:
-        # The bot never speaks in a conversation a human owns or is waiting for.
-        raise Conflict(
-            f"the bot may not write while the conversation is {status}", code="bot_silenced"
-        )
-    if sender.kind == SenderKind.VISITOR and status == ConversationStatus.RESOLVED:
-        changes: dict[str, Any] = {
-            "status": state.next_status(status, state.Transition.REOPEN).value,
-            "assignee_id": None,
-            "handoff_reason": None,
-            "resolved_at": None,
-        }
-        return changes, [event_log.ConversationReopened()]
-    if sender.kind == SenderKind.AGENT:
-        assert sender.id is not None
-        agent_id = int(sender.id)
-        if status == ConversationStatus.RESOLVED:
-            raise Conflict(
-                "the conversation is resolved; reopen it first", code="conversation_resolved"
-            )
-        if status == ConversationStatus.ASSIGNED and conversation.assignee_id != agent_id:
-            raise Forbidden(
-                "another agent owns this conversation",
-                code="not_assignee",
-                assignee_id=conversation.assignee_id,
-            )
-        if status in (ConversationStatus.BOT, ConversationStatus.QUEUED):
-            changes = {
-                "status": state.next_status(status, state.Transition.ASSIGN).value,
-                "assignee_id": agent_id,
-                "assigned_at": now,
-            }
-            return changes, [
-                event_log.ConversationAssigned(assignee_id=agent_id, previous_status=status)
-            ]
-    return {}, []
 
 
 async def sync(db: Database, *, conversation_id: str, after_seq: int) -> list[Message]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     )
     sync_page_size: int = Field(500, description="Most messages returned by one `sync`.")
     log_level: str = Field("INFO", description="Python logging level.")
+    message_batch_size: int = Field(
+        200, description="Most messages one process commits in one group transaction."
+    )
+    message_queue_limit: int = Field(
+        2000,
+        description="Messages waiting for their commit, per process, beyond which "
+        "`message:send` is refused with `server_busy` (clients retry with the same client_id).",
+    )
 
     # Knowledge and retrieval
     embedding_model_dir: Path | None = Field(
@@ -108,8 +116,10 @@ class Settings(BaseSettings):
             )
         return self
 
-    @property
+    @cached_property
     def effective_database_url(self) -> str:
+        # Cached: it is read on every socket event, and resolving the path is a
+        # filesystem call. Settings are replaced (override_settings), not mutated.
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'relaydesk.db').resolve()}"

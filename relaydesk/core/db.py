@@ -26,6 +26,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -36,6 +37,7 @@ from sqlalchemy.ext.asyncio import (
 from relaydesk.core.config import Settings, get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POOL_RECYCLE_SECONDS = 1800
 T = TypeVar("T")
 
 
@@ -49,7 +51,10 @@ class Database:
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         else:
-            kwargs.update(pool_size=20, max_overflow=20, pool_pre_ping=True)
+            # No pool_pre_ping: it costs a round trip per checkout, i.e. per transaction.
+            # Connections are recycled before servers or proxies drop idle ones, and a
+            # transaction that meets a dead connection is retried once (`run_write`).
+            kwargs.update(pool_size=20, max_overflow=20, pool_recycle=POOL_RECYCLE_SECONDS)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
@@ -89,8 +94,16 @@ class Database:
     async def run_write(self, transaction: Callable[[Connection], T]) -> T:
         """Run `transaction(connection)` in one write transaction and commit it."""
         if self._sync_writer is None or self._writer_thread is None:
-            async with self.engine.begin() as connection:
-                return await connection.run_sync(transaction)
+            try:
+                async with self.engine.begin() as connection:
+                    return await connection.run_sync(transaction)
+            except DBAPIError as exc:
+                # A connection that died while idle in the pool (no pre-ping): the pool has
+                # dropped it, and the transaction never committed, so run it again once.
+                if not exc.connection_invalidated:
+                    raise
+                async with self.engine.begin() as connection:
+                    return await connection.run_sync(transaction)
         assert self._local_writer is not None
         engine = self._sync_writer
 
@@ -142,7 +155,7 @@ def get_database(settings: Settings | None = None) -> Database:
     """The process-wide database for the current settings."""
     global _database
     settings = settings or get_settings()
-    url = settings.effective_database_url
+    url = settings.effective_database_url  # cached on the settings: no filesystem call
     if _database is None or _database.url != url:
         if settings.is_sqlite:
             settings.data_dir.mkdir(parents=True, exist_ok=True)

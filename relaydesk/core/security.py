@@ -70,3 +70,4 @@ def new_csrf_token() -> str:
 
 SESSION_COOKIE = "relaydesk_session"
 CSRF_COOKIE = "relaydesk_csrf"
+CSRF_HEADER = "X-CSRF-Token"

@@ -130,7 +130,7 @@ class WidgetNamespace(RpcNamespace):
             client_id=payload.client_id,
             text=payload.text,
         )
-        return ok(message=dump(result.message), duplicate=not result.created)
+        return ok(message=result.message_data, duplicate=not result.created)
 
     @event("sync", SyncRequest)
     async def sync(self, sid: str, payload: SyncRequest) -> Ack:

@@ -1,0 +1,383 @@
+import { fill, api, boot, clear, h, safeUrl, t, when } from "./dom.js";
+
+const RETRYABLE = new Set(["timeout", "rate_limited", "internal", "server_busy"]);
+let counter = 0;
+const clientId = () => `c-${Date.now()}-${Math.random().toString(36).slice(2, 8)}-${++counter}`;
+
+async function call(socket, event, data, timeout = 8000) {
+  try {
+    return await socket.timeout(timeout).emitWithAck(event, data);
+  } catch {
+    return { ok: false, error: { code: "timeout", message: "no answer from the server" } };
+  }
+}
+
+export class Conversation {
+  constructor(socket, onUpdated) {
+    this.socket = socket;
+    this.onUpdated = onUpdated;
+    this.id = null;
+    this.header = h("header", { class: "rd-conv-head" });
+    this.summary = h("div", { class: "rd-summary", hidden: true });
+    this.log = h("div", { class: "rd-log", role: "log", "aria-live": "polite" });
+    this.typingLine = h("div", { class: "rd-typing", "aria-live": "polite" });
+    this.input = h("textarea", {
+      rows: "2",
+      placeholder: t("console.conv.reply"),
+      "aria-label": t("console.conv.reply"),
+      onkeydown: (e) => this.onKeyDown(e),
+      oninput: () => this.onTyping(),
+      onblur: () => this.stopTyping(),
+    });
+    this.sendButton = h("button", { class: "rd-btn primary", onclick: () => this.sendFromBox() }, t("console.conv.send"));
+    this.details = h("div", { class: "rd-details" });
+    this.assist = h("div", { class: "rd-assist" });
+    this.root = h(
+      "div",
+      { class: "rd-conv" },
+      h("div", { class: "rd-conv-main" }, this.header, this.summary, this.log, this.typingLine,
+        h("div", { class: "rd-compose" }, this.input, this.sendButton)),
+      h("aside", { class: "rd-side" }, this.details, this.assist),
+    );
+    socket.on("message:new", ({ message }) => message.conversation_id === this.id && this.addMessage(message));
+    socket.on("message:stream", (d) => d.conversation_id === this.id && this.onStream(d));
+    socket.on("typing", (d) => d.conversation_id === this.id && this.onRemoteTyping(d));
+    socket.on("read", (d) => {
+      if (d.conversation_id === this.id && d.reader.kind === "visitor") {
+        this.visitorRead = Math.max(this.visitorRead, d.seq);
+        this.renderTicks();
+      }
+    });
+    socket.on("conversation:updated", ({ conversation }) => {
+      if (conversation.id === this.id) {
+        this.conv = { ...this.conv, ...conversation };
+        this.renderHeader();
+      }
+    });
+    socket.on("handoff:summary", ({ summary }) => summary?.conversation_id === this.id && this.renderSummary(summary, []));
+    document.addEventListener("visibilitychange", () => this.markRead());
+  }
+
+  reset() {
+    this.messages = new Map();
+    this.pending = new Map();
+    this.streams = new Map();
+    this.visitorRead = 0;
+    this.conv = null;
+    this.row = null;
+    this.lastTyping = 0;
+    clear(this.log);
+    clear(this.header);
+    clear(this.details);
+    clear(this.assist);
+    this.summary.hidden = true;
+    this.typingLine.textContent = "";
+  }
+
+  async open(id) {
+    if (this.id && this.id !== id) this.socket.emit("conversation:leave", { conversation_id: this.id });
+    this.id = id;
+    this.reset();
+    this.input.value = "";
+    await this.join();
+  }
+
+  close() {
+    if (this.id) this.socket.emit("conversation:leave", { conversation_id: this.id });
+    this.id = null;
+  }
+
+  async join() {
+    const id = this.id;
+    const ack = await call(this.socket, "conversation:join", { conversation_id: id });
+    if (id !== this.id) return;
+    if (!ack.ok) {
+      fill(this.log, h("p", { class: "rd-error" }, `${t("console.error")}: ${ack.error.message}`));
+      return;
+    }
+    this.conv = ack.conversation;
+    ack.messages.forEach((m) => this.addMessage(m));
+    this.renderHeader();
+    this.markRead();
+    this.loadDetails(id);
+    const s = await call(this.socket, "handoff:summary", { conversation_id: id });
+    if (s.ok && id === this.id && (s.summary || s.offline_messages?.length)) this.renderSummary(s.summary, s.offline_messages || []);
+    this.renderAssistButton();
+    for (const p of this.pending.values()) if (p.state === "sending") this.trySend(p);
+  }
+
+  async resync() {
+    if (!this.id) return;
+    const id = this.id;
+    await call(this.socket, "conversation:join", { conversation_id: id });
+    let after = Math.max(0, ...this.messages.keys());
+    for (;;) {
+      const ack = await call(this.socket, "sync", { conversation_id: id, after_seq: after });
+      if (!ack.ok || id !== this.id || !ack.messages.length) break;
+      ack.messages.forEach((m) => this.addMessage(m));
+      after = ack.messages[ack.messages.length - 1].seq;
+    }
+    for (const p of this.pending.values()) if (p.state === "sending") this.trySend(p);
+  }
+
+  async loadDetails(id) {
+    try {
+      this.row = await api("GET", `/api/v1/conversations/${encodeURIComponent(id)}`);
+    } catch {
+      return;
+    }
+    if (id !== this.id) return;
+    this.visitorRead = Math.max(this.visitorRead, this.row.visitor_read_seq || 0);
+    this.renderTicks();
+    this.renderHeader();
+    const v = this.row.visitor;
+    const site = boot.sites.find((s) => s.id === this.row.site_id);
+    const dl = h("dl", {});
+    const add = (k, val) => val && dl.append(h("dt", {}, k), h("dd", {}, val));
+    add(t("console.inbox.visitor"), v.name || v.id.slice(0, 8));
+    add(t("console.conv.email"), v.email);
+    add(t("console.conv.locale"), v.locale);
+    add(t("console.conv.site"), site?.name);
+    add(t("console.conv.started"), when(this.row.created_at));
+    add(t("console.conv.reason"), this.row.handoff_reason);
+    fill(this.details, h("h3", {}, t("console.conv.details")), dl);
+  }
+
+  renderHeader() {
+    const c = this.conv;
+    if (!c) return;
+    const mine = c.assignee_id === boot.user.id;
+    const name = this.row?.visitor?.name || `${t("console.inbox.visitor")} ${c.visitor_id.slice(0, 6)}`;
+    const act = (key, event) =>
+      h("button", { class: `rd-btn${key === "accept" ? " primary" : ""}`, dataset: { action: key }, onclick: (e) => this.action(event, e.currentTarget) }, t(`console.conv.${key}`));
+    fill(this.header, 
+      h("div", { class: "rd-conv-title" }, h("strong", {}, name), h("span", { class: `rd-status s-${c.status}` }, t(`console.status.${c.status}`)),
+        c.assignee ? h("span", { class: "muted" }, `· ${c.assignee.name}`) : null),
+      h("div", { class: "rd-actions" },
+        c.status === "bot" || c.status === "queued" ? act("accept", "conversation:accept") : null,
+        c.status === "assigned" ? act("resolve", "conversation:resolve") : null,
+        c.status === "assigned" && (mine || boot.user.roles.includes("admin") || boot.user.roles.includes("supervisor")) ? act("hand_back", "conversation:hand_back") : null,
+      ),
+    );
+  }
+
+  async action(event, button) {
+    button.disabled = true;
+    const ack = await call(this.socket, event, { conversation_id: this.id });
+    button.disabled = false;
+    if (!ack.ok) {
+      this.flash(ack.error.message);
+      return;
+    }
+    this.conv = ack.conversation;
+    this.renderHeader();
+    this.onUpdated(ack.conversation);
+    if (event === "conversation:accept") this.focusReply();
+  }
+
+  flash(text) {
+    const el = h("div", { class: "rd-flash", role: "alert" }, text);
+    this.root.append(el);
+    setTimeout(() => el.remove(), 4000);
+  }
+
+  renderSummary(s, offline) {
+    fill(this.summary, h("div", { class: "rd-summary-title" }, t("console.conv.summary")));
+    if (s) this.summary.append(h("p", {}, s.text));
+    if (offline.length) {
+      this.summary.append(h("div", { class: "rd-summary-title" }, t("console.conv.offline")));
+      offline.forEach((o) => this.summary.append(h("p", {}, `${o.email}: ${o.message}`)));
+    }
+    this.summary.hidden = false;
+  }
+
+  renderAssistButton() {
+    fill(this.assist, 
+      h("h3", {}, t("console.conv.assist")),
+      h("button", { class: "rd-btn", onclick: () => this.loadAssist() }, t("console.conv.assist_load")),
+    );
+  }
+
+  async loadAssist() {
+    const ack = await call(this.socket, "assist:suggest", { conversation_id: this.id }, 15000);
+    this.renderAssistButton();
+    if (!ack.ok) return this.assist.append(h("p", { class: "rd-error" }, ack.error.message));
+    const items = [];
+    if (ack.draft) items.push({ title: t("console.conv.draft"), text: ack.draft });
+    items.push(...(ack.suggestions || []));
+    if (!items.length) this.assist.append(h("p", { class: "muted" }, t("console.conv.no_suggestions")));
+    for (const s of items) {
+      this.assist.append(
+        h("div", { class: "rd-suggestion" },
+          h("div", { class: "rd-suggestion-title" }, s.title, s.confidence != null ? h("span", { class: "muted" }, ` ${Math.round(s.confidence * 100)}%`) : null),
+          h("div", { class: "rd-suggestion-text" }, s.text),
+          h("button", { class: "rd-btn small", onclick: () => this.insert(s.text) }, t("console.conv.insert"))),
+      );
+    }
+  }
+
+  insert(text) {
+    const el = this.input;
+    const start = el.selectionStart ?? el.value.length;
+    el.value = el.value.slice(0, start) + text + el.value.slice(el.selectionEnd ?? start);
+    el.focus();
+    el.selectionStart = el.selectionEnd = start + text.length;
+  }
+
+  focusReply() {
+    this.input.focus();
+  }
+
+  bubble(m) {
+    const kind = m.sender.kind;
+    const el = h("div", { class: `rd-msg k-${kind}`, dataset: { seq: m.seq, clientId: m.client_id } },
+      h("div", { class: "rd-msg-who" }, m.sender.name || t(kind === "visitor" ? "console.inbox.visitor" : `console.status.${kind === "bot" ? "bot" : "assigned"}`), " · ", when(m.created_at)),
+      h("div", { class: "rd-msg-text" }, m.text));
+    const cites = m.payload?.citations || [];
+    if (cites.length) {
+      el.append(h("div", { class: "rd-cites" }, `${t("console.conv.sources")}: `,
+        cites.map((c) => {
+          const url = safeUrl(c.url);
+          const label = `[${c.n}] ${c.title}`;
+          return url ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, label) : h("span", {}, label);
+        })));
+    }
+    const related = m.payload?.related || [];
+    if (related.length) {
+      el.append(h("div", { class: "rd-cites" }, `${t("console.conv.related")}: `,
+        related.map((r) => {
+          const url = safeUrl(r.url);
+          return url ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, r.title) : h("span", {}, r.title);
+        })));
+    }
+    if (kind === "agent") el.append(h("div", { class: "rd-tick" }));
+    return el;
+  }
+
+  addMessage(m) {
+    if (this.messages.has(m.seq)) return;
+    this.messages.set(m.seq, m);
+    const stream = this.streams.get(m.client_id);
+    if (stream) {
+      stream.el.remove();
+      this.streams.delete(m.client_id);
+    }
+    const pend = this.pending.get(m.client_id);
+    if (pend) {
+      pend.el.remove();
+      this.pending.delete(m.client_id);
+    }
+    const el = this.bubble(m);
+    const after = [...this.log.querySelectorAll(".rd-msg[data-seq]")].find((x) => +x.dataset.seq > m.seq);
+    const firstPending = this.log.querySelector(".rd-msg.pending, .rd-msg.streaming");
+    this.log.insertBefore(el, after || firstPending || null);
+    this.renderTicks();
+    this.log.scrollTop = this.log.scrollHeight;
+    this.markRead();
+  }
+
+  onStream({ stream_id, index, delta }) {
+    let s = this.streams.get(stream_id);
+    if (!s) {
+      if ([...this.messages.values()].some((m) => m.client_id === stream_id)) return;
+      const text = h("div", { class: "rd-msg-text" });
+      s = { parts: [], text, el: h("div", { class: "rd-msg k-bot streaming" }, h("div", { class: "rd-msg-who" }, t("console.status.bot")), text) };
+      this.streams.set(stream_id, s);
+      this.log.append(s.el);
+    }
+    s.parts[index] = delta;
+    // Deltas may arrive out of order: show the contiguous prefix only.
+    let text = "";
+    for (let i = 0; s.parts[i] !== undefined; i++) text += s.parts[i];
+    s.text.textContent = text;
+    this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  onRemoteTyping(d) {
+    if (d.sender.kind === "agent" && d.sender.id === String(boot.user.id)) return;
+    clearTimeout(this.typingTimer);
+    const who = d.sender.name || t(d.sender.kind === "visitor" ? "console.inbox.visitor" : `console.status.${d.sender.kind}`);
+    this.typingLine.textContent = d.typing ? `${who} ${t("console.conv.typing")}` : "";
+    if (d.typing) this.typingTimer = setTimeout(() => (this.typingLine.textContent = ""), 8000);
+  }
+
+  renderTicks() {
+    for (const el of this.log.querySelectorAll(".rd-msg.k-agent[data-seq] .rd-tick")) {
+      const seq = +el.parentElement.dataset.seq;
+      const read = seq <= this.visitorRead;
+      el.textContent = read ? `✓✓ ${t("console.conv.read")}` : `✓ ${t("console.conv.sent")}`;
+      el.classList.toggle("read", read);
+    }
+  }
+
+  markRead() {
+    if (!this.id || document.hidden || !this.messages?.size) return;
+    const seq = Math.max(...this.messages.keys());
+    if (seq > (this.readSent || 0) || this.readFor !== this.id) {
+      this.readSent = seq;
+      this.readFor = this.id;
+      this.socket.emit("read", { conversation_id: this.id, seq });
+    }
+  }
+
+  onKeyDown(e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+      e.preventDefault();
+      this.sendFromBox();
+    }
+  }
+
+  onTyping() {
+    const now = Date.now();
+    if (this.id && now - this.lastTyping > 3000) {
+      this.lastTyping = now;
+      this.socket.emit("typing", { conversation_id: this.id, typing: true });
+    }
+  }
+
+  stopTyping() {
+    if (this.id && this.lastTyping) {
+      this.lastTyping = 0;
+      this.socket.emit("typing", { conversation_id: this.id, typing: false });
+    }
+  }
+
+  sendFromBox() {
+    const text = this.input.value.trim();
+    if (!text || !this.id) return;
+    this.input.value = "";
+    this.stopTyping();
+    const id = clientId();
+    const el = h("div", { class: "rd-msg k-agent pending", dataset: { clientId: id } },
+      h("div", { class: "rd-msg-who" }, boot.user.name),
+      h("div", { class: "rd-msg-text" }, text),
+      h("div", { class: "rd-tick" }, `… ${t("console.conv.sending")}`));
+    this.log.append(el);
+    this.log.scrollTop = this.log.scrollHeight;
+    const p = { id, text, el, tries: 0, state: "sending", conversation: this.id };
+    this.pending.set(id, p);
+    this.trySend(p);
+  }
+
+  async trySend(p) {
+    if (p.inFlight) return;
+    p.inFlight = true;
+    p.state = "sending";
+    const ack = await call(this.socket, "message:send", { conversation_id: p.conversation, client_id: p.id, text: p.text });
+    p.inFlight = false;
+    if (ack.ok) {
+      if (p.conversation === this.id) this.addMessage(ack.message);
+      if (ack.message && !this.conv?.assignee_id && p.conversation === this.id) this.conv && (this.conv.assignee_id = boot.user.id);
+      return;
+    }
+    if (RETRYABLE.has(ack.error.code) && ++p.tries < 3) {
+      setTimeout(() => this.trySend(p), 500 * 2 ** p.tries);
+      return;
+    }
+    p.state = "failed";
+    const tick = p.el.querySelector(".rd-tick");
+    fill(tick, `⚠ ${t("console.conv.failed")} (${ack.error.message}) `,
+      h("button", { class: "rd-link", onclick: () => { p.tries = 0; tick.textContent = `… ${t("console.conv.sending")}`; this.trySend(p); } }, t("console.conv.retry")));
+    p.el.classList.add("failed");
+  }
+}

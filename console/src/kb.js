@@ -1,0 +1,258 @@
+import { fill, api, boot, clear, h, t, upload, when } from "./dom.js";
+import { lineDiff, renderMarkdown } from "./markdown.js";
+
+const KB = "/api/v1/knowledge";
+
+export class KnowledgeBase {
+  constructor() {
+    this.canEdit = boot.can_edit_kb;
+    this.site = localStorage.getItem("rd.site") || String(boot.sites[0]?.id ?? "");
+    if (!boot.sites.some((s) => String(s.id) === this.site)) this.site = String(boot.sites[0]?.id ?? "");
+    this.tab = "articles";
+    this.article = null;
+    this.search = h("input", { type: "search", class: "rd-input", placeholder: t("console.kb.search"), "aria-label": t("console.kb.search"), oninput: () => this.debouncedList() });
+    this.list = h("ul", { class: "rd-list rd-kb-list" });
+    this.tabs = h("div", { class: "rd-tabs" });
+    this.editor = h("section", { class: "rd-kb-editor" });
+    this.tools = h("aside", { class: "rd-kb-tools" });
+    const siteSelect = boot.sites.length > 1
+      ? h("select", { class: "rd-site", "aria-label": "site", onchange: (e) => { this.site = e.target.value; localStorage.setItem("rd.site", this.site); this.loadList(); this.showEmpty(); } },
+          boot.sites.map((s) => h("option", { value: String(s.id), selected: String(s.id) === this.site }, s.name)))
+      : null;
+    this.root = h("div", { class: "rd-kb" },
+      h("aside", { class: "rd-col" },
+        h("div", { class: "rd-col-head" }, this.tabs, siteSelect),
+        h("div", { class: "rd-kb-search" }, this.search,
+          this.canEdit ? h("button", { class: "rd-btn primary", dataset: { action: "new" }, onclick: () => (location.hash = "#/kb/new") }, t("console.kb.new")) : null),
+        this.list),
+      this.editor, this.tools);
+    this.renderTools();
+    this.root.addEventListener("keydown", (e) => {
+      if ((e.ctrlKey || e.metaKey) && e.key === "s") {
+        e.preventDefault();
+        this.save();
+      }
+    });
+  }
+
+  show([kind, id]) {
+    this.renderTabs();
+    if (!this.listed) {
+      this.listed = true;
+      this.loadList();
+    }
+    if (kind === "new" && this.canEdit) this.openArticle(null);
+    else if (kind === "a" && id) this.openArticle(+id);
+    else if (kind === "f" && id) this.openFaq(+id);
+    else this.showEmpty();
+  }
+
+  showEmpty() {
+    this.article = null;
+    fill(this.editor, h("div", { class: "rd-empty" }, t("console.kb.pick")), this.canEdit ? null : h("p", { class: "muted" }, t("console.kb.readonly")));
+  }
+
+  renderTabs() {
+    fill(this.tabs, 
+      ["articles", "faqs"].map((k) => h("button", { class: `rd-tab${this.tab === k ? " on" : ""}`, role: "tab", "aria-selected": String(this.tab === k), onclick: () => { this.tab = k; this.renderTabs(); this.loadList(); } }, t(`console.kb.${k}`))));
+  }
+
+  debouncedList() {
+    clearTimeout(this.listTimer);
+    this.listTimer = setTimeout(() => this.loadList(), 200);
+  }
+
+  async loadList() {
+    if (!this.site) return;
+    const q = new URLSearchParams({ site: this.site, limit: "200" });
+    if (this.search.value.trim()) q.set("q", this.search.value.trim());
+    const tab = this.tab;
+    let page;
+    try {
+      page = await api("GET", `${KB}/${tab}?${q}`);
+    } catch (err) {
+      return fill(this.list, h("li", { class: "rd-error" }, err.message));
+    }
+    if (tab !== this.tab) return;
+    clear(this.list);
+    for (const item of page.items) {
+      const href = `#/kb/${tab === "articles" ? "a" : "f"}/${item.id}`;
+      const current = location.hash === href;
+      this.list.append(h("li", { class: `rd-row${current ? " sel" : ""}`, dataset: { id: item.id }, onclick: () => (location.hash = href) },
+        h("div", { class: "rd-row-top" }, h("span", { class: "rd-row-name" }, item.title), h("span", { class: `rd-status s-${item.status}` }, t(`console.kb.status.${item.status}`))),
+        h("div", { class: "rd-row-meta" }, h("span", {}, item.locale), h("span", {}, when(item.updated_at)))));
+    }
+    if (!page.items.length) this.list.append(h("li", { class: "rd-empty-row" }, "—"));
+  }
+
+  async openArticle(id) {
+    let a = { id: null, title: "", body: "", status: "draft", version: 0 };
+    if (id) {
+      try {
+        a = await api("GET", `${KB}/articles/${id}`);
+      } catch (err) {
+        return fill(this.editor, h("p", { class: "rd-error" }, err.message));
+      }
+    }
+    this.article = a;
+    const ro = !this.canEdit;
+    this.title = h("input", { class: "rd-input rd-title", value: a.title, placeholder: t("console.kb.title"), "aria-label": t("console.kb.title"), readonly: ro });
+    this.preview = h("div", { class: "rd-preview", "aria-label": t("console.kb.preview") });
+    this.body = h("textarea", { class: "rd-input rd-body", placeholder: t("console.kb.body"), "aria-label": t("console.kb.body"), readonly: ro, oninput: () => this.renderPreview() });
+    this.body.value = a.body;
+    this.statusLine = h("span", { class: "rd-save-status", role: "status" });
+    this.versions = h("div", { class: "rd-versions" });
+    this.diff = h("div", { class: "rd-diff" });
+    const btn = (key, fn, primary) => h("button", { class: `rd-btn${primary ? " primary" : ""}`, dataset: { action: key }, onclick: fn }, t(`console.kb.${key}`));
+    fill(this.editor, 
+      h("div", { class: "rd-kb-bar" },
+        a.id ? h("span", { class: `rd-status s-${a.status}` }, t(`console.kb.status.${a.status}`)) : null,
+        a.id ? h("span", { class: "muted" }, `${t("console.kb.version")} ${a.version}`) : null,
+        h("span", { class: "rd-grow" }), this.statusLine,
+        ro ? null : btn("save", () => this.save(), true),
+        ro || !a.id ? null : a.status === "published" ? btn("unpublish", () => this.setPublished(false)) : btn("publish", () => this.setPublished(true))),
+      ro ? h("p", { class: "muted" }, t("console.kb.readonly")) : null,
+      this.title,
+      h("div", { class: "rd-split" }, this.body, this.preview),
+      a.id ? h("h3", {}, t("console.kb.versions")) : null, this.versions, this.diff);
+    this.renderPreview();
+    if (a.id) this.loadVersions();
+  }
+
+  renderPreview() {
+    fill(this.preview, renderMarkdown(this.body.value));
+  }
+
+  async save() {
+    if (!this.canEdit || !this.article) return;
+    const data = { title: this.title.value.trim(), body: this.body.value };
+    try {
+      const saved = this.article.id
+        ? await api("PATCH", `${KB}/articles/${this.article.id}`, data)
+        : await api("POST", `${KB}/articles`, { ...data, site_id: +this.site });
+      const wasNew = !this.article.id;
+      this.loadList();
+      if (wasNew) location.hash = `#/kb/a/${saved.id}`;
+      else await this.openArticle(saved.id);
+      this.statusLine.textContent = `✓ ${t("console.kb.saved")}`;
+    } catch (err) {
+      this.statusLine.textContent = `${t("console.kb.error")}: ${err.message}`;
+    }
+  }
+
+  async setPublished(on) {
+    try {
+      await api("POST", `${KB}/articles/${this.article.id}/${on ? "publish" : "unpublish"}`);
+      await this.openArticle(this.article.id);
+      this.loadList();
+    } catch (err) {
+      this.statusLine.textContent = `${t("console.kb.error")}: ${err.message}`;
+    }
+  }
+
+  async loadVersions() {
+    const id = this.article.id;
+    const versions = await api("GET", `${KB}/articles/${id}/versions`).catch(() => []);
+    if (this.article?.id !== id) return;
+    clear(this.versions);
+    for (const v of [...versions].sort((x, y) => y.version - x.version)) {
+      const current = v.version === this.article.version;
+      this.versions.append(h("div", { class: "rd-version", dataset: { version: v.version } },
+        h("strong", {}, `v${v.version}`), h("span", { class: "muted" }, ` ${when(v.created_at)} ${v.note || ""}`), h("span", { class: "rd-grow" }),
+        h("button", { class: "rd-btn small", dataset: { action: "diff" }, onclick: () => this.showDiff(v) }, t("console.kb.diff")),
+        this.canEdit && !current ? h("button", { class: "rd-btn small", dataset: { action: "restore" }, onclick: () => this.restore(v.version) }, t("console.kb.restore")) : null));
+    }
+  }
+
+  showDiff(v) {
+    const rows = lineDiff(v.body, this.body.value);
+    fill(this.diff, h("div", { class: "muted" }, `v${v.version} → ${t("console.kb.body")}`),
+      h("pre", { class: "rd-diff-lines" }, rows.map((r) => h("div", { class: r.op === "+" ? "add" : r.op === "-" ? "del" : "" }, `${r.op} ${r.line}`))));
+  }
+
+  async restore(version) {
+    try {
+      await api("POST", `${KB}/articles/${this.article.id}/versions/${version}/restore`);
+      await this.openArticle(this.article.id);
+      this.statusLine.textContent = `✓ ${t("console.kb.restored")} v${version}`;
+      this.loadList();
+    } catch (err) {
+      this.statusLine.textContent = `${t("console.kb.error")}: ${err.message}`;
+    }
+  }
+
+  async openFaq(id) {
+    this.article = null;
+    let f;
+    try {
+      f = await api("GET", `${KB}/faqs/${id}`);
+    } catch (err) {
+      return fill(this.editor, h("p", { class: "rd-error" }, err.message));
+    }
+    const toggle = async () => {
+      await api("POST", `${KB}/faqs/${id}/${f.status === "published" ? "unpublish" : "publish"}`).catch(() => null);
+      this.openFaq(id);
+      this.loadList();
+    };
+    fill(this.editor, 
+      h("div", { class: "rd-kb-bar" }, h("span", { class: `rd-status s-${f.status}` }, t(`console.kb.status.${f.status}`)), h("span", { class: "rd-grow" }),
+        this.canEdit ? h("button", { class: "rd-btn", onclick: toggle }, t(f.status === "published" ? "console.kb.unpublish" : "console.kb.publish")) : null),
+      h("h2", {}, f.title),
+      h("h3", {}, t("console.kb.questions")), h("ul", {}, f.questions.map((q) => h("li", {}, q))),
+      h("h3", {}, t("console.kb.answer")), renderMarkdown(f.answer));
+  }
+
+  renderTools() {
+    const question = h("input", { type: "search", class: "rd-input", placeholder: t("console.kb.test"), "aria-label": t("console.kb.test"), onkeydown: (e) => e.key === "Enter" && ask() });
+    const hits = h("div", { class: "rd-hits", "aria-live": "polite" });
+    const ask = async () => {
+      const q = question.value.trim();
+      if (!q || !this.site) return;
+      let res;
+      try {
+        res = await api("GET", `${KB}/search?${new URLSearchParams({ q, site: this.site, k: "5" })}`);
+      } catch (err) {
+        return fill(hits, h("p", { class: "rd-error" }, err.message));
+      }
+      clear(hits);
+      if (res.lexical_only) hits.append(h("p", { class: "muted" }, t("console.kb.lexical")));
+      if (!res.hits.length) hits.append(h("p", { class: "muted" }, t("console.kb.no_hits")));
+      for (const hit of res.hits) {
+        hits.append(h("div", { class: "rd-hit" },
+          h("div", { class: "rd-hit-title" }, hit.title),
+          h("div", { class: "rd-hit-scores" }, `${t("console.kb.score")} ${hit.score.toFixed(3)} · ${t("console.kb.confidence")} ${Math.round(hit.confidence * 100)}%`,
+            h("span", { class: "rd-conf" }, h("span", { style: `width:${Math.round(hit.confidence * 100)}%` }))),
+          h("div", { class: "rd-hit-snippet" }, hit.snippet)));
+      }
+      hits.append(h("div", { class: "muted" }, `${res.took_ms.toFixed(0)} ms`));
+    };
+    const testPanel = h("section", { class: "rd-panel rd-test" }, h("h3", {}, t("console.kb.test")),
+      h("div", { class: "rd-row-flex" }, question, h("button", { class: "rd-btn", onclick: ask }, t("console.kb.ask"))), hits);
+    let importPanel = null;
+    if (this.canEdit) {
+      const files = h("input", { type: "file", multiple: true, class: "rd-file", "aria-label": t("console.kb.import"), accept: ".md,.markdown,.txt,.html,.htm,.pdf,.docx,.jsonl,.csv" });
+      const bar = h("progress", { max: "100", value: "0", class: "rd-progress", hidden: true });
+      const result = h("div", { class: "rd-import-result", role: "status" });
+      const go = async () => {
+        if (!files.files.length || !this.site) return;
+        const form = new FormData();
+        form.append("site", this.site);
+        for (const f of files.files) form.append("files", f, f.name);
+        bar.hidden = false;
+        bar.value = 0;
+        result.textContent = "";
+        try {
+          const s = await upload(`${KB}/import`, form, (p) => (bar.value = Math.round(p * 100)));
+          bar.value = 100;
+          result.textContent = `✓ ${t("console.kb.imported")}: ${s.files} · +${s.articles_created} / ~${s.articles_updated} / =${s.articles_unchanged} · FAQ +${s.faq_created} / ~${s.faq_updated}`;
+          this.loadList();
+        } catch (err) {
+          result.textContent = `${t("console.kb.error")}: ${err.message}`;
+        }
+      };
+      importPanel = h("section", { class: "rd-panel rd-import" }, h("h3", {}, t("console.kb.import")), files,
+        h("button", { class: "rd-btn", dataset: { action: "upload" }, onclick: go }, t("console.kb.import_go")), bar, result);
+    }
+    fill(this.tools, testPanel, importPanel);
+  }
+}

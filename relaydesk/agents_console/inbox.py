@@ -1,0 +1,276 @@
+"""The agents' inbox: conversation lists per view, filtered by the conversation policy.
+
+The policy of `relaydesk.conversations.policy.can_view` is expressed as SQL so the database
+does the filtering on its indexes (status, site, assignee) and pages stay small; every row
+is checked against `can_view` again before it leaves, so SQL and policy can never disagree
+in the dangerous direction.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+from sqlalchemy import and_, false, or_, true
+from sqlalchemy import select as sa_select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col
+
+from relaydesk.api.deps import CurrentUser, DbDep
+from relaydesk.conversations.policy import StaffScope, can_view, load_scope, require_view
+from relaydesk.core.db import Database
+from relaydesk.core.errors import DomainError, Forbidden, NotFound
+from relaydesk.core.models import (
+    Conversation,
+    ConversationStatus,
+    Message,
+    ReadState,
+    Role,
+    SenderKind,
+    StaffUser,
+    Visitor,
+)
+
+router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
+
+SNIPPET_CHARS = 140
+LIVE = (ConversationStatus.BOT, ConversationStatus.QUEUED)
+
+
+class InboxView(StrEnum):
+    QUEUE = "queue"
+    MINE = "mine"
+    ALL = "all"
+    RESOLVED = "resolved"
+
+
+class InvalidCursor(DomainError):
+    code = "invalid_cursor"
+    http_status = 422
+
+
+class VisitorBrief(BaseModel):
+    id: str
+    name: str | None
+    email: str | None
+    locale: str | None
+
+
+class InboxRow(BaseModel):
+    id: str
+    site_id: int
+    status: str
+    assignee_id: int | None
+    assignee_name: str | None
+    team_id: int | None
+    handoff_reason: str | None
+    visitor: VisitorBrief
+    last_seq: int
+    last_message: str | None
+    last_sender: str | None
+    unread: int
+    created_at: datetime
+    updated_at: datetime
+    queued_at: datetime | None
+    last_message_at: datetime | None
+    # Only on the single-row endpoint: how far the visitor has read (for read ticks).
+    visitor_read_seq: int | None = None
+
+
+class InboxPage(BaseModel):
+    items: list[InboxRow]
+    next_cursor: str | None
+
+
+def _encode_cursor(updated_at: datetime, conversation_id: str) -> str:
+    raw = f"{updated_at.isoformat()}|{conversation_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, conversation_id = raw.split("|", 1)
+        when = datetime.fromisoformat(stamp)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidCursor("the cursor is not valid") from exc
+    if when.tzinfo is None or not conversation_id or len(conversation_id) > 64:
+        raise InvalidCursor("the cursor is not valid")
+    return when, conversation_id
+
+
+def _visibility(scope: StaffScope) -> ColumnElement[bool]:
+    """`can_view` as a SQL condition."""
+    if scope.is_admin:
+        return true()
+    if not scope.handles_conversations or not scope.site_ids:
+        return false()
+    in_site = col(Conversation.site_id).in_(scope.site_ids)
+    in_team = or_(
+        col(Conversation.team_id).is_(None), col(Conversation.team_id).in_(scope.team_ids)
+    )
+    if scope.user.has_role(Role.SUPERVISOR):
+        return and_(in_site, in_team)
+    return and_(
+        in_site,
+        or_(
+            col(Conversation.assignee_id) == scope.user_id,
+            and_(in_team, col(Conversation.status).in_(LIVE)),
+        ),
+    )
+
+
+def _view_filter(scope: StaffScope, view: InboxView) -> ColumnElement[bool]:
+    if view is InboxView.QUEUE:
+        return col(Conversation.status).in_(LIVE)
+    if view is InboxView.MINE:
+        return and_(
+            col(Conversation.assignee_id) == scope.user_id,
+            col(Conversation.status) == ConversationStatus.ASSIGNED,
+        )
+    if view is InboxView.ALL:
+        if not scope.user.has_role(Role.ADMIN, Role.SUPERVISOR):
+            raise Forbidden("only supervisors and admins see all conversations")
+        return col(Conversation.status) != ConversationStatus.RESOLVED
+    return col(Conversation.status) == ConversationStatus.RESOLVED
+
+
+def _row(
+    conversation: Conversation,
+    visitor: Visitor,
+    message: Message | None,
+    read_seq: int | None,
+    assignee_name: str | None,
+) -> InboxRow:
+    text = message.text if message is not None else None
+    if text is not None and len(text) > SNIPPET_CHARS:
+        text = text[: SNIPPET_CHARS - 1] + "…"
+    return InboxRow(
+        id=conversation.id,
+        site_id=conversation.site_id,
+        status=conversation.status,
+        assignee_id=conversation.assignee_id,
+        assignee_name=assignee_name,
+        team_id=conversation.team_id,
+        handoff_reason=conversation.handoff_reason,
+        visitor=VisitorBrief(
+            id=visitor.id, name=visitor.name, email=visitor.email, locale=visitor.locale
+        ),
+        last_seq=conversation.last_seq,
+        last_message=text,
+        last_sender=message.sender_kind if message is not None else None,
+        unread=max(0, conversation.last_seq - (read_seq or 0)),
+        created_at=conversation.created_at,
+        updated_at=conversation.updated_at,
+        queued_at=conversation.queued_at,
+        last_message_at=conversation.last_message_at,
+    )
+
+
+def _base_query(scope: StaffScope) -> Any:
+    # The latest message through the (conversation_id, seq) unique index; the reader's
+    # own read marker through the read_state primary key.
+    return (
+        sa_select(Conversation, Visitor, Message, col(ReadState.last_read_seq), col(StaffUser.name))
+        .join(Visitor, col(Visitor.id) == col(Conversation.visitor_id))
+        .outerjoin(
+            Message,
+            and_(
+                col(Message.conversation_id) == col(Conversation.id),
+                col(Message.seq) == col(Conversation.last_seq),
+            ),
+        )
+        .outerjoin(
+            ReadState,
+            and_(
+                col(ReadState.conversation_id) == col(Conversation.id),
+                col(ReadState.participant_kind) == SenderKind.AGENT,
+                col(ReadState.participant_id) == str(scope.user_id),
+            ),
+        )
+        .outerjoin(StaffUser, col(StaffUser.id) == col(Conversation.assignee_id))
+    )
+
+
+async def list_inbox(
+    db: Database,
+    *,
+    scope: StaffScope,
+    view: InboxView,
+    site_id: int | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> InboxPage:
+    if not scope.handles_conversations:
+        raise Forbidden("your role has no inbox")
+    conditions = [_visibility(scope), _view_filter(scope, view)]
+    if site_id is not None:
+        if not scope.is_admin and site_id not in scope.site_ids:
+            raise NotFound("no such site", code="site_not_found")
+        conditions.append(col(Conversation.site_id) == site_id)
+    if cursor:
+        when, after_id = _decode_cursor(cursor)
+        conditions.append(
+            or_(
+                col(Conversation.updated_at) < when,
+                and_(col(Conversation.updated_at) == when, col(Conversation.id) < after_id),
+            )
+        )
+    query = (
+        _base_query(scope)
+        .where(*conditions)
+        .order_by(col(Conversation.updated_at).desc(), col(Conversation.id).desc())
+        .limit(limit + 1)
+    )
+    async with db.read() as session:
+        rows = list((await session.execute(query)).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [_row(*row) for row in rows if can_view(scope, row[0])]
+    next_cursor = _encode_cursor(rows[-1][0].updated_at, rows[-1][0].id) if more else None
+    return InboxPage(items=items, next_cursor=next_cursor)
+
+
+async def inbox_row(db: Database, *, scope: StaffScope, conversation_id: str) -> InboxRow:
+    query = _base_query(scope).where(col(Conversation.id) == conversation_id)
+    async with db.read() as session:
+        row = (await session.execute(query)).first()
+    if row is None:
+        raise NotFound("no such conversation", code="conversation_not_found")
+    require_view(scope, row[0])
+    conversation: Conversation = row[0]
+    async with db.read() as session:
+        visitor_read = await session.get(
+            ReadState, (conversation.id, SenderKind.VISITOR, conversation.visitor_id)
+        )
+    result = _row(*row)
+    result.visitor_read_seq = visitor_read.last_read_seq if visitor_read is not None else 0
+    return result
+
+
+@router.get("", response_model=InboxPage)
+async def get_inbox(
+    db: DbDep,
+    user: CurrentUser,
+    view: InboxView = InboxView.QUEUE,
+    site: int | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> InboxPage:
+    """One page of an inbox view, newest activity first; `next_cursor` fetches the next."""
+    scope = await load_scope(db, user)
+    return await list_inbox(db, scope=scope, view=view, site_id=site, cursor=cursor, limit=limit)
+
+
+@router.get("/{conversation_id}", response_model=InboxRow)
+async def get_inbox_row(db: DbDep, user: CurrentUser, conversation_id: str) -> InboxRow:
+    """One conversation as an inbox row (visitor details, last message, unread count)."""
+    scope = await load_scope(db, user)
+    if not scope.handles_conversations:
+        raise Forbidden("your role has no inbox")
+    return await inbox_row(db, scope=scope, conversation_id=conversation_id)

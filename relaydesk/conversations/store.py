@@ -1,0 +1,275 @@
+"""The message write transaction, for one message or a whole group-commit batch.
+
+The hottest path in the product, so it is synchronous Core on statements built once: no ORM
+unit of work, and a fixed number of statements per batch rather than per message.
+
+1. Lock every conversation of the batch (`SELECT … FOR UPDATE` in id order on PostgreSQL, so
+   that two processes' batches cannot deadlock; on SQLite `BEGIN IMMEDIATE` already holds the
+   database's write lock). From here until the commit nobody else can add a message to them.
+2. Look up the batch's client ids that are already stored (resends). This statement starts
+   after the locks are held, so it sees every message committed before them.
+3. Validate and apply the messages in arrival order against the locked state, in memory: a
+   refusal (`bot_silenced`, `not_assignee`, …) or a resend takes no seq and writes nothing,
+   so it cannot affect the others, and seqs stay gap-free.
+4. Write: bump each conversation's `last_seq` by its count of new messages, insert messages
+   and events in bulk.
+
+The seq is therefore guarded by the database's own lock, as before group commit, and holds
+across processes; no process-local lock is involved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, bindparam, insert, select, update
+
+from relaydesk.conversations import state as states
+from relaydesk.conversations.schemas import ConversationPublic, MessagePublic, SenderPublic
+from relaydesk.core import event_log
+from relaydesk.core.errors import Conflict, Forbidden, NotFound
+from relaydesk.core.models import (
+    Conversation,
+    ConversationStatus,
+    Event,
+    Message,
+    SenderKind,
+    new_id,
+    utcnow,
+)
+
+_conversations = Conversation.__table__  # type: ignore[attr-defined]
+_messages = Message.__table__  # type: ignore[attr-defined]
+_events = Event.__table__  # type: ignore[attr-defined]
+
+# Built once: constructing statements per message cost more CPU than executing them. Bind
+# names carry a `p_` prefix so that they never clash with the column names of a SET clause.
+_LOCK = (
+    select(_conversations)
+    .where(_conversations.c.id.in_(bindparam("p_ids", expanding=True)))
+    .order_by(_conversations.c.id)
+    .with_for_update()
+)
+_RESENDS = select(_messages).where(
+    _messages.c.conversation_id.in_(bindparam("p_ids", expanding=True)),
+    _messages.c.client_id.in_(bindparam("p_client_ids", expanding=True)),
+)
+_BUMP = (
+    update(_conversations)
+    .where(_conversations.c.id == bindparam("p_id"))
+    .values(
+        last_seq=_conversations.c.last_seq + bindparam("p_count"),
+        updated_at=bindparam("p_now"),
+        last_message_at=bindparam("p_now"),
+    )
+)
+_INSERT_MESSAGES = insert(_messages)
+_INSERT_EVENTS = insert(_events)
+
+
+@dataclass(frozen=True)
+class StoreRequest:
+    conversation_id: str
+    sender_kind: SenderKind
+    sender_id: str | None
+    sender_name: str | None
+    client_id: str
+    text: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class Stored:
+    """A new message, committed with the transaction."""
+
+    message: MessagePublic
+    conversation: ConversationPublic
+    status_changed: bool
+    events: list[event_log.EventPayload]
+
+
+class AlreadyStored(Exception):
+    """A resend: `message` is the one stored earlier with the same client id."""
+
+    def __init__(self, message: MessagePublic) -> None:
+        self.message = message
+
+
+Outcome = Stored | Exception
+
+
+def message_public(row: Mapping[str, Any] | RowMapping) -> MessagePublic:
+    return MessagePublic(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        seq=row["seq"],
+        client_id=row["client_id"],
+        sender=SenderPublic(kind=row["sender_kind"], id=row["sender_id"], name=row["sender_name"]),
+        text=row["text"],
+        payload=row["payload"] or {},
+        created_at=row["created_at"],
+    )
+
+
+def store_batch(connection: Connection, requests: Sequence[StoreRequest]) -> list[Outcome]:
+    """Store `requests` in the current transaction; one outcome per request, same order."""
+    now = utcnow()
+    ids = sorted({r.conversation_id for r in requests})
+    state = {
+        row["id"]: ConversationPublic.model_validate(dict(row))
+        for row in connection.execute(_LOCK, {"p_ids": ids}).mappings()
+    }
+    stored: dict[tuple[str, str], MessagePublic] = {
+        (row["conversation_id"], row["client_id"]): message_public(row)
+        for row in connection.execute(
+            _RESENDS, {"p_ids": ids, "p_client_ids": sorted({r.client_id for r in requests})}
+        ).mappings()
+    }
+    outcomes: list[Outcome] = []
+    counts: dict[str, int] = {}
+    changed: dict[str, dict[str, Any]] = {}
+    message_rows: list[dict[str, Any]] = []
+    event_rows: list[dict[str, Any]] = []
+    for request in requests:
+        try:
+            outcome, changes = _apply(request, state, stored, now)
+        except Exception as exc:
+            outcomes.append(exc)
+            continue
+        outcomes.append(outcome)
+        message = outcome.message
+        counts[message.conversation_id] = counts.get(message.conversation_id, 0) + 1
+        if changes:
+            # Later changes in the batch win, as they would have one transaction each.
+            changed.setdefault(message.conversation_id, {}).update(changes)
+        message_rows.append(
+            {
+                "id": message.id,
+                "conversation_id": message.conversation_id,
+                "seq": message.seq,
+                "sender_kind": request.sender_kind,
+                "sender_id": request.sender_id,
+                "sender_name": request.sender_name,
+                "client_id": request.client_id,
+                "text": request.text,
+                "payload": request.payload,
+                "created_at": now,
+            }
+        )
+        event_rows.extend(
+            event_log.row(
+                event,
+                site_id=outcome.conversation.site_id,
+                actor_kind=request.sender_kind,
+                actor_id=request.sender_id,
+                conversation_id=message.conversation_id,
+                created_at=now,
+            )
+            for event in outcome.events
+        )
+    if not message_rows:
+        return outcomes
+    bumps = [{"p_id": c, "p_count": n, "p_now": now} for c, n in sorted(counts.items())]
+    # A single row goes as a plain execute: executemany costs more for one row.
+    connection.execute(_BUMP, bumps[0] if len(bumps) == 1 else bumps)
+    for conversation_id, columns in sorted(changed.items()):
+        connection.execute(
+            update(_conversations).where(_conversations.c.id == conversation_id).values(**columns)
+        )
+    connection.execute(
+        _INSERT_MESSAGES, message_rows[0] if len(message_rows) == 1 else message_rows
+    )
+    connection.execute(_INSERT_EVENTS, event_rows[0] if len(event_rows) == 1 else event_rows)
+    return outcomes
+
+
+def _apply(
+    request: StoreRequest,
+    state: dict[str, ConversationPublic],
+    stored: dict[tuple[str, str], MessagePublic],
+    now: datetime,
+) -> tuple[Stored, dict[str, Any]]:
+    conversation = state.get(request.conversation_id)
+    if conversation is None:
+        raise NotFound("no such conversation", code="conversation_not_found")
+    key = (request.conversation_id, request.client_id)
+    earlier = stored.get(key)
+    if earlier is not None:
+        raise AlreadyStored(earlier)
+    changes, events = message_effects(conversation, request.sender_kind, request.sender_id, now)
+    conversation = conversation.model_copy(
+        update={**changes, "last_seq": conversation.last_seq + 1, "updated_at": now}
+    )
+    state[request.conversation_id] = conversation
+    message = MessagePublic(
+        id=new_id(),
+        conversation_id=request.conversation_id,
+        seq=conversation.last_seq,
+        client_id=request.client_id,
+        sender=SenderPublic(
+            kind=request.sender_kind, id=request.sender_id, name=request.sender_name
+        ),
+        text=request.text,
+        payload=request.payload,
+        created_at=now,
+    )
+    # A second send with the same client id later in this batch is a resend of this one.
+    stored[key] = message
+    events.append(
+        event_log.MessageStored(
+            message_id=message.id,
+            seq=message.seq,
+            sender_kind=request.sender_kind,
+            chars=len(request.text),
+        )
+    )
+    stored_message = Stored(
+        message=message, conversation=conversation, status_changed=bool(changes), events=events
+    )
+    return stored_message, changes
+
+
+def message_effects(
+    conversation: ConversationPublic, sender_kind: str, sender_id: str | None, now: datetime
+) -> tuple[dict[str, Any], list[event_log.EventPayload]]:
+    """Check that the sender may write now; return the state changes the message implies."""
+    status = conversation.status
+    if sender_kind == SenderKind.BOT and status != ConversationStatus.BOT:
+        # The bot never speaks in a conversation a human owns or is waiting for.
+        raise Conflict(
+            f"the bot may not write while the conversation is {status}", code="bot_silenced"
+        )
+    if sender_kind == SenderKind.VISITOR and status == ConversationStatus.RESOLVED:
+        changes: dict[str, Any] = {
+            "status": states.next_status(status, states.Transition.REOPEN).value,
+            "assignee_id": None,
+            "handoff_reason": None,
+            "resolved_at": None,
+        }
+        return changes, [event_log.ConversationReopened()]
+    if sender_kind == SenderKind.AGENT:
+        assert sender_id is not None
+        agent_id = int(sender_id)
+        if status == ConversationStatus.RESOLVED:
+            raise Conflict(
+                "the conversation is resolved; reopen it first", code="conversation_resolved"
+            )
+        if status == ConversationStatus.ASSIGNED and conversation.assignee_id != agent_id:
+            raise Forbidden(
+                "another agent owns this conversation",
+                code="not_assignee",
+                assignee_id=conversation.assignee_id,
+            )
+        if status in (ConversationStatus.BOT, ConversationStatus.QUEUED):
+            changes = {
+                "status": states.next_status(status, states.Transition.ASSIGN).value,
+                "assignee_id": agent_id,
+                "assigned_at": now,
+            }
+            return changes, [
+                event_log.ConversationAssigned(assignee_id=agent_id, previous_status=status)
+            ]
+    return {}, []
