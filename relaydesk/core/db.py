@@ -26,7 +26,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -61,16 +61,28 @@ class Database:
         self._write_engine = self.engine.execution_options(relaydesk_write=True)
         self._local_writer = asyncio.Lock() if self.is_sqlite else None
         self._sync_writer: Engine | None = None
+        self._inline_writer: Engine | None = None
         self._writer_thread: ThreadPoolExecutor | None = None
         if self.is_sqlite:
+            sync_url = url.replace("sqlite+aiosqlite", "sqlite+pysqlite", 1)
             sync_engine = create_engine(
-                url.replace("sqlite+aiosqlite", "sqlite+pysqlite", 1),
+                sync_url,
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
                 pool_size=1,
                 max_overflow=0,
             )
             _configure_sqlite_sync(sync_engine)
             self._sync_writer = sync_engine.execution_options(relaydesk_write=True)
+            # The same writes, tried first on the event loop's own thread with no busy wait:
+            # a WAL commit takes a millisecond or two, far less than handing the batch to the
+            # writer thread, which then has to win the GIL back from this busy thread after
+            # every driver call. Only when another process holds the write lock does the
+            # batch go to the thread, which may wait for it.
+            inline_engine = create_engine(
+                sync_url, connect_args={"timeout": 0}, pool_size=1, max_overflow=0
+            )
+            _configure_sqlite_sync(inline_engine, busy_timeout_ms=0)
+            self._inline_writer = inline_engine.execution_options(relaydesk_write=True)
             self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self._write_engine, expire_on_commit=False)
@@ -112,12 +124,23 @@ class Database:
                 return transaction(connection)
 
         async with self._local_writer:
+            if self._inline_writer is not None:
+                try:
+                    with self._inline_writer.begin() as inline:
+                        return transaction(inline)
+                except OperationalError as exc:
+                    if "locked" not in str(exc) and "busy" not in str(exc):
+                        raise
+                    # Rolled back: another process is writing. Wait for it off the loop.
             return await asyncio.get_running_loop().run_in_executor(self._writer_thread, run)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
         if self._sync_writer is not None:
             self._sync_writer.engine.dispose()
+        if self._inline_writer is not None:
+            self._inline_writer.engine.dispose()
+            self._inline_writer = None
         if self._writer_thread is not None:
             self._writer_thread.shutdown(wait=True)
             self._writer_thread = None
@@ -128,7 +151,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     _configure_sqlite_sync(engine.sync_engine)
 
 
-def _configure_sqlite_sync(engine: Engine) -> None:
+def _configure_sqlite_sync(engine: Engine, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take over transaction control from the driver so BEGIN IMMEDIATE is possible.
@@ -136,7 +159,7 @@ def _configure_sqlite_sync(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
