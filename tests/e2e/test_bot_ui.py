@@ -128,7 +128,20 @@ async def test_handoff_queue_then_agent_joins_then_csat(
     queue = page.locator("relaydesk-widget .card.queue")
     await expect(queue).to_be_visible()
     await expect(page.locator("relaydesk-widget .hb")).to_be_hidden()
-    await realtime.to_visitor_side(cid, "queue:position", {"conversation_id": cid, "position": 3})
+    # The server announces the real position (1) on its own schedule after the handoff;
+    # wait for it, then re-send ours until the widget shows it, so the two cannot race.
+    await expect(queue).to_have_text("You are next in line")
+    for _ in range(10):
+        await realtime.to_visitor_side(
+            cid, "queue:position", {"conversation_id": cid, "position": 3}
+        )
+        try:
+            await expect(queue).to_have_text("You are number 3 in line", timeout=500)
+            await page.wait_for_timeout(300)
+            await expect(queue).to_have_text("You are number 3 in line", timeout=100)
+            break
+        except AssertionError:
+            continue
     await expect(queue).to_have_text("You are number 3 in line")
     await realtime.to_visitor_side(cid, "queue:position", {"conversation_id": cid, "position": 1})
     await expect(queue).to_have_text("You are next in line")
