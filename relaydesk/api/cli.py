@@ -193,6 +193,7 @@ def serve(
         creds = _run(seed())
         typer.echo(
             "\nRelaydesk demo is ready.\n"
+            f"  Demo page:    {base}/demo  (the widget, as a visitor sees it)\n"
             f"  Console:      {base}/console\n"
             f"  Demo agent:   {creds.agent_email} / {creds.agent_password}\n"
             f"  Demo admin:   {creds.admin_email} / {creds.admin_password}\n"

@@ -1,5 +1,5 @@
 """The demo site's help center: original articles and FAQ entries in English and Chinese
-for a made-up shop, "Juniper Lane", so that a fresh `relaydesk serve` answers at once."""
+for a made-up shop, "Juniper & Oak", so that a fresh `relaydesk serve` answers at once."""
 
 from __future__ import annotations
 
