@@ -26,7 +26,7 @@ from relaydesk.core import realtime
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import get_database
 from relaydesk.core.errors import Forbidden, Unauthorized
-from relaydesk.core.models import Conversation
+from relaydesk.core.models import Conversation, Role
 from relaydesk.core.security import SESSION_COOKIE, decode_token
 from relaydesk.core.socket_rpc import Ack, RpcNamespace, event, ok, refuse
 from relaydesk.sites import service as sites
@@ -83,8 +83,11 @@ class ConsoleNamespace(RpcNamespace):
             if scope.is_admin
             else sorted(scope.site_ids)
         )
+        leads = scope.is_admin or user.has_role(Role.SUPERVISOR)
         for site_id in site_ids:
             await self.enter_room(sid, realtime.site_room(site_id))
+            if leads:
+                await self.enter_room(sid, realtime.site_leads_room(site_id))
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.forget(sid)

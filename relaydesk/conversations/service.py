@@ -31,6 +31,7 @@ from relaydesk.core.db import Database
 from relaydesk.core.errors import NotFound
 from relaydesk.core.models import (
     Conversation,
+    ConversationStatus,
     Message,
     ReadState,
     SenderKind,
@@ -293,5 +294,17 @@ async def announce(db: Database, conversation: Conversation | ConversationPublic
     """Tell the site's staff inboxes (and everyone in the conversation) the new state."""
     public = await describe(db, conversation)
     data = {"conversation": dump(public)}
-    await realtime.to_site_staff(conversation.site_id, "conversation:updated", data)
-    await realtime.to_visitor_side(conversation.id, "conversation:updated", data)
+    event = "conversation:updated"
+    if public.status in (ConversationStatus.BOT, ConversationStatus.QUEUED):
+        # Live conversations are every agent's business (the queue).
+        await realtime.to_site_staff(public.site_id, event, data)
+    else:
+        # Owned or closed ones: every agent of the site learns only that it left the
+        # queue (no owner); the owner and the site's supervisors get the whole of it.
+        # Sent in this order so a client in both rooms ends with the whole version.
+        redacted = public.model_copy(update={"assignee_id": None, "assignee": None})
+        await realtime.to_site_staff(public.site_id, event, {"conversation": dump(redacted)})
+        await realtime.to_site_leads(public.site_id, event, data)
+        if public.assignee_id is not None:
+            await realtime.to_staff_user(public.assignee_id, event, data)
+    await realtime.to_visitor_side(public.id, event, data)

@@ -32,6 +32,11 @@ def site_room(site_id: int) -> str:
     return f"site:{site_id}"
 
 
+def site_leads_room(site_id: int) -> str:
+    """Supervisors and admins of a site: they see every conversation in it."""
+    return f"site:{site_id}:leads"
+
+
 def staff_room(user_id: int) -> str:
     return f"staff:{user_id}"
 
@@ -122,6 +127,10 @@ async def to_staff_side(
 
 async def to_site_staff(site_id: int, event: str, data: Any) -> None:
     await _emitter.emit(event, data, room=site_room(site_id), namespace=CONSOLE)
+
+
+async def to_site_leads(site_id: int, event: str, data: Any) -> None:
+    await _emitter.emit(event, data, room=site_leads_room(site_id), namespace=CONSOLE)
 
 
 async def to_staff_user(user_id: int, event: str, data: Any) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from relaydesk.conversations import service, transitions
-from relaydesk.conversations.schemas import ConversationPublic, MessagePublic, dump
+from relaydesk.conversations.schemas import MessagePublic, dump
 from relaydesk.conversations.service import BOT, Actor
 from relaydesk.core.db import Database
 from relaydesk.core.errors import DomainError
@@ -62,18 +62,47 @@ async def test_message_new_events_rebuild_the_transcript(
     assert len(emitted.of("message:new", namespace="/console")) == 3
 
 
-async def test_conversation_updated_events_track_the_state(
+async def test_conversation_updated_events_track_the_state_per_audience(
     db: Database, emitted: RecordingEmitter
 ) -> None:
+    """Each audience, applying the updates of the rooms it is in, holds what a fresh fetch
+    would show it: supervisors and the owner everything, other agents of the site the
+    state without the owner (they only learn the conversation left the queue)."""
     conversation_id, visitor_id, agent = await _setup(db)
-    staff = await make_staff(db)
-    view: dict[str, object] = {}
+    conversation = await service.get_conversation(db, conversation_id)
+    owner = await make_staff(db)
+    site = f"site:{conversation.site_id}"
+    audiences = {
+        "supervisor": {site, f"{site}:leads"},
+        "owner": {site, f"staff:{owner.id}"},
+        "other agent": {site},
+    }
+
+    def views() -> dict[str, dict[str, object]]:
+        result: dict[str, dict[str, object]] = {}
+        for name, rooms in audiences.items():
+            for update in emitted.of("conversation:updated", namespace="/console"):
+                if update["room"] in rooms:
+                    result[name] = update["data"]["conversation"]
+        return result
+
+    async def fresh() -> dict[str, object]:
+        current = await service.get_conversation(db, conversation_id)
+        return dump(await service.describe(db, current))
+
     await transitions.request_handoff(
         db, conversation_id=conversation_id, actor=BOT, reason="low_confidence"
     )
-    await transitions.accept(db, conversation_id=conversation_id, agent=staff)
+    assert set(map(str, views().values())) == {str(await fresh())}
+    await transitions.accept(db, conversation_id=conversation_id, agent=owner)
     with pytest.raises(DomainError):
-        await transitions.accept(db, conversation_id=conversation_id, agent=staff)
+        await transitions.accept(db, conversation_id=conversation_id, agent=owner)
+    expected = await fresh()
+    assert expected["assignee"] is not None
+    seen = views()
+    assert seen["supervisor"] == seen["owner"] == expected
+    assert seen["other agent"] == {**expected, "assignee_id": None, "assignee": None}
+
     await transitions.resolve(db, conversation_id=conversation_id, actor=agent)
     await service.send_message(
         db,
@@ -82,14 +111,15 @@ async def test_conversation_updated_events_track_the_state(
         client_id="again",
         text="one more",
     )
-    updates = emitted.of("conversation:updated", namespace="/console")
-    statuses = [u["data"]["conversation"]["status"] for u in updates]
-    assert statuses == ["bot", "queued", "assigned", "resolved", "bot"]
-    for update in updates:
-        view = update["data"]["conversation"]
-    fresh = dump(ConversationPublic.of(await service.get_conversation(db, conversation_id)))
-    assert view == fresh
-    assert all(u["room"].startswith("site:") for u in updates)
+    final = await fresh()
+    assert final["status"] == "bot"
+    assert all(view == final for view in views().values())
+    site_statuses = [
+        u["data"]["conversation"]["status"]
+        for u in emitted.of("conversation:updated", namespace="/console")
+        if u["room"] == site
+    ]
+    assert site_statuses == ["bot", "queued", "assigned", "resolved", "bot"]
 
 
 async def test_read_events_match_read_state(db: Database, emitted: RecordingEmitter) -> None:
