@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, or_
 from sqlalchemy.dialects import postgresql, sqlite
@@ -20,7 +20,7 @@ from sqlmodel import col, select
 
 from relaydesk.core import event_log
 from relaydesk.core.db import Database
-from relaydesk.core.errors import Conflict, InvalidInput
+from relaydesk.core.errors import Conflict, DomainError, InvalidInput
 from relaydesk.core.models import Site, StaffUser, utcnow
 from relaydesk.knowledge import importers, search
 from relaydesk.knowledge.chunking import entry_id_of_article, entry_id_of_faq
@@ -203,21 +203,69 @@ async def create_article(db: Database, *, data: ArticleCreate, actor: Actor) -> 
     return article
 
 
-async def get_article(db: Database, *, article_id: int) -> Article:
+M = TypeVar("M", Article, FaqEntry)
+_NOT_FOUND: dict[type[Any], tuple[type[DomainError], str]] = {
+    Article: (ArticleNotFound, "no article {}"),
+    FaqEntry: (FaqEntryNotFound, "no FAQ entry {}"),
+}
+
+
+def _missing(model: type[M], row_id: int) -> DomainError:
+    error, message = _NOT_FOUND[model]
+    return error(message.format(row_id))
+
+
+async def _get(db: Database, model: type[M], row_id: int) -> M:
     async with db.read() as session:
-        article = await session.get(Article, article_id)
-    if article is None:
-        raise ArticleNotFound(f"no article {article_id}")
-    return article
+        row = await session.get(model, row_id)
+    if row is None:
+        raise _missing(model, row_id)
+    return row
 
 
-async def _lock_article(session: AsyncSession, article_id: int) -> Article:
-    article = (
-        await session.execute(select(Article).where(Article.id == article_id).with_for_update())
+async def _lock(session: AsyncSession, model: type[M], row_id: int) -> M:
+    row = (
+        await session.execute(select(model).where(model.id == row_id).with_for_update())
     ).scalar_one_or_none()
-    if article is None:
-        raise ArticleNotFound(f"no article {article_id}")
-    return article
+    if row is None:
+        raise _missing(model, row_id)
+    return row
+
+
+async def _list(
+    db: Database,
+    model: type[M],
+    *,
+    searched: Sequence[Any],
+    order: Sequence[Any],
+    site_ids: Collection[int] | None,
+    status: ContentStatus | None,
+    query: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[M], int]:
+    """One page of `model` rows of these sites, optionally by status and a text search over
+    the `searched` columns, plus the total count."""
+    conditions: list[Any] = []
+    if site_ids is not None:
+        conditions.append(col(model.site_id).in_(list(site_ids)))
+    if status is not None:
+        conditions.append(model.status == status)
+    if query:
+        pattern = f"%{query.lower()}%"
+        conditions.append(or_(*(func.lower(column).like(pattern) for column in searched)))
+    async with db.read() as session:
+        total = (
+            await session.execute(select(func.count()).select_from(model).where(*conditions))
+        ).scalar_one()
+        rows = await session.execute(
+            select(model).where(*conditions).order_by(*order).limit(limit).offset(offset)
+        )
+        return list(rows.scalars()), int(total)
+
+
+async def get_article(db: Database, *, article_id: int) -> Article:
+    return await _get(db, Article, article_id)
 
 
 async def list_articles(
@@ -229,28 +277,17 @@ async def list_articles(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Article], int]:
-    conditions: list[Any] = []
-    if site_ids is not None:
-        conditions.append(col(Article.site_id).in_(list(site_ids)))
-    if status is not None:
-        conditions.append(Article.status == status)
-    if query:
-        pattern = f"%{query.lower()}%"
-        conditions.append(
-            or_(func.lower(Article.title).like(pattern), func.lower(Article.body).like(pattern))
-        )
-    async with db.read() as session:
-        total = (
-            await session.execute(select(func.count()).select_from(Article).where(*conditions))
-        ).scalar_one()
-        rows = await session.execute(
-            select(Article)
-            .where(*conditions)
-            .order_by(col(Article.updated_at).desc(), col(Article.id).desc())
-            .limit(limit)
-            .offset(offset)
-        )
-        return list(rows.scalars()), int(total)
+    return await _list(
+        db,
+        Article,
+        searched=[Article.title, Article.body],
+        order=[col(Article.updated_at).desc(), col(Article.id).desc()],
+        site_ids=site_ids,
+        status=status,
+        query=query,
+        limit=limit,
+        offset=offset,
+    )
 
 
 async def update_article(
@@ -262,7 +299,7 @@ async def update_article(
         if required in fields and fields[required] is None:
             raise InvalidInput(f"{required} cannot be null", code="invalid_payload")
     async with db.write() as session:
-        article = await _lock_article(session, article_id)
+        article = await _lock(session, Article, article_id)
         if fields.get("external_id") and await _external_id_taken(
             session, Article, article.site_id, fields["external_id"], article.id
         ):
@@ -298,7 +335,7 @@ async def set_article_status(
     db: Database, *, article_id: int, status: ContentStatus, actor: Actor
 ) -> Article:
     async with db.write() as session:
-        article = await _lock_article(session, article_id)
+        article = await _lock(session, Article, article_id)
         if article.status == status:
             return article
         article.status = status
@@ -337,7 +374,7 @@ async def unpublish_article(db: Database, *, article_id: int, actor: Actor) -> A
 
 async def delete_article(db: Database, *, article_id: int, actor: Actor) -> None:
     async with db.write() as session:
-        article = await _lock_article(session, article_id)
+        article = await _lock(session, Article, article_id)
         published = article.status == ContentStatus.PUBLISHED
         versions = await session.execute(
             select(ArticleVersion).where(ArticleVersion.article_id == article_id)
@@ -384,7 +421,7 @@ async def get_version(db: Database, *, article_id: int, version: int) -> Article
 async def restore_version(db: Database, *, article_id: int, version: int, actor: Actor) -> Article:
     """Make an old version current again, as a new version (history is never rewritten)."""
     async with db.write() as session:
-        article = await _lock_article(session, article_id)
+        article = await _lock(session, Article, article_id)
         old = (
             await session.execute(
                 select(ArticleVersion).where(
@@ -465,20 +502,7 @@ async def create_faq_entry(db: Database, *, data: FaqEntryCreate, actor: Actor) 
 
 
 async def get_faq_entry(db: Database, *, faq_id: int) -> FaqEntry:
-    async with db.read() as session:
-        entry = await session.get(FaqEntry, faq_id)
-    if entry is None:
-        raise FaqEntryNotFound(f"no FAQ entry {faq_id}")
-    return entry
-
-
-async def _lock_faq(session: AsyncSession, faq_id: int) -> FaqEntry:
-    entry = (
-        await session.execute(select(FaqEntry).where(FaqEntry.id == faq_id).with_for_update())
-    ).scalar_one_or_none()
-    if entry is None:
-        raise FaqEntryNotFound(f"no FAQ entry {faq_id}")
-    return entry
+    return await _get(db, FaqEntry, faq_id)
 
 
 async def list_faq_entries(
@@ -490,31 +514,17 @@ async def list_faq_entries(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[FaqEntry], int]:
-    conditions: list[Any] = []
-    if site_ids is not None:
-        conditions.append(col(FaqEntry.site_id).in_(list(site_ids)))
-    if status is not None:
-        conditions.append(FaqEntry.status == status)
-    if query:
-        pattern = f"%{query.lower()}%"
-        conditions.append(
-            or_(
-                func.lower(FaqEntry.title).like(pattern),
-                func.lower(FaqEntry.answer).like(pattern),
-            )
-        )
-    async with db.read() as session:
-        total = (
-            await session.execute(select(func.count()).select_from(FaqEntry).where(*conditions))
-        ).scalar_one()
-        rows = await session.execute(
-            select(FaqEntry)
-            .where(*conditions)
-            .order_by(col(FaqEntry.id))
-            .limit(limit)
-            .offset(offset)
-        )
-        return list(rows.scalars()), int(total)
+    return await _list(
+        db,
+        FaqEntry,
+        searched=[FaqEntry.title, FaqEntry.answer],
+        order=[col(FaqEntry.id)],
+        site_ids=site_ids,
+        status=status,
+        query=query,
+        limit=limit,
+        offset=offset,
+    )
 
 
 async def update_faq_entry(
@@ -525,7 +535,7 @@ async def update_faq_entry(
         if required in fields and fields[required] is None:
             raise InvalidInput(f"{required} cannot be null", code="invalid_payload")
     async with db.write() as session:
-        entry = await _lock_faq(session, faq_id)
+        entry = await _lock(session, FaqEntry, faq_id)
         if fields.get("external_id") and await _external_id_taken(
             session, FaqEntry, entry.site_id, fields["external_id"], entry.id
         ):
@@ -557,7 +567,7 @@ async def set_faq_status(
     db: Database, *, faq_id: int, status: ContentStatus, actor: Actor
 ) -> FaqEntry:
     async with db.write() as session:
-        entry = await _lock_faq(session, faq_id)
+        entry = await _lock(session, FaqEntry, faq_id)
         if entry.status == status:
             return entry
         entry.status = status
@@ -591,7 +601,7 @@ async def unpublish_faq_entry(db: Database, *, faq_id: int, actor: Actor) -> Faq
 
 async def delete_faq_entry(db: Database, *, faq_id: int, actor: Actor) -> None:
     async with db.write() as session:
-        entry = await _lock_faq(session, faq_id)
+        entry = await _lock(session, FaqEntry, faq_id)
         published = entry.status == ContentStatus.PUBLISHED
         await session.delete(entry)
         kb = await _kb_version_after(session, entry.site_id, affects=published)
