@@ -195,10 +195,26 @@ fuzz_payloads = st.one_of(
             "after_seq": st.one_of(st.integers(), st.text(max_size=5), st.floats()),
             "seq": st.one_of(st.integers(), st.text(max_size=5)),
             "typing": st.one_of(st.booleans(), st.integers(), st.text(max_size=5)),
+            "message_id": ids,
+            "rating": st.one_of(st.sampled_from(["up", "down", "sideways"]), st.integers()),
+            "score": st.one_of(st.integers(-2, 8), st.text(max_size=3), st.floats()),
+            "comment": st.one_of(st.text(max_size=50), st.integers()),
+            "email": st.one_of(st.text(max_size=40), st.just("a@b.example")),
+            "message": st.one_of(st.text(max_size=60), st.none()),
         },
     ),
 )
-EVENTS = ["message:send", "sync", "typing", "read", "handoff:request", "conversation:open"]
+EVENTS = [
+    "message:send",
+    "sync",
+    "typing",
+    "read",
+    "handoff:request",
+    "conversation:open",
+    "offline:submit",
+    "feedback",
+    "csat:submit",
+]
 
 
 async def test_fuzzed_payloads_never_crash_or_leak(db: Database, live_server: str) -> None:
