@@ -119,6 +119,42 @@ def banking77_open_dev_folds(
     return tasks
 
 
+def banking77_small_kb_folds(
+    data_dir: Path,
+    *,
+    sizes: tuple[int, ...] = (3, 6, 12, 24),
+    repeats: int = 2,
+    out_of_scope: int = 600,
+    seed: int = 11,
+) -> list[FaqTask]:
+    """Open-set tuning tasks with small knowledge bases (a few entries, as on a new site).
+
+    Each keeps `size` random intents (never the test task's 10 out-of-scope ones) with all
+    their dev queries in scope, plus `out_of_scope` dev queries of other intents.
+    """
+    dev = banking77_dev_queries(data_dir)
+    hidden = set(_left_out_intents(data_dir))
+    intents = [e.entry_id for e in dev.entries if e.entry_id not in hidden]
+    pairs = [(q, x) for q, x in zip(dev.queries, dev.expected, strict=True) if x not in hidden]
+    rng = random.Random(seed)
+    tasks = []
+    for size in sizes:
+        for repeat in range(repeats):
+            kept = set(rng.sample(intents, size))
+            inside = [(q, x) for q, x in pairs if x in kept]
+            outside = rng.sample([(q, x) for q, x in pairs if x not in kept], out_of_scope)
+            chosen = inside + outside
+            tasks.append(
+                FaqTask(
+                    name=f"banking77-small-{size}-{repeat}",
+                    entries=[e for e in dev.entries if e.entry_id in kept],
+                    queries=[q for q, _ in chosen],
+                    expected=[x if x in kept else None for _, x in chosen],
+                )
+            )
+    return tasks
+
+
 def bq_faq(data_dir: Path) -> FaqTask:
     rows = _read_csv(data_dir / "bq_corpus" / "dev.csv")
     positive_queries = {r["sentence1"] for r in rows if r["label"] == "1"}

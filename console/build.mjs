@@ -31,24 +31,36 @@ const js = await build({
   entryPoints: [join(here, "src/main.js")],
   banner: { js: "/*! Relaydesk console (Apache-2.0); includes socket.io-client (MIT) */" },
 });
+// The admin and profile pages load only this small script (no socket, no inbox).
+const adminJs = await build({
+  ...common,
+  format: "iife",
+  entryPoints: [join(here, "src/admin.js")],
+  banner: { js: "/*! Relaydesk console admin (Apache-2.0) */" },
+});
 const css = await build({ ...common, entryPoints: [join(here, "src/console.css")] });
 const jsCode = js.outputFiles[0].contents;
 const cssCode = css.outputFiles[0].contents;
 const hash = (b) => createHash("sha256").update(b).digest("hex").slice(0, 12);
 const bundle = `console.${hash(jsCode)}.js`;
 const styles = `console.${hash(cssCode)}.css`;
+const adminCode = adminJs.outputFiles[0].contents;
+const admin = `admin.${hash(adminCode)}.js`;
 const gz = (b) => gzipSync(b, { level: 9 }).length;
 const manifest = {
   bundle,
   css: styles,
+  admin,
   sizes: {
     [bundle]: { bytes: jsCode.length, gzip: gz(jsCode) },
     [styles]: { bytes: cssCode.length, gzip: gz(cssCode) },
+    [admin]: { bytes: adminCode.length, gzip: gz(adminCode) },
   },
 };
 const files = new Map([
   [bundle, Buffer.from(jsCode)],
   [styles, Buffer.from(cssCode)],
+  [admin, Buffer.from(adminCode)],
   ["manifest.json", Buffer.from(JSON.stringify(manifest, null, 2) + "\n")],
 ]);
 

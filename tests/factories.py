@@ -35,6 +35,15 @@ async def default_team(db: Database, site: Site) -> Team:
     return team
 
 
+async def route_manually(db: Database, site: Site) -> None:
+    """Every team of the site routes by hand: queued conversations wait for an Accept
+    instead of going straight to an online agent (teams default to auto-assignment)."""
+    async with db.write() as session:
+        teams = (await session.execute(select(Team).where(Team.site_id == site.id))).scalars()
+        for team in teams:
+            team.routing_mode = "manual"
+
+
 async def make_staff(
     db: Database,
     *,

@@ -1,4 +1,9 @@
 import { fill, api, boot, clear, h, safeUrl, t, when } from "./dom.js";
+import { Labels } from "./labels.js";
+import { Notes } from "./notes.js";
+import { CannedPicker } from "./canned.js";
+import { transferButton } from "./transfer.js";
+import { Attachments, renderAttachments } from "./attachments.js";
 
 const RETRYABLE = new Set(["timeout", "rate_limited", "internal", "server_busy"]);
 let counter = 0;
@@ -29,6 +34,7 @@ export class Conversation {
       oninput: () => this.onTyping(),
       onblur: () => this.stopTyping(),
     });
+    this.canned = new CannedPicker(this.input, () => this.conv?.site_id ?? this.row?.site_id);
     this.sendButton = h("button", { class: "rd-btn primary", onclick: () => this.sendFromBox() }, t("console.conv.send"));
     this.details = h("div", { class: "rd-details" });
     this.assist = h("div", { class: "rd-assist" });
@@ -39,6 +45,9 @@ export class Conversation {
         h("div", { class: "rd-compose" }, this.input, this.sendButton)),
       h("aside", { class: "rd-side" }, this.details, this.assist),
     );
+    this.notes = new Notes(this);
+    this.labels = new Labels(this);
+    this.attachments = new Attachments(this);
     socket.on("message:new", ({ message }) => message.conversation_id === this.id && this.addMessage(message));
     socket.on("message:stream", (d) => d.conversation_id === this.id && this.onStream(d));
     socket.on("typing", (d) => d.conversation_id === this.id && this.onRemoteTyping(d));
@@ -54,6 +63,8 @@ export class Conversation {
         this.renderHeader();
       }
     });
+    // `Relaydesk.identify` on the visitor's page: show the new name and email at once.
+    socket.on("visitor:updated", (d) => d.conversation_id === this.id && this.loadDetails(this.id));
     socket.on("handoff:summary", ({ summary }) => summary?.conversation_id === this.id && this.renderSummary(summary, []));
     document.addEventListener("visibilitychange", () => this.markRead());
   }
@@ -72,6 +83,9 @@ export class Conversation {
     clear(this.assist);
     this.summary.hidden = true;
     this.typingLine.textContent = "";
+    this.notes.reset();
+    this.labels.reset();
+    this.attachments?.reset();
   }
 
   async open(id) {
@@ -97,6 +111,8 @@ export class Conversation {
     }
     this.conv = ack.conversation;
     ack.messages.forEach((m) => this.addMessage(m));
+    this.notes.load(ack.notes || []);
+    this.labels.show(ack.labels || []);
     this.renderHeader();
     this.markRead();
     this.loadDetails(id);
@@ -109,7 +125,11 @@ export class Conversation {
   async resync() {
     if (!this.id) return;
     const id = this.id;
-    await call(this.socket, "conversation:join", { conversation_id: id });
+    const joined = await call(this.socket, "conversation:join", { conversation_id: id });
+    if (joined.ok && id === this.id) {
+      this.notes.load(joined.notes || []);
+      this.labels.show(joined.labels || []);
+    }
     let after = Math.max(0, ...this.messages.keys());
     for (;;) {
       const ack = await call(this.socket, "sync", { conversation_id: id, after_seq: after });
@@ -156,7 +176,13 @@ export class Conversation {
       h("div", { class: "rd-actions" },
         c.status === "bot" || c.status === "queued" ? act("accept", "conversation:accept") : null,
         c.status === "assigned" ? act("resolve", "conversation:resolve") : null,
+        c.status === "resolved" ? act("reopen", "conversation:reopen") : null,
         c.status === "assigned" && (mine || boot.user.roles.includes("admin") || boot.user.roles.includes("supervisor")) ? act("hand_back", "conversation:hand_back") : null,
+        transferButton(this, this.socket, (conv) => {
+          this.conv = conv;
+          this.renderHeader();
+          this.onUpdated(conv);
+        }),
       ),
     );
   }
@@ -250,6 +276,7 @@ export class Conversation {
           return url ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, r.title) : h("span", {}, r.title);
         })));
     }
+    renderAttachments(m, el);
     if (kind === "agent") el.append(h("div", { class: "rd-tick" }));
     return el;
   }
@@ -321,6 +348,7 @@ export class Conversation {
   }
 
   onKeyDown(e) {
+    if (this.canned.onKeyDown(e)) return;
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
       e.preventDefault();
       this.sendFromBox();
@@ -328,6 +356,7 @@ export class Conversation {
   }
 
   onTyping() {
+    if (this.notes.on) return; // writing a note is nothing the visitor should hear of
     const now = Date.now();
     if (this.id && now - this.lastTyping > 3000) {
       this.lastTyping = now;
@@ -343,8 +372,11 @@ export class Conversation {
   }
 
   sendFromBox() {
+    if (this.notes.on) return this.notes.sendFromBox();
     const text = this.input.value.trim();
-    if (!text || !this.id) return;
+    if (!this.id) return;
+    const files = this.attachments.take();
+    if (files === null || (!text && !files.length)) return;
     this.input.value = "";
     this.stopTyping();
     const id = clientId();
@@ -354,7 +386,7 @@ export class Conversation {
       h("div", { class: "rd-tick" }, `… ${t("console.conv.sending")}`));
     this.log.append(el);
     this.log.scrollTop = this.log.scrollHeight;
-    const p = { id, text, el, tries: 0, state: "sending", conversation: this.id };
+    const p = { id, text, el, tries: 0, state: "sending", conversation: this.id, files };
     this.pending.set(id, p);
     this.trySend(p);
   }
@@ -363,7 +395,9 @@ export class Conversation {
     if (p.inFlight) return;
     p.inFlight = true;
     p.state = "sending";
-    const ack = await call(this.socket, "message:send", { conversation_id: p.conversation, client_id: p.id, text: p.text });
+    const body = { conversation_id: p.conversation, client_id: p.id, text: p.text };
+    if (p.files?.length) body.attachment_ids = p.files;
+    const ack = await call(this.socket, "message:send", body);
     p.inFlight = false;
     if (ack.ok) {
       if (p.conversation === this.id) this.addMessage(ack.message);

@@ -1,12 +1,15 @@
 import { fill, ago, api, boot, clear, h, t } from "./dom.js";
 import { Conversation } from "./conversation.js";
+import { presenceMark } from "./presence.js";
+import { InboxLabels, chips } from "./labels.js";
 
-const VIEWS = ["queue", "mine", "all", "resolved"];
+const VIEWS = ["queue", "mine", "team", "all", "resolved"];
 const isStaffLead = boot.user.roles.some((r) => r === "admin" || r === "supervisor");
 
 function matches(view, c) {
   if (view === "queue") return c.status === "bot" || c.status === "queued";
   if (view === "mine") return c.status === "assigned" && c.assignee_id === boot.user.id;
+  if (view === "team") return c.status !== "resolved" && (boot.user.team_ids || []).includes(c.team_id);
   if (view === "all") return c.status !== "resolved";
   return c.status === "resolved";
 }
@@ -35,12 +38,14 @@ export class Inbox {
             boot.sites.map((s) => h("option", { value: String(s.id), selected: String(s.id) === this.site }, s.name)),
           )
         : null;
+    this.labels = new InboxLabels(this);
     this.pane = h("section", { class: "rd-pane" });
     this.conversation = new Conversation(socket, (c) => this.onUpdated(c, true));
+    this.conversation.onLabels = (id, labels) => this.labels.onLabels(id, labels);
     this.root = h(
       "div",
       { class: "rd-inbox" },
-      h("aside", { class: "rd-col" }, h("div", { class: "rd-col-head" }, this.tabs, siteSelect), this.list, this.more),
+      h("aside", { class: "rd-col" }, h("div", { class: "rd-col-head" }, this.tabs, h("div", { class: "rd-filters" }, siteSelect, this.labels.select)), this.list, this.more),
       this.pane,
     );
     socket.on("conversation:updated", ({ conversation }) => this.onUpdated(conversation, false));
@@ -81,10 +86,14 @@ export class Inbox {
     }
   }
 
+  matches(c) {
+    return matches(this.view, c) && this.labels.matches(c);
+  }
+
   renderTabs() {
     fill(this.tabs, 
       ...this.views.map((v) =>
-        h("a", { href: `#/inbox/${v}`, role: "tab", "aria-selected": String(v === this.view), class: v === this.view ? "on" : "" }, t(`console.view.${v}`)),
+        h("a", { href: `#/inbox/${v}`, role: "tab", "aria-selected": String(v === this.view), class: v === this.view ? "on" : "" }, t(`console.view.${v}`), this.labels.count(v)),
       ),
     );
   }
@@ -98,6 +107,7 @@ export class Inbox {
     }
     const q = new URLSearchParams({ view: this.view, limit: "50" });
     if (this.site) q.set("site", this.site);
+    this.labels.params(q);
     if (this.cursor) q.set("cursor", this.cursor);
     const view = this.view;
     try {
@@ -112,6 +122,7 @@ export class Inbox {
     } catch (err) {
       console.warn("inbox", err);
     }
+    this.labels.refreshCounts();
     this.renderList();
   }
 
@@ -132,6 +143,7 @@ export class Inbox {
       if ("assignee" in x) row.assignee_name = x.assignee?.name ?? null;
     };
     if (c.status === "queued" && previous?.status !== "queued" && !mine && c.id !== this.selected) this.notifyQueued(c);
+    this.labels.refreshCounts();
     if (this.site && String(c.site_id) !== this.site) return;
     const row = this.rows.get(c.id);
     if (row) {
@@ -152,7 +164,7 @@ export class Inbox {
     apply(fresh, this.latest.get(c.id));
     const existing = this.rows.get(fresh.id);
     if (existing) apply(existing, fresh);
-    else if (matches(this.view, fresh)) {
+    else if (this.matches(fresh)) {
       this.rows.set(fresh.id, fresh);
       this.order.unshift(fresh.id);
     }
@@ -217,9 +229,10 @@ export class Inbox {
             h("span", { class: `rd-status s-${r.status}` }, t(`console.status.${r.status}`)),
           ),
           h("div", { class: "rd-row-snippet" }, r.last_message || "—"),
+          chips(r.labels),
           h("div", { class: "rd-row-meta" },
             h("span", {}, r.status === "queued" ? `${t("console.inbox.waiting")} ${ago(since)}` : ago(since)),
-            r.assignee_name ? h("span", {}, r.assignee_name) : null,
+            r.assignee_name ? h("span", {}, r.assignee_name, " ", presenceMark(r)) : null,
           ),
         ),
       );

@@ -23,25 +23,31 @@ export class KnowledgeBase {
       h("aside", { class: "rd-col" },
         h("div", { class: "rd-col-head" }, this.tabs, siteSelect),
         h("div", { class: "rd-kb-search" }, this.search,
-          this.canEdit ? h("button", { class: "rd-btn primary", dataset: { action: "new" }, onclick: () => (location.hash = "#/kb/new") }, t("console.kb.new")) : null),
+          this.canEdit ? this.newButton = h("button", { class: "rd-btn primary", dataset: { action: "new" }, onclick: () => (location.hash = this.tab === "faqs" ? "#/kb/newf" : "#/kb/new") }, t("console.kb.new")) : null),
         this.list),
       this.editor, this.tools);
     this.renderTools();
     this.root.addEventListener("keydown", (e) => {
       if ((e.ctrlKey || e.metaKey) && e.key === "s") {
         e.preventDefault();
-        this.save();
+        if (this.faq) this.faqSave?.();
+        else this.save();
       }
     });
   }
 
   show([kind, id]) {
+    const tab = kind === "f" || kind === "newf" ? "faqs" : kind === "a" || kind === "new" ? "articles" : this.tab;
+    const switched = tab !== this.tab;
+    this.tab = tab;
     this.renderTabs();
-    if (!this.listed) {
+    if (!this.listed || switched) {
       this.listed = true;
       this.loadList();
     }
+    this.faq = null;
     if (kind === "new" && this.canEdit) this.openArticle(null);
+    else if (kind === "newf" && this.canEdit) this.openFaq(null);
     else if (kind === "a" && id) this.openArticle(+id);
     else if (kind === "f" && id) this.openFaq(+id);
     else this.showEmpty();
@@ -49,10 +55,13 @@ export class KnowledgeBase {
 
   showEmpty() {
     this.article = null;
-    fill(this.editor, h("div", { class: "rd-empty" }, t("console.kb.pick")), this.canEdit ? null : h("p", { class: "muted" }, t("console.kb.readonly")));
+    const notice = this.notice ? h("p", { class: "rd-save-status", role: "status" }, this.notice) : null;
+    this.notice = null;
+    fill(this.editor, notice, h("div", { class: "rd-empty" }, t("console.kb.pick")), this.canEdit ? null : h("p", { class: "muted" }, t("console.kb.readonly")));
   }
 
   renderTabs() {
+    if (this.newButton) this.newButton.textContent = t(this.tab === "faqs" ? "console.kb.new_faq" : "console.kb.new");
     fill(this.tabs, 
       ["articles", "faqs"].map((k) => h("button", { class: `rd-tab${this.tab === k ? " on" : ""}`, role: "tab", "aria-selected": String(this.tab === k), onclick: () => { this.tab = k; this.renderTabs(); this.loadList(); } }, t(`console.kb.${k}`))));
   }
@@ -183,23 +192,83 @@ export class KnowledgeBase {
 
   async openFaq(id) {
     this.article = null;
-    let f;
-    try {
-      f = await api("GET", `${KB}/faqs/${id}`);
-    } catch (err) {
-      return fill(this.editor, h("p", { class: "rd-error" }, err.message));
+    let f = { id: null, title: "", questions: [], answer: "", tags: [], locale: document.documentElement.lang?.startsWith("zh") ? "zh" : "en", status: "draft" };
+    if (id) {
+      try {
+        f = await api("GET", `${KB}/faqs/${id}`);
+      } catch (err) {
+        return fill(this.editor, h("p", { class: "rd-error" }, err.message));
+      }
     }
-    const toggle = async () => {
-      await api("POST", `${KB}/faqs/${id}/${f.status === "published" ? "unpublish" : "publish"}`).catch(() => null);
-      this.openFaq(id);
-      this.loadList();
+    this.faq = f;
+    const ro = !this.canEdit;
+    const field = (label, control) => h("label", { class: "rd-field" }, h("span", { class: "rd-field-label" }, label), control);
+    const title = h("input", { class: "rd-input rd-title", name: "title", value: f.title, placeholder: t("console.kb.title"), "aria-label": t("console.kb.title"), readonly: ro });
+    const questions = h("textarea", { class: "rd-input rd-questions", name: "questions", rows: "5", placeholder: t("console.kb.questions_hint"), "aria-label": t("console.kb.questions"), readonly: ro });
+    questions.value = f.questions.join("\n");
+    const preview = h("div", { class: "rd-preview", "aria-label": t("console.kb.preview") });
+    const answer = h("textarea", { class: "rd-input rd-body", name: "answer", placeholder: t("console.kb.answer"), "aria-label": t("console.kb.answer"), readonly: ro, oninput: () => fill(preview, renderMarkdown(answer.value)) });
+    answer.value = f.answer;
+    const tags = h("input", { class: "rd-input", name: "tags", value: f.tags.join(", "), "aria-label": t("console.kb.tags"), readonly: ro });
+    const locale = h("input", { class: "rd-input rd-locale", name: "locale", value: f.locale, maxlength: "16", "aria-label": t("console.kb.locale"), readonly: ro });
+    const status = h("span", { class: "rd-save-status", role: "status" });
+    const fail = (err) => (status.textContent = `${t("console.kb.error")}: ${err.message}`);
+    const save = async () => {
+      const data = {
+        title: title.value.trim(),
+        questions: questions.value.split("\n").map((q) => q.trim()).filter(Boolean),
+        answer: answer.value.trim(),
+        tags: tags.value.split(/[,，]/).map((x) => x.trim()).filter(Boolean),
+        locale: locale.value.trim() || "en",
+      };
+      try {
+        const saved = f.id ? await api("PATCH", `${KB}/faqs/${f.id}`, data) : await api("POST", `${KB}/faqs`, { ...data, site_id: +this.site });
+        this.loadList();
+        if (!f.id) location.hash = `#/kb/f/${saved.id}`;
+        else await this.openFaq(saved.id);
+        this.faqStatus.textContent = `✓ ${t("console.kb.saved")}`;
+      } catch (err) {
+        fail(err);
+      }
     };
-    fill(this.editor, 
-      h("div", { class: "rd-kb-bar" }, h("span", { class: `rd-status s-${f.status}` }, t(`console.kb.status.${f.status}`)), h("span", { class: "rd-grow" }),
-        this.canEdit ? h("button", { class: "rd-btn", onclick: toggle }, t(f.status === "published" ? "console.kb.unpublish" : "console.kb.publish")) : null),
-      h("h2", {}, f.title),
-      h("h3", {}, t("console.kb.questions")), h("ul", {}, f.questions.map((q) => h("li", {}, q))),
-      h("h3", {}, t("console.kb.answer")), renderMarkdown(f.answer));
+    const toggle = async () => {
+      try {
+        await api("POST", `${KB}/faqs/${f.id}/${f.status === "published" ? "unpublish" : "publish"}`);
+        await this.openFaq(f.id);
+        this.loadList();
+      } catch (err) {
+        fail(err);
+      }
+    };
+    const remove = async () => {
+      if (!confirm(t("console.kb.delete_confirm"))) return;
+      try {
+        await api("DELETE", `${KB}/faqs/${f.id}`);
+        this.loadList();
+        this.notice = `✓ ${t("console.kb.deleted")}`;
+        location.hash = "#/kb";
+      } catch (err) {
+        fail(err);
+      }
+    };
+    this.faqSave = save;
+    this.faqStatus = status;
+    const btn = (key, fn, primary) => h("button", { class: `rd-btn${primary ? " primary" : ""}`, dataset: { action: key }, onclick: fn }, t(`console.kb.${key}`));
+    fill(this.editor,
+      h("div", { class: "rd-kb-bar" },
+        f.id ? h("span", { class: `rd-status s-${f.status}` }, t(`console.kb.status.${f.status}`)) : null,
+        f.external_id ? h("span", { class: "muted" }, f.external_id) : null,
+        h("span", { class: "rd-grow" }), status,
+        ro ? null : btn("save", save, true),
+        ro || !f.id ? null : f.status === "published" ? btn("unpublish", toggle) : btn("publish", toggle),
+        ro || !f.id ? null : btn("delete", remove)),
+      ro ? h("p", { class: "muted" }, t("console.kb.readonly")) : null,
+      title,
+      field(t("console.kb.questions"), questions),
+      h("div", { class: "rd-field-label" }, t("console.kb.answer")),
+      h("div", { class: "rd-split" }, answer, preview),
+      h("div", { class: "rd-row-flex rd-faq-meta" }, field(t("console.kb.tags"), tags), field(t("console.kb.locale"), locale)));
+    fill(preview, renderMarkdown(answer.value));
   }
 
   renderTools() {
@@ -208,6 +277,8 @@ export class KnowledgeBase {
     const ask = async () => {
       const q = question.value.trim();
       if (!q || !this.site) return;
+      // Marks which question the shown hits answer, so a reader can tell stale ones.
+      delete hits.dataset.query;
       let res;
       try {
         res = await api("GET", `${KB}/search?${new URLSearchParams({ q, site: this.site, k: "5" })}`);
@@ -225,6 +296,7 @@ export class KnowledgeBase {
           h("div", { class: "rd-hit-snippet" }, hit.snippet)));
       }
       hits.append(h("div", { class: "muted" }, `${res.took_ms.toFixed(0)} ms`));
+      hits.dataset.query = q;
     };
     const testPanel = h("section", { class: "rd-panel rd-test" }, h("h3", {}, t("console.kb.test")),
       h("div", { class: "rd-row-flex" }, question, h("button", { class: "rd-btn", onclick: ask }, t("console.kb.ask"))), hits);

@@ -2,6 +2,8 @@ import { io } from "socket.io-client";
 import { boot, clear, h, t } from "./dom.js";
 import { Inbox } from "./inbox.js";
 import { KnowledgeBase } from "./kb.js";
+import { PresenceMenu, onPresenceChange } from "./presence.js";
+import { TeamStatus } from "./transfer.js";
 
 const main = document.getElementById("rd-main");
 const socket = io("/console", {
@@ -26,6 +28,9 @@ window.addEventListener("online", () => socket.connected || socket.connect());
 
 const inbox = new Inbox(socket);
 const kb = new KnowledgeBase();
+new PresenceMenu(socket);
+new TeamStatus(socket);
+onPresenceChange(() => inbox.renderList());
 let current = null;
 
 function route() {

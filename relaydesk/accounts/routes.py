@@ -27,6 +27,8 @@ class StaffUserPublic(BaseModel):
     name: str
     roles: list[str]
     availability: str
+    avatar_url: str | None = None
+    capacity: int = 5
 
 
 @router.post("/token", response_model=Token)

@@ -8,7 +8,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from relaydesk.accounts import service as accounts
+from relaydesk.attachments import service as attachments
 from relaydesk.bot import events as bot_events
+from relaydesk.collab.events import CollabEvents, join_extras
 from relaydesk.conversations import service as conversations
 from relaydesk.conversations import transitions
 from relaydesk.conversations.policy import StaffScope, load_scope, require_view
@@ -25,10 +27,11 @@ from relaydesk.conversations.service import Actor
 from relaydesk.core import realtime
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import get_database
-from relaydesk.core.errors import Forbidden, Unauthorized
+from relaydesk.core.errors import Forbidden, NotFound, Unauthorized
 from relaydesk.core.models import Conversation, Role
 from relaydesk.core.security import SESSION_COOKIE, decode_token
 from relaydesk.core.socket_rpc import Ack, RpcNamespace, event, ok, refuse
+from relaydesk.routing.console_events import RoutingEvents
 from relaydesk.sites import service as sites
 
 
@@ -64,7 +67,7 @@ async def staff_from_credentials(auth: Any, environ: dict[str, Any]) -> int:
     return int(claims["sub"])
 
 
-class ConsoleNamespace(RpcNamespace):
+class ConsoleNamespace(CollabEvents, RoutingEvents, RpcNamespace):
     rate_per_second = 50.0
     burst = 200.0
 
@@ -88,9 +91,11 @@ class ConsoleNamespace(RpcNamespace):
             await self.enter_room(sid, realtime.site_room(site_id))
             if leads:
                 await self.enter_room(sid, realtime.site_leads_room(site_id))
+        await self.routing_connected(sid, user)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.forget(sid)
+        await self.routing_disconnected(sid)
 
     async def _scope(self, sid: str) -> StaffScope:
         # Reloaded per event so a disabled account or a changed role takes effect at once.
@@ -113,7 +118,7 @@ class ConsoleNamespace(RpcNamespace):
     @event("conversation:join", ConversationRef)
     async def join(self, sid: str, payload: ConversationRef) -> Ack:
         """Start receiving a conversation's live events; returns its latest messages."""
-        _, conversation = await self._visible(sid, payload.conversation_id)
+        scope, conversation = await self._visible(sid, payload.conversation_id)
         await self.enter_room(sid, realtime.conversation_room(conversation.id))
         messages = await conversations.latest_messages(
             get_database(), conversation_id=conversation.id
@@ -121,6 +126,7 @@ class ConsoleNamespace(RpcNamespace):
         return ok(
             conversation=dump(await conversations.describe(get_database(), conversation)),
             messages=[dump(MessagePublic.of(m)) for m in messages],
+            **await join_extras(scope, conversation.id),
         )
 
     @event("conversation:leave", ConversationRef)
@@ -132,12 +138,13 @@ class ConsoleNamespace(RpcNamespace):
     async def send_message(self, sid: str, payload: MessageSend) -> Ack:
         scope, _ = await self._writable(sid, payload.conversation_id)
         await self.enter_room(sid, realtime.conversation_room(payload.conversation_id))
-        result = await conversations.send_message(
+        result = await attachments.send_message(
             get_database(),
             conversation_id=payload.conversation_id,
             sender=Actor.staff(scope.user),
             client_id=payload.client_id,
             text=payload.text,
+            attachment_ids=payload.attachment_ids,
         )
         return ok(message=result.message_data, duplicate=not result.created)
 
@@ -176,7 +183,12 @@ class ConsoleNamespace(RpcNamespace):
 
     @event("conversation:accept", ConversationRef)
     async def accept(self, sid: str, payload: ConversationRef) -> Ack:
-        scope, _ = await self._writable(sid, payload.conversation_id)
+        try:
+            scope, _ = await self._writable(sid, payload.conversation_id)
+        except NotFound:
+            # Lost the race by a hair: the winner owns it, so it is no longer visible.
+            await self.explain_lost_accept(sid, payload.conversation_id)
+            raise
         conversation = await transitions.accept(
             get_database(), conversation_id=payload.conversation_id, agent=scope.user
         )

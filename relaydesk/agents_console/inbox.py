@@ -16,12 +16,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import and_, false, or_, true
+from sqlalchemy import and_, false, func, or_, true
 from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from relaydesk.api.deps import CurrentUser, DbDep
+from relaydesk.collab.models import ConversationLabel, LabelPublic
+from relaydesk.collab.service import labels_of
 from relaydesk.conversations.policy import StaffScope, can_view, load_scope, require_view
 from relaydesk.core.db import Database
 from relaydesk.core.errors import DomainError, Forbidden, NotFound
@@ -45,6 +47,7 @@ LIVE = (ConversationStatus.BOT, ConversationStatus.QUEUED)
 class InboxView(StrEnum):
     QUEUE = "queue"
     MINE = "mine"
+    TEAM = "team"
     ALL = "all"
     RESOLVED = "resolved"
 
@@ -78,6 +81,7 @@ class InboxRow(BaseModel):
     updated_at: datetime
     queued_at: datetime | None
     last_message_at: datetime | None
+    labels: list[LabelPublic] = []
     # Only on the single-row endpoint: how far the visitor has read (for read ticks).
     visitor_read_seq: int | None = None
 
@@ -85,6 +89,16 @@ class InboxRow(BaseModel):
 class InboxPage(BaseModel):
     items: list[InboxRow]
     next_cursor: str | None
+
+
+class InboxCounts(BaseModel):
+    """Conversations per view (`all` only for supervisors and admins)."""
+
+    queue: int
+    mine: int
+    team: int
+    all: int | None
+    resolved: int
 
 
 def _encode_cursor(updated_at: datetime, conversation_id: str) -> str:
@@ -132,6 +146,13 @@ def _view_filter(scope: StaffScope, view: InboxView) -> ColumnElement[bool]:
         return and_(
             col(Conversation.assignee_id) == scope.user_id,
             col(Conversation.status) == ConversationStatus.ASSIGNED,
+        )
+    if view is InboxView.TEAM:
+        # Conversations routed to one of the caller's teams (visibility still applies, so
+        # an agent sees the team's live ones and their own).
+        return and_(
+            col(Conversation.team_id).in_(scope.team_ids),
+            col(Conversation.status) != ConversationStatus.RESOLVED,
         )
     if view is InboxView.ALL:
         if not scope.user.has_role(Role.ADMIN, Role.SUPERVISOR):
@@ -197,22 +218,64 @@ def _base_query(scope: StaffScope) -> Any:
     )
 
 
+def _filters(
+    scope: StaffScope, view: InboxView | None, site_id: int | None, label_id: int | None
+) -> list[ColumnElement[bool]]:
+    """What the caller may see, narrowed to `view` (None: every view) and the filters."""
+    if not scope.handles_conversations:
+        raise Forbidden("your role has no inbox")
+    conditions = [_visibility(scope)]
+    if view is not None:
+        conditions.append(_view_filter(scope, view))
+    if site_id is not None:
+        if not scope.is_admin and site_id not in scope.site_ids:
+            raise NotFound("no such site", code="site_not_found")
+        conditions.append(col(Conversation.site_id) == site_id)
+    if label_id is not None:
+        labelled = sa_select(col(ConversationLabel.conversation_id)).where(
+            col(ConversationLabel.label_id) == label_id
+        )
+        conditions.append(col(Conversation.id).in_(labelled))
+    return conditions
+
+
+async def count_inbox(
+    db: Database, *, scope: StaffScope, site_id: int | None = None, label_id: int | None = None
+) -> InboxCounts:
+    """Every view's count in one pass over the conversations the caller may see (one
+    statement with a FILTER per view, not one scan per view)."""
+    lead = scope.user.has_role(Role.ADMIN, Role.SUPERVISOR)
+    views = [v for v in InboxView if lead or v is not InboxView.ALL]
+    query = (
+        sa_select(*(func.count().filter(_view_filter(scope, v)) for v in views))
+        .select_from(Conversation)
+        .where(*_filters(scope, None, site_id, label_id))
+    )
+    async with db.read() as session:
+        row = (await session.execute(query)).one()
+    counts: dict[str, int | None] = {"all": None}
+    counts.update({view.value: int(count) for view, count in zip(views, row, strict=True)})
+    return InboxCounts.model_validate(counts)
+
+
+async def _with_labels(db: Database, rows: list[InboxRow]) -> list[InboxRow]:
+    found = await labels_of(db, [row.id for row in rows])
+    for row in rows:
+        row.labels = found[row.id]
+    return rows
+
+
 async def list_inbox(
     db: Database,
     *,
     scope: StaffScope,
     view: InboxView,
     site_id: int | None = None,
+    label_id: int | None = None,
     cursor: str | None = None,
     limit: int = 50,
 ) -> InboxPage:
-    if not scope.handles_conversations:
-        raise Forbidden("your role has no inbox")
-    conditions = [_visibility(scope), _view_filter(scope, view)]
-    if site_id is not None:
-        if not scope.is_admin and site_id not in scope.site_ids:
-            raise NotFound("no such site", code="site_not_found")
-        conditions.append(col(Conversation.site_id) == site_id)
+    conditions = _filters(scope, view, site_id, label_id)
     if cursor:
         when, after_id = _decode_cursor(cursor)
         conditions.append(
@@ -221,17 +284,22 @@ async def list_inbox(
                 and_(col(Conversation.updated_at) == when, col(Conversation.id) < after_id),
             )
         )
-    query = (
-        _base_query(scope)
+    # The page's ids first, from the conversation table alone; then the joins for those
+    # rows only. Joining first would join (and sort) every matching conversation.
+    page = (
+        sa_select(col(Conversation.id))
         .where(*conditions)
         .order_by(col(Conversation.updated_at).desc(), col(Conversation.id).desc())
         .limit(limit + 1)
     )
     async with db.read() as session:
-        rows = list((await session.execute(query)).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    items = [_row(*row) for row in rows if can_view(scope, row[0])]
+        ids = list((await session.execute(page)).scalars())
+        more = len(ids) > limit
+        ids = ids[:limit]
+        details = _base_query(scope).where(col(Conversation.id).in_(ids))
+        found = {row[0].id: row for row in (await session.execute(details)).all()} if ids else {}
+    rows = [found[i] for i in ids if i in found]
+    items = await _with_labels(db, [_row(*row) for row in rows if can_view(scope, row[0])])
     next_cursor = _encode_cursor(rows[-1][0].updated_at, rows[-1][0].id) if more else None
     return InboxPage(items=items, next_cursor=next_cursor)
 
@@ -250,7 +318,7 @@ async def inbox_row(db: Database, *, scope: StaffScope, conversation_id: str) ->
         )
     result = _row(*row)
     result.visitor_read_seq = visitor_read.last_read_seq if visitor_read is not None else 0
-    return result
+    return (await _with_labels(db, [result]))[0]
 
 
 @router.get("", response_model=InboxPage)
@@ -259,12 +327,25 @@ async def get_inbox(
     user: CurrentUser,
     view: InboxView = InboxView.QUEUE,
     site: int | None = None,
+    label: int | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> InboxPage:
-    """One page of an inbox view, newest activity first; `next_cursor` fetches the next."""
+    """One page of an inbox view, newest activity first; `next_cursor` fetches the next.
+    `label` keeps only conversations carrying that label."""
     scope = await load_scope(db, user)
-    return await list_inbox(db, scope=scope, view=view, site_id=site, cursor=cursor, limit=limit)
+    return await list_inbox(
+        db, scope=scope, view=view, site_id=site, label_id=label, cursor=cursor, limit=limit
+    )
+
+
+@router.get("/counts", response_model=InboxCounts)
+async def get_inbox_counts(
+    db: DbDep, user: CurrentUser, site: int | None = None, label: int | None = None
+) -> InboxCounts:
+    """How many conversations each view holds, with the same filters as the list."""
+    scope = await load_scope(db, user)
+    return await count_inbox(db, scope=scope, site_id=site, label_id=label)
 
 
 @router.get("/{conversation_id}", response_model=InboxRow)

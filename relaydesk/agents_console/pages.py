@@ -160,6 +160,7 @@ async def console_home(request: Request, db: DbDep, settings: SettingsDep) -> Re
             "email": user.email,
             "roles": user.roles,
             "availability": user.availability,
+            "team_ids": sorted(scope.team_ids),
         },
         "sites": site_list,
         "locale": locale,
@@ -179,7 +180,7 @@ async def console_home(request: Request, db: DbDep, settings: SettingsDep) -> Re
     )
 
 
-_ASSET = re.compile(r"^console\.[0-9a-f]{12}\.(js|css)$")
+_ASSET = re.compile(r"^(console|admin)\.[0-9a-f]{12}\.(js|css)$")
 
 
 @router.get("/console/static/{name}")

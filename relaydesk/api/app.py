@@ -16,12 +16,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from relaydesk.accounts.routes import router as auth_router
+from relaydesk.admin import router as admin_router
+from relaydesk.agents_console.admin_pages import router as admin_pages_router
 from relaydesk.agents_console.events import ConsoleNamespace
 from relaydesk.agents_console.inbox import router as inbox_router
 from relaydesk.agents_console.pages import router as pages_router
 from relaydesk.api.health import router as health_router
+from relaydesk.api.timing import ServerTimingMiddleware
+from relaydesk.attachments.routes import router as attachments_router
 from relaydesk.bot import turn as bot_turn
 from relaydesk.bot.routes import router as bot_router
+from relaydesk.canned.routes import router as canned_router
+from relaydesk.collab.routes import router as collab_router
 from relaydesk.conversations import hooks
 from relaydesk.core import realtime
 from relaydesk.core.config import Settings, get_settings
@@ -29,7 +35,12 @@ from relaydesk.core.db import Database, get_database
 from relaydesk.core.errors import DomainError
 from relaydesk.knowledge import search as knowledge_search
 from relaydesk.knowledge.routes import router as knowledge_router
+from relaydesk.routing import connections as routing_connections
+from relaydesk.routing import presence as routing_presence
+from relaydesk.routing import service as routing
+from relaydesk.routing.routes import router as routing_router
 from relaydesk.widget.events import WidgetNamespace
+from relaydesk.widget.identity_routes import router as identity_router
 from relaydesk.widget.routes import router as widget_router
 
 log = logging.getLogger(__name__)
@@ -61,10 +72,15 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
     sio.register_namespace(WidgetNamespace(realtime.WIDGET))
     sio.register_namespace(ConsoleNamespace(realtime.CONSOLE))
     hooks.on_visitor_message(bot_turn.on_visitor_message)
+    routing.install()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         realtime.set_emitter(realtime.SocketIOEmitter(sio))
+        # Presence: renew this node's lease on its console connections; sweep stale ones.
+        presence_heartbeat = asyncio.create_task(
+            routing_presence.run_heartbeat(get_database(settings))
+        )
         db = get_database(settings)
         # Build the knowledge indexes in the background: the first answers need them, but
         # readiness does not wait for embeddings.
@@ -74,6 +90,8 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
         with contextlib.suppress(asyncio.CancelledError):
             await warm_up
         await hooks.drain()
+        await routing_presence.stop_heartbeat(presence_heartbeat)
+        await routing_connections.reset_tracker()
         realtime.set_emitter(realtime.NullEmitter())
         await db.dispose()
 
@@ -84,6 +102,7 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
         description="AI customer service: REST API. Realtime events are documented in "
         "docs/protocol.md.",
     )
+    api.add_middleware(ServerTimingMiddleware)
 
     @api.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
@@ -109,8 +128,15 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
     api.include_router(health_router)
     api.include_router(auth_router)
     api.include_router(pages_router)
+    api.include_router(admin_pages_router)
+    api.include_router(admin_router)
+    api.include_router(canned_router)
     api.include_router(inbox_router)
+    api.include_router(collab_router)
     api.include_router(knowledge_router)
     api.include_router(bot_router)
     api.include_router(widget_router)
+    api.include_router(routing_router)
+    api.include_router(attachments_router)
+    api.include_router(identity_router)
     return RelaydeskApp(sio, api)

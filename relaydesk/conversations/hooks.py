@@ -9,11 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from relaydesk.conversations.schemas import ConversationPublic
     from relaydesk.conversations.service import SendResult
+    from relaydesk.core.models import Conversation
 
 log = logging.getLogger(__name__)
 
@@ -87,3 +90,37 @@ async def drain() -> None:
     """Wait for running and waiting hooks (tests, and a graceful shutdown)."""
     while _running:
         await asyncio.gather(*list(_running), return_exceptions=True)
+
+
+# Reactions to a committed change of a conversation's status, owner or team (routing:
+# auto-assignment, queue positions, dropping viewers who lost access). Awaited in order
+# after the change is announced; a failing hook is logged and never undoes the change.
+
+
+@dataclass(frozen=True)
+class Before:
+    """What the conversation was before the change; None where the writer does not know."""
+
+    status: str | None
+    assignee_id: int | None = None
+    team_id: int | None = None
+
+
+ChangeHook = Callable[["Conversation | ConversationPublic", Before], Awaitable[None]]
+_change_hooks: list[ChangeHook] = []
+
+
+def on_conversation_change(hook: ChangeHook) -> ChangeHook:
+    if hook not in _change_hooks:
+        _change_hooks.append(hook)
+    return hook
+
+
+async def conversation_changed(
+    conversation: Conversation | ConversationPublic, before: Before
+) -> None:
+    for hook in list(_change_hooks):
+        try:
+            await hook(conversation, before)
+        except Exception:
+            log.exception("change hook %s failed for conversation %s", hook, conversation.id)

@@ -32,6 +32,8 @@ class MessageSend(Payload):
     client_id: ClientId
     # The length limit is checked by `clean_text` so the error can say which limit.
     text: str
+    # Ids from the attachments upload endpoint; with them, `text` may be empty.
+    attachment_ids: list[Id] | None = Field(default=None, max_length=10)
 
 
 class SyncRequest(Payload):

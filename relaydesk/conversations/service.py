@@ -167,6 +167,7 @@ async def send_message(
     await realtime.to_conversation(conversation_id, "message:new", {"message": result.message_data})
     if result.status_changed:
         await announce(db, result.conversation)
+        await hooks.conversation_changed(result.conversation, hooks.Before(status=None))
     if sender.kind == SenderKind.VISITOR:
         hooks.visitor_message_stored(result)
     return result

@@ -1,7 +1,8 @@
 """The message write transaction, for one message or a whole group-commit batch.
 
-The hottest path in the product, so it is synchronous Core on statements built once: no ORM
-unit of work, and a fixed number of statements per batch rather than per message.
+The hottest path in the product, so it is synchronous, with no ORM unit of work, and a
+fixed number of statements per batch rather than per message (`statements`: Core
+statements built once, or the SQLite driver's cursor directly).
 
 1. Lock every conversation of the batch (`SELECT … FOR UPDATE` in id order on PostgreSQL, so
    that two processes' batches cannot deadlock; on SQLite `BEGIN IMMEDIATE` already holds the
@@ -25,49 +26,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, insert, select, update
+from sqlalchemy import Connection, RowMapping, update
 
 from relaydesk.conversations import state as states
 from relaydesk.conversations.schemas import ConversationPublic, MessagePublic, SenderPublic
+from relaydesk.conversations.statements import statements_for
 from relaydesk.core import event_log
 from relaydesk.core.errors import Conflict, Forbidden, NotFound
 from relaydesk.core.models import (
     Conversation,
     ConversationStatus,
-    Event,
-    Message,
     SenderKind,
     new_id,
     utcnow,
 )
 
 _conversations = Conversation.__table__  # type: ignore[attr-defined]
-_messages = Message.__table__  # type: ignore[attr-defined]
-_events = Event.__table__  # type: ignore[attr-defined]
-
-# Built once: constructing statements per message cost more CPU than executing them. Bind
-# names carry a `p_` prefix so that they never clash with the column names of a SET clause.
-_LOCK = (
-    select(_conversations)
-    .where(_conversations.c.id.in_(bindparam("p_ids", expanding=True)))
-    .order_by(_conversations.c.id)
-    .with_for_update()
-)
-_RESENDS = select(_messages).where(
-    _messages.c.conversation_id.in_(bindparam("p_ids", expanding=True)),
-    _messages.c.client_id.in_(bindparam("p_client_ids", expanding=True)),
-)
-_BUMP = (
-    update(_conversations)
-    .where(_conversations.c.id == bindparam("p_id"))
-    .values(
-        last_seq=_conversations.c.last_seq + bindparam("p_count"),
-        updated_at=bindparam("p_now"),
-        last_message_at=bindparam("p_now"),
-    )
-)
-_INSERT_MESSAGES = insert(_messages)
-_INSERT_EVENTS = insert(_events)
 
 
 @dataclass(frozen=True)
@@ -117,16 +91,15 @@ def message_public(row: Mapping[str, Any] | RowMapping) -> MessagePublic:
 def store_batch(connection: Connection, requests: Sequence[StoreRequest]) -> list[Outcome]:
     """Store `requests` in the current transaction; one outcome per request, same order."""
     now = utcnow()
+    statements = statements_for(connection)
     ids = sorted({r.conversation_id for r in requests})
     state = {
-        row["id"]: ConversationPublic.model_validate(dict(row))
-        for row in connection.execute(_LOCK, {"p_ids": ids}).mappings()
+        row["id"]: ConversationPublic.model_validate(row)
+        for row in statements.lock_conversations(ids)
     }
     stored: dict[tuple[str, str], MessagePublic] = {
         (row["conversation_id"], row["client_id"]): message_public(row)
-        for row in connection.execute(
-            _RESENDS, {"p_ids": ids, "p_client_ids": sorted({r.client_id for r in requests})}
-        ).mappings()
+        for row in statements.stored_messages(ids, sorted({r.client_id for r in requests}))
     }
     outcomes: list[Outcome] = []
     counts: dict[str, int] = {}
@@ -172,17 +145,16 @@ def store_batch(connection: Connection, requests: Sequence[StoreRequest]) -> lis
         )
     if not message_rows:
         return outcomes
-    bumps = [{"p_id": c, "p_count": n, "p_now": now} for c, n in sorted(counts.items())]
-    # A single row goes as a plain execute: executemany costs more for one row.
-    connection.execute(_BUMP, bumps[0] if len(bumps) == 1 else bumps)
+    statements.bump_last_seq(
+        [{"p_id": c, "p_count": n, "p_now": now} for c, n in sorted(counts.items())]
+    )
     for conversation_id, columns in sorted(changed.items()):
+        # Rare (a takeover, a reopen): SQLAlchemy Core is fine here.
         connection.execute(
             update(_conversations).where(_conversations.c.id == conversation_id).values(**columns)
         )
-    connection.execute(
-        _INSERT_MESSAGES, message_rows[0] if len(message_rows) == 1 else message_rows
-    )
-    connection.execute(_INSERT_EVENTS, event_rows[0] if len(event_rows) == 1 else event_rows)
+    statements.insert_messages(message_rows)
+    statements.insert_events(event_rows)
     return outcomes
 
 

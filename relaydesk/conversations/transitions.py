@@ -12,14 +12,16 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from relaydesk.conversations import state
+from relaydesk.conversations import hooks, state
 from relaydesk.conversations.service import Actor, announce
 from relaydesk.core import event_log
 from relaydesk.core.db import Database
-from relaydesk.core.errors import Conflict, NotFound
-from relaydesk.core.models import Conversation, ConversationStatus, StaffUser, utcnow
+from relaydesk.core.errors import Conflict, IllegalTransition, NotFound
+from relaydesk.core.models import Conversation, ConversationStatus, StaffUser, Team, utcnow
 
 Change = Callable[[Conversation], event_log.EventPayload]
+# Where a conversation may be transferred to a team from: it waits in that team's queue.
+TEAM_TRANSFER_FROM = (ConversationStatus.QUEUED, ConversationStatus.ASSIGNED)
 
 
 async def _transition(
@@ -27,13 +29,21 @@ async def _transition(
     *,
     conversation_id: str,
     actor: Actor,
-    transition: state.Transition,
+    transition: state.Transition | None,
     change: Change,
+    target_status: Callable[[str], ConversationStatus] | None = None,
 ) -> Conversation:
     async with db.write() as session:
         conversation = await _lock(session, conversation_id)
         previous = conversation.status
-        target = state.next_status(previous, transition)
+        before = hooks.Before(
+            status=previous, assignee_id=conversation.assignee_id, team_id=conversation.team_id
+        )
+        if transition is not None:
+            target = state.next_status(previous, transition)
+        else:
+            assert target_status is not None
+            target = target_status(previous)
         payload = change(conversation)
         conversation.status = target
         conversation.updated_at = utcnow()
@@ -46,6 +56,7 @@ async def _transition(
             conversation_id=conversation.id,
         )
     await announce(db, conversation)
+    await hooks.conversation_changed(conversation, before)
     return conversation
 
 
@@ -102,13 +113,28 @@ async def accept(db: Database, *, conversation_id: str, agent: StaffUser) -> Con
         conversation.assigned_at = utcnow()
         return event_log.ConversationAssigned(assignee_id=agent_id, previous_status=previous)
 
-    return await _transition(
-        db,
-        conversation_id=conversation_id,
-        actor=Actor.staff(agent),
-        transition=state.Transition.ASSIGN,
-        change=change,
-    )
+    try:
+        return await _transition(
+            db,
+            conversation_id=conversation_id,
+            actor=Actor.staff(agent),
+            transition=state.Transition.ASSIGN,
+            change=change,
+        )
+    except Conflict as exc:
+        if exc.code != "already_assigned":
+            raise
+        # The loser learns who won (read after the refused transaction: no lock held).
+        winner_id = exc.details.get("assignee_id")
+        async with db.read() as session:
+            winner = await session.get(StaffUser, winner_id) if winner_id is not None else None
+        name = winner.name if winner is not None else None
+        raise Conflict(
+            f"{name or 'another agent'} has already accepted this conversation",
+            code="already_assigned",
+            assignee_id=winner_id,
+            assignee_name=name,
+        ) from None
 
 
 async def assign(
@@ -191,4 +217,90 @@ async def reopen(db: Database, *, conversation_id: str, actor: Actor) -> Convers
         actor=actor,
         transition=state.Transition.REOPEN,
         change=change,
+    )
+
+
+async def transfer_to_agent(
+    db: Database, *, conversation_id: str, assignee: StaffUser, actor: Actor
+) -> Conversation:
+    """Hand the conversation to another agent; it stays (or becomes) assigned."""
+    assert assignee.id is not None
+    assignee_id = assignee.id
+
+    def change(conversation: Conversation) -> event_log.EventPayload:
+        if conversation.assignee_id == assignee_id and (
+            conversation.status == ConversationStatus.ASSIGNED
+        ):
+            raise Conflict("the conversation is already assigned to them", code="no_change")
+        previous_assignee = (
+            conversation.assignee_id if conversation.status == ConversationStatus.ASSIGNED else None
+        )
+        payload = event_log.ConversationTransferred(
+            previous_status=conversation.status,
+            previous_assignee_id=previous_assignee,
+            previous_team_id=conversation.team_id,
+            assignee_id=assignee_id,
+            team_id=conversation.team_id,
+        )
+        conversation.assignee_id = assignee_id
+        conversation.assigned_at = utcnow()
+        return payload
+
+    return await _transition(
+        db,
+        conversation_id=conversation_id,
+        actor=actor,
+        transition=state.Transition.ASSIGN,
+        change=change,
+    )
+
+
+async def transfer_to_team(
+    db: Database, *, conversation_id: str, team: Team, actor: Actor
+) -> Conversation:
+    """Put the conversation in `team`'s queue (routing then assigns it if the team is in
+    auto mode). It keeps its original place in the queue: the visitor has waited already."""
+    assert team.id is not None
+    team_id = team.id
+
+    def target(current: str) -> ConversationStatus:
+        if current not in TEAM_TRANSFER_FROM:
+            allowed = ", ".join(sorted(TEAM_TRANSFER_FROM))
+            raise IllegalTransition(
+                f"cannot transfer a conversation that is {current} to a team "
+                f"(allowed from: {allowed})",
+                status=current,
+                transition="transfer_to_team",
+            )
+        return ConversationStatus.QUEUED
+
+    def change(conversation: Conversation) -> event_log.EventPayload:
+        if conversation.site_id != team.site_id:
+            raise NotFound("no such team", code="team_not_found")
+        if conversation.team_id == team_id and conversation.status == ConversationStatus.QUEUED:
+            raise Conflict("the conversation is already waiting for that team", code="no_change")
+        payload = event_log.ConversationTransferred(
+            previous_status=conversation.status,
+            previous_assignee_id=(
+                conversation.assignee_id
+                if conversation.status == ConversationStatus.ASSIGNED
+                else None
+            ),
+            previous_team_id=conversation.team_id,
+            assignee_id=None,
+            team_id=team_id,
+        )
+        conversation.assignee_id = None
+        conversation.assigned_at = None
+        conversation.team_id = team_id
+        conversation.queued_at = conversation.queued_at or utcnow()
+        return payload
+
+    return await _transition(
+        db,
+        conversation_id=conversation_id,
+        actor=actor,
+        transition=None,
+        change=change,
+        target_status=target,
     )

@@ -1,8 +1,20 @@
 """Imports every module that defines tables, so the metadata is complete (migrations,
 schema checks)."""
 
+from relaydesk.attachments import models as attachment_models
 from relaydesk.bot import models as bot_models
+from relaydesk.canned import models as canned_models
+from relaydesk.collab import models as collab_models
 from relaydesk.core import models as core_models
 from relaydesk.knowledge import models as knowledge_models
+from relaydesk.routing import models as routing_models
 
-__all__ = ["bot_models", "core_models", "knowledge_models"]
+__all__ = [
+    "attachment_models",
+    "bot_models",
+    "canned_models",
+    "collab_models",
+    "core_models",
+    "knowledge_models",
+    "routing_models",
+]

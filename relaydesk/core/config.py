@@ -72,6 +72,11 @@ class Settings(BaseSettings):
         "`message:send` is refused with `server_busy` (clients retry with the same client_id).",
     )
 
+    attachment_max_bytes: int = Field(
+        10 * 1024 * 1024,
+        description="Largest attachment (image or PDF) a visitor or agent may upload, in bytes.",
+    )
+
     # Knowledge and retrieval
     embedding_model_dir: Path | None = Field(
         None, description="Folder with the all-MiniLM-L6-v2 ONNX model (model.onnx, tokenizer)."

@@ -6,6 +6,12 @@ timeout) instead of failing halfway with "database is locked". That file lock, l
 PostgreSQL's row locks, is what keeps per-conversation sequence numbers gap-free across
 processes.
 
+Checkpoints (copying the WAL back into the database file, the only step that fsyncs with
+synchronous=NORMAL) never run inside a write: SQLite's automatic checkpoint would run in
+whichever commit crosses the WAL threshold, which is the event loop's inline writer, and
+stall every socket for tens of milliseconds. A `WalCheckpointer` thread runs passive
+checkpoints instead; they do not block readers or writers and release the GIL.
+
 Within one process, SQLite writers also queue on an asyncio lock. It adds no correctness
 (the file lock already serialises them) but it replaces SQLite's busy handler, which
 sleeps in growing steps of up to 100 ms while it waits, with a FIFO hand-over.
@@ -20,9 +26,14 @@ throughput limit. Same transaction code, same locks, about 5x the messages a sec
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -36,7 +47,12 @@ from sqlalchemy.ext.asyncio import (
 
 from relaydesk.core.config import Settings, get_settings
 
+log = logging.getLogger(__name__)
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# How often the checkpointer copies the WAL into the database file. The WAL grows by a
+# few pages per commit in between, so at hundreds of commits a second it stays a few MB.
+CHECKPOINT_INTERVAL_S = 1.0
 POOL_RECYCLE_SECONDS = 1800
 T = TypeVar("T")
 
@@ -63,6 +79,7 @@ class Database:
         self._sync_writer: Engine | None = None
         self._inline_writer: Engine | None = None
         self._writer_thread: ThreadPoolExecutor | None = None
+        self._checkpointer: WalCheckpointer | None = None
         if self.is_sqlite:
             sync_url = url.replace("sqlite+aiosqlite", "sqlite+pysqlite", 1)
             sync_engine = create_engine(
@@ -84,6 +101,8 @@ class Database:
             _configure_sqlite_sync(inline_engine, busy_timeout_ms=0)
             self._inline_writer = inline_engine.execution_options(relaydesk_write=True)
             self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+            if ":///" in sync_url:  # a file, not an in-memory database
+                self._checkpointer = WalCheckpointer(sync_url, interval=CHECKPOINT_INTERVAL_S)
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self._write_engine, expire_on_commit=False)
 
@@ -145,6 +164,9 @@ class Database:
             self._writer_thread.shutdown(wait=True)
             self._writer_thread = None
             self._sync_writer = None
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.stop)
+            self._checkpointer = None
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -159,6 +181,7 @@ def _configure_sqlite_sync(engine: Engine, busy_timeout_ms: int = SQLITE_BUSY_TI
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA wal_autocheckpoint=0")  # the WalCheckpointer's job
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
@@ -169,6 +192,44 @@ def _configure_sqlite_sync(engine: Engine, busy_timeout_ms: int = SQLITE_BUSY_TI
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+class WalCheckpointer:
+    """A daemon thread running `PRAGMA wal_checkpoint(PASSIVE)` every
+    `CHECKPOINT_INTERVAL_S` on its own connection (see the module docstring)."""
+
+    def __init__(self, sync_url: str, interval: float = CHECKPOINT_INTERVAL_S) -> None:
+        path = Path(sync_url.split(":///", 1)[1].split("?", 1)[0]).resolve()
+        # mode=rw: never create the file (that is the migrations' job).
+        self._uri = f"{path.as_uri()}?mode=rw"
+        self._interval = interval
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        connection: sqlite3.Connection | None = None
+        try:
+            while not self._stopping.wait(self._interval):
+                try:
+                    if connection is None:
+                        connection = sqlite3.connect(
+                            self._uri, timeout=0, isolation_level=None, uri=True
+                        )
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as exc:
+                    # Busy or not created yet: the next round tries again.
+                    log.debug("WAL checkpoint skipped: %s", exc)
+        finally:
+            if connection is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    # Leave a small WAL behind: a restart need not replay a large one.
+                    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+                connection.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=10)
 
 
 _database: Database | None = None

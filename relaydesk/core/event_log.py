@@ -43,6 +43,27 @@ class ConversationAssigned(EventPayload):
     previous_status: str
 
 
+class ConversationTransferred(EventPayload):
+    """Moved to another agent (`assignee_id`) or into a team's queue (`assignee_id` None)."""
+
+    type: Literal["conversation.transferred"] = "conversation.transferred"
+    previous_status: str
+    previous_assignee_id: int | None
+    previous_team_id: int | None
+    assignee_id: int | None
+    team_id: int | None
+
+
+class PresenceChanged(EventPayload):
+    """An agent's effective presence changed (self-set, or their last console tab closed)."""
+
+    type: Literal["staff.presence_changed"] = "staff.presence_changed"
+    user_id: int
+    status: str
+    previous: str
+    chosen: str
+
+
 class ConversationResolved(EventPayload):
     type: Literal["conversation.resolved"] = "conversation.resolved"
     previous_status: str

@@ -34,6 +34,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "console.availability.online": "Online",
         "console.availability.away": "Away",
         "console.availability.offline": "Offline",
+        "console.presence.label": "Your status",
+        "console.routing.transfer": "Transfer",
+        "console.routing.assign": "Assign",
+        "console.routing.transfer_title": "Transfer to an agent or team",
+        "console.routing.assign_title": "Assign to an agent or team",
+        "console.routing.agents": "Agents",
+        "console.routing.teams": "Teams",
+        "console.routing.load": "open conversations / capacity",
+        "console.routing.auto": "auto",
+        "console.routing.manual": "manual",
+        "console.routing.close": "Close",
+        "console.routing.done": "Done: the conversation was moved.",
+        "console.routing.none": "No one to show.",
+        "console.routing.you": "you",
+        "console.routing.team_status": "Team status",
+        "console.routing.team_hint": "Presence and load of your agents. Conversations of "
+        "someone away or offline can be moved in one go.",
+        "console.routing.reassign": "Reassign all",
+        "console.routing.reassign_title": "Reassign the conversations of",
+        "console.routing.reassigned": "Reassigned",
         "console.view.queue": "Queue",
         "console.view.mine": "Mine",
         "console.view.all": "All",
@@ -109,6 +129,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "console.kb.answer": "Answer",
         "console.kb.error": "Something went wrong",
         "console.kb.version": "Version",
+        "console.kb.new_faq": "New FAQ entry",
+        "console.kb.questions_hint": "One phrasing of the question per line",
+        "console.kb.tags": "Tags (comma-separated)",
+        "console.kb.locale": "Language",
+        "console.kb.delete": "Delete",
+        "console.kb.delete_confirm": "Delete this FAQ entry? This cannot be undone.",
+        "console.kb.deleted": "Deleted",
         "console.error": "Error",
         "console.conv.site": "Site",
         "console.conv.related": "Related",
@@ -137,6 +164,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "console.availability.online": "在线",
         "console.availability.away": "离开",
         "console.availability.offline": "离线",
+        "console.presence.label": "我的状态",
+        "console.routing.transfer": "转接",
+        "console.routing.assign": "分配",
+        "console.routing.transfer_title": "转接给客服或团队",
+        "console.routing.assign_title": "分配给客服或团队",
+        "console.routing.agents": "客服",
+        "console.routing.teams": "团队",
+        "console.routing.load": "进行中的会话 / 上限",
+        "console.routing.auto": "自动",
+        "console.routing.manual": "手动",
+        "console.routing.close": "关闭",
+        "console.routing.done": "已完成：会话已转移。",
+        "console.routing.none": "暂无。",
+        "console.routing.you": "我",
+        "console.routing.team_status": "团队状态",
+        "console.routing.team_hint": "查看客服的在线状态和负载。"
+        "离开或离线客服的会话可以一次性转派。",
+        "console.routing.reassign": "全部转派",
+        "console.routing.reassign_title": "转派以下客服的会话：",
+        "console.routing.reassigned": "已转派",
         "console.view.queue": "排队中",
         "console.view.mine": "我的",
         "console.view.all": "全部",
@@ -212,6 +259,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "console.kb.answer": "答案",
         "console.kb.error": "出错了",
         "console.kb.version": "版本",
+        "console.kb.new_faq": "新建常见问题",
+        "console.kb.questions_hint": "每行一种问法",
+        "console.kb.tags": "标签（用逗号分隔）",
+        "console.kb.locale": "语言",
+        "console.kb.delete": "删除",
+        "console.kb.delete_confirm": "删除这条常见问题？删除后无法恢复。",
+        "console.kb.deleted": "已删除",
         "console.error": "错误",
         "console.conv.site": "站点",
         "console.conv.related": "相关文章",
@@ -242,3 +296,12 @@ def request_locale(request: Request) -> str:
 def translator(locale: str) -> Callable[[str], str]:
     table = MESSAGES.get(locale, MESSAGES["en"])
     return lambda key: table.get(key, MESSAGES["en"].get(key, key))
+
+
+def register(messages: dict[str, dict[str, str]]) -> None:
+    """Add a feature module's own strings; every key must exist in every locale."""
+    keys = {locale: set(table) for locale, table in messages.items()}
+    if set(keys) != set(SUPPORTED) or len({frozenset(k) for k in keys.values()}) != 1:
+        raise ValueError("strings must be given in every supported locale with the same keys")
+    for locale, table in messages.items():
+        MESSAGES[locale].update(table)

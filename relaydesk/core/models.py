@@ -87,6 +87,8 @@ class Site(SQLModel, table=True):
     default_locale: str = Field(default="en", max_length=16)
     theme: dict[str, Any] = _json(dict)
     business_hours: dict[str, Any] = _json(dict)
+    # Set: `visitor:identify` must carry user_hash = HMAC-SHA256(secret, id) to be trusted.
+    identity_secret: str | None = Field(default=None, max_length=200)
     created_at: datetime = _ts()
 
 
@@ -96,6 +98,8 @@ class Visitor(SQLModel, table=True):
     name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     external_id: str | None = Field(default=None, max_length=200)
+    # True only when the host site proved the identity with its HMAC identity secret.
+    identity_verified: bool = Field(default=False)
     locale: str | None = Field(default=None, max_length=16)
     created_at: datetime = _ts()
     last_seen_at: datetime = _ts()
@@ -105,6 +109,11 @@ class Team(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     site_id: int = Field(foreign_key="site.id", index=True)
     name: str = Field(max_length=120)
+    # 'auto': queued conversations go to an online member (relaydesk/routing); 'manual':
+    # they wait until someone accepts or assigns them.
+    routing_mode: str = Field(
+        default="auto", max_length=16, sa_column_kwargs={"server_default": "auto"}
+    )
     created_at: datetime = _ts()
 
 
@@ -134,6 +143,11 @@ class TeamMember(SQLModel, table=True):
 
 
 class Conversation(SQLModel, table=True):
+    # Inbox pages list the newest conversations first under a broad filter (a site's
+    # queue, an agent's own): walking this index newest-first finds a page of 50 after a
+    # few hundred rows instead of sorting every match.
+    __table_args__ = (Index("ix_conversation_updated_at_id", "updated_at", "id"),)
+
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     site_id: int = Field(foreign_key="site.id", index=True)
     visitor_id: str = Field(foreign_key="visitor.id", index=True, max_length=32)

@@ -72,6 +72,10 @@ class SocketIOEmitter:
     ) -> None:
         await self.server.emit(event, data, room=room, namespace=namespace, skip_sid=skip_sid)
 
+    async def leave_room(self, sid: str, room: str, *, namespace: str) -> None:
+        # Through the client manager, so a socket connected to another node leaves too.
+        await self.server.leave_room(sid, room, namespace=namespace)
+
 
 class NullEmitter:
     """Used where no socket server runs (the CLI): state changes still happen."""
@@ -135,6 +139,14 @@ async def to_site_leads(site_id: int, event: str, data: Any) -> None:
 
 async def to_staff_user(user_id: int, event: str, data: Any) -> None:
     await _emitter.emit(event, data, room=staff_room(user_id), namespace=CONSOLE)
+
+
+async def remove_from_conversation(sid: str, conversation_id: str) -> None:
+    """Stop a console socket receiving a conversation's events (its access was revoked).
+    Emitters that do not manage rooms (the CLI's, tests' recorders) may record or ignore it."""
+    leave = getattr(_emitter, "leave_room", None)
+    if leave is not None:
+        await leave(sid, conversation_room(conversation_id), namespace=CONSOLE)
 
 
 def create_socket_server(settings: Settings) -> socketio.AsyncServer:

@@ -105,3 +105,39 @@ async def touch_visitor(db: Database, *, visitor_id: str) -> None:
         visitor = await session.get(Visitor, visitor_id)
         if visitor is not None:
             visitor.last_seen_at = utcnow()
+
+
+async def update_site(
+    db: Database,
+    *,
+    site_id: int,
+    name: str | None = None,
+    allowed_origins: list[str] | None = None,
+    default_locale: str | None = None,
+    theme: dict[str, Any] | None = None,
+    business_hours: dict[str, Any] | None = None,
+) -> Site:
+    """Change a site's settings; its key never changes (embedded pages carry it)."""
+    if name is not None and not name.strip():
+        raise InvalidInput("site name is empty")
+    origins = (
+        sorted({normalise_origin(o) for o in allowed_origins})
+        if allowed_origins is not None
+        else None
+    )
+    async with db.write() as session:
+        site = await session.get(Site, site_id)
+        if site is None:
+            raise NotFound("no such site", code="site_not_found")
+        if name is not None:
+            site.name = name.strip()
+        if origins is not None:
+            site.allowed_origins = origins
+        if default_locale is not None:
+            site.default_locale = default_locale
+        if theme is not None:
+            site.theme = theme
+        if business_hours is not None:
+            site.business_hours = business_hours
+        session.add(site)
+    return site

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
+from relaydesk.attachments import service as attachments
 from relaydesk.bot import events as bot_events
 from relaydesk.conversations import service as conversations
 from relaydesk.conversations import transitions
@@ -30,6 +31,7 @@ from relaydesk.core.models import SenderKind
 from relaydesk.core.security import create_token, decode_token
 from relaydesk.core.socket_rpc import Ack, RpcNamespace, event, ok, refuse
 from relaydesk.sites import service as sites
+from relaydesk.widget import identity
 
 log = logging.getLogger(__name__)
 
@@ -115,20 +117,28 @@ class WidgetNamespace(RpcNamespace):
         )
         session["owned"].add(conversation.id)
         await self.enter_room(sid, realtime.conversation_room(conversation.id))
+        reads = await conversations.read_states(get_database(), conversation_id=conversation.id)
+        # The staff side's furthest read marker: a reloaded widget shows its read ticks.
+        agent_read = max(
+            (r.last_read_seq for r in reads if r.participant_kind != SenderKind.VISITOR),
+            default=0,
+        )
         return ok(
             conversation=dump(await conversations.describe(get_database(), conversation)),
             messages=[dump(MessagePublic.of(m)) for m in messages],
+            agent_read_seq=agent_read,
         )
 
     @event("message:send", MessageSend)
     async def send_message(self, sid: str, payload: MessageSend) -> Ack:
         session = await self._owned(sid, payload.conversation_id)
-        result = await conversations.send_message(
+        result = await attachments.send_message(
             get_database(),
             conversation_id=payload.conversation_id,
             sender=Actor.visitor(session["visitor_id"]),
             client_id=payload.client_id,
             text=payload.text,
+            attachment_ids=payload.attachment_ids,
         )
         return ok(message=result.message_data, duplicate=not result.created)
 
@@ -199,3 +209,14 @@ class WidgetNamespace(RpcNamespace):
         session = await self._owned(sid, payload.conversation_id)
         await bot_events.csat(get_database(), visitor_id=session["visitor_id"], payload=payload)
         return ok()
+
+    @event("visitor:identify", identity.VisitorIdentify)
+    async def identify(self, sid: str, payload: identity.VisitorIdentify) -> Ack:
+        session: dict[str, Any] = await self.get_session(sid)
+        visitor = await identity.identify(
+            get_database(),
+            site_id=session["site_id"],
+            visitor_id=session["visitor_id"],
+            payload=payload,
+        )
+        return ok(visitor=dump(identity.VisitorPublic.of(visitor)))

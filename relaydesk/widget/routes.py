@@ -20,6 +20,8 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from relaydesk.widget.help import router as help_router
+
 STATIC_DIR = Path(__file__).parent / "static"
 LOADER = "loader.js"
 LOADER_CACHE = "public, max-age=300"
@@ -122,3 +124,6 @@ async def demo_page(
         {"locale": locale, "site_key": "demo-site"},
         headers={"Cache-Control": "no-cache"},
     )
+
+
+router.include_router(help_router)

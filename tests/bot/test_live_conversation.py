@@ -17,7 +17,7 @@ from relaydesk.knowledge.retrieval import DEFAULT_ANSWER_THRESHOLD
 from relaydesk.testing.llm_standin import LLMStandIn, Reply
 from tests import sockets
 from tests.bot.conftest import configure
-from tests.factories import bearer_for, make_staff
+from tests.factories import bearer_for, make_staff, route_manually
 
 
 def cid() -> str:
@@ -78,7 +78,9 @@ async def test_question_gets_streamed_cited_answer(
             "url": "https://help.example/card-arrival",
         }
     ]
-    typing = [t for t in visitor.received["typing"] if t["sender"]["kind"] == "bot"]
+    # The bot stops "typing" once its answer is stored, so that signal may trail the answer.
+    signals = await visitor.wait_for("typing", count=2)
+    typing = [t for t in signals if t["sender"]["kind"] == "bot"]
     assert [t["typing"] for t in typing] == [True, False]
     # The prompt: rules first, passages as delimited data, the question last.
     [request] = llm.requests
@@ -98,6 +100,7 @@ async def test_handoff_agent_silence_resolve_and_fresh_start(
         return Reply("Cards arrive within 5 working days [1].")
 
     llm.always(reply)
+    await route_manually(db, site)  # queued until the agent accepts, not auto-assigned
     agent = await make_staff(db, site=site)
     async with db.write() as session:
         stored = await session.get(type(agent), agent.id)

@@ -14,6 +14,7 @@ from relaydesk.core import realtime
 from relaydesk.core.db import Database
 from relaydesk.core.models import Availability, Site, StaffUser
 from tests.e2e.conftest import Agent, Widget, conversation_of, errors_of
+from tests.factories import route_manually
 
 
 async def test_streamed_answer_with_citations_suggestions_and_feedback(
@@ -113,6 +114,7 @@ async def test_streamed_answer_with_citations_suggestions_and_feedback(
 async def test_handoff_queue_then_agent_joins_then_csat(
     live_server: str, db: Database, demo_site: Site, agent: Agent, context: BrowserContext
 ) -> None:
+    await route_manually(db, demo_site)  # the visitor waits in the queue until the agent joins
     async with db.write() as session:
         user = await session.get(StaffUser, agent.user.id)
         assert user is not None

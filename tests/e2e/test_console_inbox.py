@@ -9,7 +9,7 @@ from relaydesk.core.db import Database
 from relaydesk.core.models import Site, StaffUser
 from tests import sockets
 from tests.e2e.conftest import errors_of, shoot
-from tests.factories import PASSWORD, make_staff
+from tests.factories import PASSWORD, make_staff, route_manually
 
 
 async def sign_in(page: Page, base: str, user: StaffUser, lang: str = "en") -> None:
@@ -26,6 +26,9 @@ async def sign_in(page: Page, base: str, user: StaffUser, lang: str = "en") -> N
 async def test_agent_takes_a_handoff_live(
     db: Database, live_server: str, demo_site: Site, context: BrowserContext
 ) -> None:
+    # Accepting by hand is the story here; with auto-assignment the handoff would go
+    # straight to Ava, who is online in the console.
+    await route_manually(db, demo_site)
     user = await make_staff(db, site=demo_site, name="Ava Agent")
     page = await context.new_page()
     errors = errors_of(page)

@@ -3,10 +3,14 @@ with progress, diff and restore a version."""
 
 from __future__ import annotations
 
-from playwright.async_api import BrowserContext, expect
+import asyncio
+
+from playwright.async_api import BrowserContext, Locator, Page, expect
 
 from relaydesk.core.db import Database
 from relaydesk.core.models import Role, Site
+from relaydesk.knowledge import service
+from relaydesk.knowledge.models import ContentStatus, FaqEntryCreate
 from tests.e2e.conftest import errors_of, shoot
 from tests.e2e.test_console_inbox import sign_in
 from tests.factories import make_staff
@@ -92,4 +96,95 @@ async def test_editor_writes_publishes_imports_and_restores(
     await page.locator(".rd-test button").click()
     await expect(page.locator(".rd-hit").first).to_be_visible()
     await shoot(page, "console-kb-zh")
+    assert errors == []
+
+
+async def _ask(page: Page, question: str) -> Locator:
+    box = page.locator(".rd-test input")
+    await box.fill(question)
+    await box.press("Enter")
+    # The first search of a site builds its index, which takes a while on a busy machine.
+    await expect(page.locator(".rd-hits")).to_have_attribute("data-query", question, timeout=30_000)
+    return page.locator(".rd-hit .rd-hit-title")
+
+
+async def test_editor_writes_edits_publishes_and_deletes_an_faq_entry(
+    db: Database, live_server: str, demo_site: Site, context: BrowserContext
+) -> None:
+    await service.create_faq_entry(
+        db,
+        data=FaqEntryCreate(
+            site_id=demo_site.id or 0,
+            title="Opening hours",
+            questions=["When are you open?"],
+            answer="Monday to Friday, 9:00 to 18:00.",
+            status=ContentStatus.PUBLISHED,
+        ),
+        actor=service.SYSTEM,
+    )
+    editor = await make_staff(db, site=demo_site, roles=[Role.EDITOR], name="Eddie Editor")
+    page = await context.new_page()
+    errors = errors_of(page)
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await sign_in(page, live_server, editor)
+
+    # A new entry from the FAQ tab: several phrasings, Markdown answer, tags and locale.
+    await page.locator(".rd-tab", has_text="FAQ").click()
+    await expect(page.locator('[data-action="new"]')).to_have_text("New FAQ entry")
+    await page.click('[data-action="new"]')
+    await page.wait_for_url("**/console#/kb/newf")
+    await page.fill(".rd-title", "Bicycle parking")
+    await page.fill(".rd-questions", "Where can I park my bike?\n\n  Is there a bike rack?  ")
+    await page.fill(".rd-body", "There is a **covered bike rack** next to the entrance.")
+    await expect(page.locator(".rd-preview strong")).to_have_text("covered bike rack")
+    await page.fill('input[name="tags"]', "store, parking")
+    await page.fill('input[name="locale"]', "en")
+    await page.click('[data-action="save"]')
+    await page.wait_for_url("**/console#/kb/f/*")
+    await expect(page.locator(".rd-kb-bar .rd-status")).to_have_text("Draft")
+    await expect(page.locator(".rd-questions")).to_have_value(
+        "Where can I park my bike?\nIs there a bike rack?"
+    )
+    row = page.locator(".rd-kb-list .rd-row", has_text="Bicycle parking")
+    await expect(row.locator(".rd-status")).to_have_text("Draft")
+
+    # A draft is not retrievable; once published it is the best hit.
+    question = "where do I leave my bicycle"
+    assert "Bicycle parking" not in await (await _ask(page, question)).all_inner_texts()
+    await page.click('[data-action="publish"]')
+    await expect(page.locator(".rd-kb-bar .rd-status")).to_have_text("Published")
+    await expect((await _ask(page, question)).first).to_have_text("Bicycle parking")
+
+    # Editing the phrasings changes what the question retrieves, at once.
+    opening = "can I come by on a saturday morning"
+    await expect((await _ask(page, opening)).first).to_have_text("Opening hours")
+    await page.fill(".rd-title", "Weekend visits")
+    await page.fill(
+        ".rd-questions",
+        "Where can I park my bike?\n"
+        "Can I come by on a Saturday morning?\n"
+        "Are you open on weekends?",
+    )
+    await page.keyboard.press("Control+s")
+    await expect(page.locator(".rd-save-status")).to_contain_text("Saved")
+    await expect((await _ask(page, opening)).first).to_have_text("Weekend visits")
+    listed = page.locator(".rd-kb-list .rd-row-name", has_text="Weekend visits")
+    await expect(listed).to_have_count(1)
+    await shoot(page, "console-kb-faq-en")
+
+    # Unpublished, it leaves the results; deleted, it leaves the list.
+    await page.click('[data-action="unpublish"]')
+    await expect(page.locator(".rd-kb-bar .rd-status")).to_have_text("Draft")
+    assert "Weekend visits" not in await (await _ask(page, opening)).all_inner_texts()
+    await page.click('[data-action="delete"]')
+    await expect(page.locator(".rd-save-status")).to_contain_text("Deleted")
+    await expect(listed).to_have_count(0)
+
+    # The Chinese UI.
+    await page.goto(f"{live_server}/console?lang=zh#/kb")
+    await page.locator(".rd-tab", has_text="常见问题").click()
+    await page.locator(".rd-kb-list .rd-row", has_text="Opening hours").click()
+    await expect(page.locator('[data-action="delete"]')).to_have_text("删除")
+    await expect(page.locator(".rd-field-label").first).to_have_text("问题")
+    await shoot(page, "console-kb-faq-zh")
     assert errors == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from playwright.async_api import BrowserContext, expect
 
+from relaydesk.core.config import override_settings
 from relaydesk.core.db import Database
 from relaydesk.core.models import Site
 from tests.e2e.conftest import Agent, Widget, conversation_of, errors_of, eventually
@@ -121,3 +122,66 @@ async def test_unsent_message_survives_a_navigation(
     await expect(widget.log.locator(".m[data-seq] .bub")).to_have_text(
         ["Before going offline", "Written offline, then I left"]
     )
+
+
+async def test_read_ticks_survive_a_reload(
+    live_server: str, db: Database, demo_site: Site, agent: Agent, context: BrowserContext
+) -> None:
+    page = await context.new_page()
+    await page.goto(f"{live_server}/demo")
+    widget = Widget(page)
+    await widget.open()
+    cid = await taken_over(db, demo_site, agent)
+    await widget.send("Read me")
+    await widget.send("And me, later")
+    await expect(widget.confirmed()).to_have_count(2)
+    first = widget.log.locator(".m.visitor", has_text="Read me")
+    seq = int(await first.get_attribute("data-seq") or 0)
+    assert (await agent.peer.call("read", {"conversation_id": cid, "seq": seq}))["ok"]
+    await expect(first.locator(".tk.read")).to_have_count(1)
+
+    await page.reload()
+    await widget.open()
+    await expect(widget.confirmed()).to_have_count(2)
+    # The agent read the first message only: after the reload it still says so.
+    await expect(
+        widget.log.locator(".m.visitor", has_text="Read me").locator(".tk.read")
+    ).to_have_count(1)
+    later = widget.log.locator(".m.visitor", has_text="And me, later")
+    await expect(later.locator(".tk.sent")).to_have_count(1)
+    await expect(later.locator(".tk.read")).to_have_count(0)
+
+
+async def test_server_busy_sends_are_retried_with_the_same_client_id(
+    live_server: str, db: Database, demo_site: Site, agent: Agent, context: BrowserContext
+) -> None:
+    page = await context.new_page()
+    errors = errors_of(page)
+    await page.goto(f"{live_server}/demo")
+    widget = Widget(page)
+    await widget.open()
+    cid = await taken_over(db, demo_site, agent)
+    pending = widget.log.locator(".m.pending")
+
+    # The server refuses every send with `server_busy` for a moment: the widget keeps
+    # trying on its own, without showing a failure, and the message lands once.
+    with override_settings(message_queue_limit=0):
+        await widget.send("Sent while the server is busy")
+        await expect(pending.locator(".tk.sending")).to_have_count(1)
+        await page.wait_for_timeout(1500)
+        await expect(pending.locator(".tk.failed")).to_have_count(0)
+    await expect(pending).to_have_count(0, timeout=15000)
+    await expect(widget.log.locator(".m[data-seq] .bub")).to_have_text(
+        ["Sent while the server is busy"]
+    )
+
+    # Busy for longer than the retries last: the widget offers "Retry", which works.
+    with override_settings(message_queue_limit=0):
+        await widget.send("Busy for a long time")
+        await expect(pending.locator("button.rt")).to_have_text("Retry", timeout=20000)
+    await pending.locator("button.rt").click()
+    await expect(pending).to_have_count(0)
+    synced = await agent.peer.call("sync", {"conversation_id": cid, "after_seq": 0})
+    texts = [m["text"] for m in synced["messages"]]
+    assert texts == ["Sent while the server is busy", "Busy for a long time"]
+    assert errors == []

@@ -1,14 +1,16 @@
 """Two app processes behind one PostgreSQL and one Redis: a visitor on node A and an agent
-on node B talk; node A dies and the visitor carries on from node B with nothing lost."""
+on node B talk; node A dies and the visitor carries on from node B with nothing lost; and
+knowledge-base edits made through node A reach search on node B."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -17,6 +19,7 @@ import pytest
 
 from relaydesk.core.config import override_settings
 from relaydesk.core.db import Database, set_database
+from relaydesk.core.models import Role
 from relaydesk.testing.servers import PostgresCluster, RedisServer, free_port
 from tests import sockets
 from tests.factories import bearer_for, make_site, make_staff
@@ -121,3 +124,70 @@ async def test_visitor_and_agent_on_different_nodes(
     assert [m["text"] for m in synced["messages"]] == ["while A was down"]
     await moved.disconnect()
     await agent.disconnect()
+
+
+async def _search_titles(http: httpx.AsyncClient, site_id: int, query: str) -> list[str]:
+    response = await http.get("/api/v1/knowledge/search", params={"q": query, "site": site_id})
+    assert response.status_code == 200, response.text
+    return [hit["title"] for hit in response.json()["hits"]]
+
+
+async def _eventually(check: Callable[[], Awaitable[bool]], seconds: float = 15.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if await check():
+            return True
+        await asyncio.sleep(0.25)
+    return await check()
+
+
+async def test_knowledge_edits_on_one_node_reach_search_on_the_other(
+    cluster_url: str, nodes: list[tuple[subprocess.Popen[bytes], str]]
+) -> None:
+    (_, url_a), (_, url_b) = nodes
+    with override_settings(environment="development", database_url=cluster_url):
+        db = Database(cluster_url)
+        set_database(db)
+        try:
+            site = await make_site(db)
+            editor = await make_staff(db, roles=[Role.EDITOR], site=site)
+            headers = {"Authorization": f"Bearer {bearer_for(editor)}"}
+        finally:
+            set_database(None)
+            await db.dispose()
+    assert site.id is not None
+    async with (
+        httpx.AsyncClient(base_url=url_a, headers=headers, timeout=60) as node_a,
+        httpx.AsyncClient(base_url=url_b, headers=headers, timeout=60) as node_b,
+    ):
+        created = await node_a.post(
+            "/api/v1/knowledge/articles",
+            json={
+                "site_id": site.id,
+                "title": "Bicycle repairs",
+                "body": "We true wheels and replace broken spokes within two days.",
+                "status": "published",
+            },
+        )
+        assert created.status_code == 201, created.text
+        article_id = created.json()["id"]
+
+        async def b_finds(query: str, title: str) -> bool:
+            return (await _search_titles(node_b, site.id, query))[:1] == [title]  # type: ignore[arg-type]
+
+        assert await _eventually(lambda: b_finds("broken spokes", "Bicycle repairs"))
+
+        edited = await node_a.patch(
+            f"/api/v1/knowledge/articles/{article_id}",
+            json={"title": "Scooter repairs", "body": "We fix punctured scooter tyres."},
+        )
+        assert edited.status_code == 200, edited.text
+        assert await _eventually(lambda: b_finds("punctured tyres", "Scooter repairs"))
+
+        unpublished = await node_a.post(f"/api/v1/knowledge/articles/{article_id}/unpublish")
+        assert unpublished.status_code == 200, unpublished.text
+
+        async def b_finds_nothing() -> bool:
+            return await _search_titles(node_b, site.id, "scooter tyres") == []  # type: ignore[arg-type]
+
+        assert await _eventually(b_finds_nothing)

@@ -8,6 +8,7 @@ from relaydesk.api.demo import seed_demo
 from relaydesk.core.db import Database
 from relaydesk.knowledge import search, service
 from relaydesk.knowledge.demo import demo_batch
+from relaydesk.knowledge.retrieval import DEFAULT_ANSWER_THRESHOLD
 from tests.knowledge.kb_helpers import find
 
 
@@ -50,3 +51,38 @@ async def test_seeded_once_and_answers(db: Database, tmp_path: Path) -> None:
     await seed_demo(db, tmp_path / "data")
     titles = [h.title for h in (await find(db, site_id, "can I pay with paypal")).hits]
     assert "Which payment methods do you accept?" not in titles
+
+
+async def test_demo_bot_is_sure_of_paraphrases_and_not_of_other_questions(
+    db: Database, tmp_path: Path
+) -> None:
+    """The demo answers natural rewordings of its own FAQ in English and Chinese at the
+    default threshold, and declines questions it has nothing on (in Chinese too, where the
+    English-only embedding model once made anything look like a match)."""
+    site_id = (await seed_demo(db, tmp_path / "data")).site_id
+    for query, expected in [
+        ("How long does shipping take?", "How long does delivery take?"),
+        ("I paid twice for the same order", "I was charged twice"),
+        ("Do you accept PayPal?", "Which payment methods do you accept?"),
+        ("cancel my order please", "Can I cancel my order?"),
+        ("do you ship abroad?", "Do you ship internationally?"),
+        ("我的快递到哪了", "我的订单到哪里了？"),
+        ("可以用支付宝付款吗", "支持哪些支付方式？"),
+        ("我想取消订单", "可以取消订单吗？"),
+        ("运费多少钱", "运费是多少？"),
+    ]:
+        top = (await find(db, site_id, query, k=1)).hits[0]
+        assert (top.title, top.confidence >= DEFAULT_ANSWER_THRESHOLD) == (expected, True), (
+            query,
+            top.confidence,
+        )
+    for query in [
+        "What is the capital of France?",
+        "Do you sell car insurance?",
+        "Can you recommend a good pizza recipe?",
+        "今天天气怎么样",
+        "你们卖汽车吗",
+        "帮我写一首诗",
+    ]:
+        top = (await find(db, site_id, query, k=1)).hits[0]
+        assert top.confidence < DEFAULT_ANSWER_THRESHOLD, (query, top.title, top.confidence)

@@ -29,6 +29,9 @@ Indices = NDArray[np.int64]
 
 PHRASING_MAX_WEIGHT = 0.4
 LEXICAL_WEIGHT = 0.1
+# Below this dense weight (mostly-CJK text with an English-only model) a hit's confidence
+# comes from the lexical model: the dense cosines carry no meaning there.
+DENSE_CONFIDENCE_MIN_WEIGHT = 0.5
 
 
 def dense_weight(query: str, *, multilingual_embedder: bool) -> float:

@@ -252,18 +252,25 @@ class HybridIndex:
             assert embedder is not None
             weight = fusion.dense_weight(query, multilingual_embedder=embedder.multilingual)
             fused = fusion.fuse(group_dense, group_lexical, weight)
+            if weight < fusion.DENSE_CONFIDENCE_MIN_WEIGHT:
+                # An English-only model's cosines between Chinese texts are high whatever
+                # they say, so its signals would make confidence up; judge by BM25 alone.
+                group_dense = None
 
         entry_scores = fusion.best_per_entry(fused, snap.entry_starts)
         ranked = [int(e) for e in fusion.top_k(entry_scores, k + 1)]
+        entry_lexical = fusion.best_per_entry(group_lexical, snap.entry_starts)
         context = _SignalContext(
-            entry_scores=entry_scores,
-            entry_lexical=fusion.best_per_entry(group_lexical, snap.entry_starts),
+            # The lexical model was fitted on normalised BM25 scores, not fused ones.
+            entry_scores=entry_scores if group_dense is not None else entry_lexical,
+            entry_lexical=entry_lexical,
             entry_dense=(
                 fusion.best_per_entry(group_dense, snap.entry_starts)
                 if group_dense is not None
                 else None
             ),
             query_tokens=len(tokens),
+            entries=len(snap.entry_ids),
         )
         if chunk_dense is not None:
             entry_phrasing = np.maximum.reduceat(chunk_dense, snap.group_starts[snap.entry_starts])
@@ -325,6 +332,7 @@ class _SignalContext:
     entry_lexical: fusion.Scores
     entry_dense: fusion.Scores | None
     query_tokens: int
+    entries: int
 
     def signals(
         self,
@@ -358,6 +366,7 @@ class _SignalContext:
             centroid=centroid,
             support=support,
             query_tokens=self.query_tokens,
+            entries=self.entries,
         )
 
     # The top two of each ranking, found once per query rather than once per hit.

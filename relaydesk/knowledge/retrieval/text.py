@@ -13,7 +13,15 @@ also checked on its odd and even query halves, which agreed), BM25 defaults k1 1
 jieba alone 0.077; + characters + bigrams (the previous tokens) 0.080; + characters 0.088;
 + characters + pinyin 0.090 (chosen); characters alone 0.090. Bigrams, trigrams and pinyin
 bigrams each lowered it, as did separate BM25 rankers per token kind fused by score or
-rank (0.085-0.088) and TF-IDF cosine (0.068-0.091).
+rank (0.085-0.088) and TF-IDF cosine (0.068-0.091). Later tries, same protocol, none
+clearing BM25-with-jieba + 0.03 (0.107): jieba search-mode words 0.087-0.088; characters
+and pinyin without jieba words 0.094; a k1 x b grid over these tokens at best 0.095
+(k1 1.0, b 1.0); BM25L, BM25+ and ATIRE 0.094; Dirichlet-smoothed query likelihood
+0.074-0.089; pseudo-relevance feedback from the top 1-10 entries 0.089-0.094; LSA (256
+dimensions over the knowledge base's words and characters) added to BM25 0.101, the only
+clear gain, but its SVD took 100 s for 3,700 entries on this busy 2-core machine, too
+slow for an index that is rebuilt on every write. Most misses rank a paraphrase of the
+right entry first (the corpus has many unlabelled duplicates), which no lexical view fixes.
 """
 
 from __future__ import annotations

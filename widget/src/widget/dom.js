@@ -25,6 +25,7 @@ const paths = {
   check: '<path d="m5 12 5 5L20 7"/>',
   checks: '<path d="m2 12 5 5L17 7M12 16l1 1L23 7"/>',
   alert: '<circle cx="12" cy="12" r="9"/><path d="M12 8v4M12 16h.01"/>',
+  clip: '<path d="m21 11-8.5 8.5a5 5 0 0 1-7-7L14 4a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 0 0 1-3-3L15 7"/>',
   doc: '<path d="M14 3H6v18h12V7z"/><path d="M14 3v4h4M9 13h6M9 17h4"/>',
 };
 

@@ -49,6 +49,15 @@ const en = {
   start: "Start chat",
   powered: "Powered by Relaydesk",
   invalidEmail: "Please enter a valid email address.",
+  attach: "Attach an image or PDF",
+  openFile: "Open {name}",
+  download: "Download {name}",
+  uploading: "Uploading {name}",
+  fileTooBig: "That file is too large (10 MB at most).",
+  fileType: "Only images (PNG, JPEG, GIF, WebP) and PDF files can be sent.",
+  fileEmpty: "That file is empty.",
+  tooManyFiles: "Send at most {n} files at once.",
+  remove: "Remove",
 };
 
 const zh = {
@@ -100,6 +109,15 @@ const zh = {
   start: "开始对话",
   powered: "由 Relaydesk 提供支持",
   invalidEmail: "请输入有效的邮箱地址。",
+  attach: "发送图片或 PDF",
+  openFile: "打开 {name}",
+  download: "下载 {name}",
+  uploading: "正在上传 {name}",
+  fileTooBig: "文件太大（最大 10 MB）。",
+  fileType: "只能发送图片（PNG、JPEG、GIF、WebP）和 PDF 文件。",
+  fileEmpty: "文件是空的。",
+  tooManyFiles: "一次最多发送 {n} 个文件。",
+  remove: "移除",
 };
 
 export function pickLocale(option) {

@@ -7,10 +7,12 @@ import css from "./styles.css";
 import { h, icon, link, safeUrl } from "./dom.js";
 import { pickLocale, translator } from "./i18n.js";
 import { openStorage } from "./storage.js";
+import { ACCEPT, MAX_FILES, attachmentView, fileProblem, pendingFileView, remember, upload } from "./files.js";
 
 const ACK_MS = 8000;
 const PAGE = 500;
-const RETRYABLE = new Set(["rate_limited", "internal"]);
+const RETRYABLE = new Set(["rate_limited", "internal", "server_busy"]);
+const TRIES = 5;
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,250}\.[^\s@]{2,}$/;
 
 const api = window.Relaydesk;
@@ -20,6 +22,11 @@ const locale = pickLocale(cfg.locale);
 const t = translator(locale);
 const store = openStorage(`relaydesk:${cfg.siteKey}:`);
 const badge = launcher.querySelector("i");
+const apiRoot = (() => {
+  const u = new URL(ctx.base);
+  return u.origin + u.pathname.replace(/widget\/$/, "");
+})();
+const token = () => store.get("token");
 
 const S = {
   open: false,
@@ -95,7 +102,10 @@ const input = h("textarea", {
   enterkeyhint: "send",
 });
 const sendBtn = h("button", { type: "submit", class: "sb", "aria-label": t("send") }, icon("send"));
-const composer = h("form", { class: "cp", onsubmit: (e) => (e.preventDefault(), submit()) }, input, sendBtn);
+const picker = h("input", { type: "file", accept: ACCEPT, multiple: true, hidden: true, tabindex: "-1" });
+const attachBtn = h("button", { type: "button", class: "ab", "aria-label": t("attach"), title: t("attach"), onclick: () => picker.click() }, icon("clip"));
+const fileErr = h("div", { class: "ferr fe", role: "alert" });
+const composer = h("form", { class: "cp", onsubmit: (e) => (e.preventDefault(), submit()) }, attachBtn, picker, input, sendBtn);
 const prechat = h("div", { class: "pre", hidden: true });
 const footer = h("span", { class: "pw" }, t("powered"));
 const panel = h(
@@ -104,6 +114,7 @@ const panel = h(
   header,
   scroller,
   prechat,
+  fileErr,
   composer,
   h("div", { class: "ft" }, humanBtn, footer),
 );
@@ -136,11 +147,18 @@ function senderName(m) {
   return m.sender.name || t("agent");
 }
 
+// The entry's own page, else its page in Relaydesk's public help center.
+function entryUrl(c) {
+  const own = safeUrl(c.url);
+  const m = own ? null : /^(article|faq):(\d{1,12})$/.exec(c.entry_id);
+  return own || (m ? `${apiRoot}help/${encodeURIComponent(cfg.siteKey)}/${m[1]}/${m[2]}` : null);
+}
+
 // Bot text: `[n]` markers become links to the cited article, only for http(s) URLs.
 function withCitations(text, citations) {
   const byN = new Map();
   for (const c of Array.isArray(citations) ? citations : [])
-    if (c && Number.isInteger(c.n)) byN.set(c.n, { url: safeUrl(c.url), title: String(c.title ?? "") });
+    if (c && Number.isInteger(c.n)) byN.set(c.n, { url: entryUrl(c), title: String(c.title ?? "") });
   const out = [];
   let last = 0;
   for (const mt of text.matchAll(/\[(\d{1,3})\]/g)) {
@@ -164,7 +182,7 @@ function articleList(label, items) {
     .filter((a) => a && typeof a.title == "string")
     .slice(0, 5)
     .map((a, i) => {
-      const url = safeUrl(a.url);
+      const url = entryUrl(a);
       const text = (a.n ? a.n + ". " : "") + a.title;
       return h("li", {}, icon("doc"), url ? link(url, text) : h("span", {}, text));
     });
@@ -194,7 +212,11 @@ function renderMessage(m, quiet) {
   const kind = m.sender.kind;
   const mine = kind == "visitor";
   const p = m.payload && typeof m.payload == "object" ? m.payload : {};
-  const body = h("div", { class: "bub", dir: "auto" }, kind == "bot" ? withCitations(m.text, p.citations) : m.text);
+  const files = (Array.isArray(p.attachments) ? p.attachments : []).map((a) => attachmentView(a, apiRoot, token, t));
+  const body = [
+    p.text_auto && files.length ? null : h("div", { class: "bub", dir: "auto" }, kind == "bot" ? withCitations(m.text, p.citations) : m.text),
+    files.length ? h("div", { class: "atts" }, files) : null,
+  ];
   const meta = h(
     "div",
     { class: "meta" },
@@ -241,9 +263,17 @@ function insertBySeq(el, seq) {
 function renderPending(p) {
   const meta = h("div", { class: "meta" });
   if (p.status == "failed")
-    meta.append(h("span", { class: "err" }, p.reason || t("failed")), h("button", { type: "button", class: "rt", onclick: () => retry(p) }, t("retry")), tick("failed"));
+    meta.append(
+      h("span", { class: "err" }, p.reason || t("failed")),
+      p.final ? h("button", { type: "button", class: "rt", onclick: () => drop(p) }, t("remove")) : h("button", { type: "button", class: "rt", onclick: () => retry(p) }, t("retry")),
+      tick("failed"),
+    );
   else meta.append(clock(), tick("sending"));
-  const el = bubbleRow("visitor pending" + (p.status == "failed" ? " failed" : ""), "visitor:", h("div", { class: "bub", dir: "auto" }, p.text), meta);
+  const body = [
+    p.text ? h("div", { class: "bub", dir: "auto" }, p.text) : null,
+    p.files?.length ? h("div", { class: "atts" }, p.files.map((f) => pendingFileView(f, t, p.status == "failed"))) : null,
+  ];
+  const el = bubbleRow("visitor pending" + (p.status == "failed" ? " failed" : ""), "visitor:", body, meta);
   el.dataset.cid = p.cid;
   if (p.el) {
     p.el.replaceWith(el);
@@ -525,6 +555,9 @@ function addMessage(m, isLive) {
 
 function setConv(c) {
   if (!c || typeof c != "object") return;
+  // An ack can carry a state older than an update that overtook it (a handoff ack after
+  // the auto-assignment it triggered): the newer one wins.
+  if (S.conv?.id == c.id && Date.parse(c.updated_at) < Date.parse(S.conv.updated_at)) return;
   if (S.conv && S.conv.id != c.id) {
     // A new conversation: start a fresh log (pending sends go to the new one).
     S.msgs.clear();
@@ -547,8 +580,15 @@ function markRead() {
   renderUnread();
 }
 
+// Files not yet uploaded cannot outlive the page; sends whose files are all on the
+// server can, by id.
 function savePending() {
-  store.setJson("pending", [...S.pending.values()].map(({ cid, text }) => ({ cid, text })));
+  const list = [];
+  for (const { cid, text, files } of S.pending.values()) {
+    if (!files) list.push({ cid, text });
+    else if (files.every((f) => f.id)) list.push({ cid, text, files: files.map(({ id, name, type, size }) => ({ id, name, type, size })) });
+  }
+  store.setJson("pending", list);
 }
 
 function newCid() {
@@ -572,12 +612,20 @@ function sendText(text) {
 }
 
 function submit() {
+  fileErr.textContent = "";
   const text = input.value;
   if (!text.trim()) return;
   input.value = "";
   grow();
   sendText(text);
   input.focus();
+}
+
+function drop(p) {
+  S.pending.delete(p.cid);
+  savePending();
+  p.el?.remove();
+  renderChips();
 }
 
 function retry(p) {
@@ -602,15 +650,22 @@ async function flush() {
     for (const p of [...S.pending.values()]) {
       while (S.pending.has(p.cid) && p.status == "sending") {
         if (!S.connected || !S.conv) return;
-        const r = await call("message:send", { conversation_id: S.conv.id, client_id: p.cid, text: p.text });
+        let r = await uploadFiles(p);
+        if (r === true) {
+          const body = { conversation_id: S.conv.id, client_id: p.cid, text: p.text };
+          if (p.files) body.attachment_ids = p.files.map((f) => f.id);
+          r = await call("message:send", body);
+        }
         if (r?.ok) {
           addMessage(r.message, false);
           break;
         }
         if (!S.connected) return;
-        if ((r && !RETRYABLE.has(r.error?.code)) || ++p.tries >= 3) {
+        if ((r && !RETRYABLE.has(r.error?.code)) || ++p.tries >= TRIES) {
           p.status = "failed";
-          p.reason = r?.error?.message;
+          p.reason = errorText(r?.error);
+          // Retrying cannot change what a file is; the visitor can only take it away.
+          p.final = !!FILE_ERRORS[r?.error?.code];
           renderPending(p);
           break;
         }
@@ -620,6 +675,52 @@ async function flush() {
   } finally {
     flushing = false;
   }
+}
+
+const FILE_ERRORS = { attachment_too_large: "fileTooBig", attachment_type_not_allowed: "fileType", attachment_empty: "fileEmpty" };
+const errorText = (e) => (e && FILE_ERRORS[e.code] ? t(FILE_ERRORS[e.code]) : e?.message);
+
+// Uploads a send's files that are not on the server yet. True when all are; otherwise
+// the error, shaped like an ack (null when there was no answer, so it is retried).
+async function uploadFiles(p) {
+  for (const f of p.files || []) {
+    if (f.id) continue;
+    const url = `${apiRoot}api/v1/conversations/${encodeURIComponent(S.conv.id)}/attachments`;
+    const r = await upload(url, token(), f.file, (x) => f.bar && (f.bar.style.width = Math.round(x * 100) + "%"));
+    if (!r.ok) {
+      if (!r.status || r.status >= 500) return null;
+      return { ok: false, error: r.error || { code: "upload_failed", message: t("failed") } };
+    }
+    f.id = r.attachment.id;
+    remember(f.id, f.file);
+    f.bar?.parentNode.remove();
+  }
+  savePending();
+  return true;
+}
+
+function sendFiles(list) {
+  const files = [...list];
+  if (!files.length) return;
+  fileErr.textContent = "";
+  const problem = files.length > MAX_FILES ? "tooManyFiles" : files.map(fileProblem).find(Boolean);
+  if (problem) {
+    fileErr.textContent = t(problem, { n: MAX_FILES });
+    return;
+  }
+  const p = {
+    cid: newCid(),
+    text: "",
+    status: "sending",
+    tries: 0,
+    files: files.map((file) => ({ file, name: file.name, type: file.type, size: file.size, progress: 0, preview: file.type.startsWith("image/") ? URL.createObjectURL(file) : null })),
+  };
+  S.pending.set(p.cid, p);
+  keep(() => renderPending(p));
+  scrollEnd(true);
+  renderChips();
+  connect();
+  flush();
 }
 
 async function rate(m, rating, group) {
@@ -765,6 +866,10 @@ async function onConnect() {
   if (!r?.ok) return;
   const had = S.conv?.id == r.conversation?.id ? S.lastSeq : 0;
   setConv(r.conversation);
+  if (Number.isInteger(r.agent_read_seq) && r.agent_read_seq > S.agentRead) {
+    S.agentRead = r.agent_read_seq;
+    refreshTicks();
+  }
   if (Array.isArray(r.suggestions)) S.suggestions = r.suggestions;
   const msgs = Array.isArray(r.messages) ? r.messages : [];
   // `open` returns the latest page; if more than a page was missed, fetch the gap first.
@@ -833,6 +938,30 @@ function setOpen(v) {
 }
 
 input.addEventListener("input", onInput);
+picker.addEventListener("change", () => {
+  sendFiles(picker.files);
+  picker.value = "";
+});
+input.addEventListener("paste", (e) => {
+  if (e.clipboardData?.files.length) {
+    e.preventDefault();
+    sendFiles(e.clipboardData.files);
+  }
+});
+panel.addEventListener("dragover", (e) => {
+  if (![...(e.dataTransfer?.types || [])].includes("Files")) return;
+  e.preventDefault();
+  panel.classList.add("drop");
+});
+panel.addEventListener("dragleave", (e) => {
+  if (!panel.contains(e.relatedTarget)) panel.classList.remove("drop");
+});
+panel.addEventListener("drop", (e) => {
+  panel.classList.remove("drop");
+  if (!e.dataTransfer?.files.length) return;
+  e.preventDefault();
+  sendFiles(e.dataTransfer.files);
+});
 input.addEventListener("keydown", (e) => {
   if (e.key == "Enter" && !e.shiftKey && !e.isComposing && e.keyCode != 229) {
     e.preventDefault();
@@ -856,6 +985,7 @@ S.identity = store.json("identity", null);
 for (const p of store.json("pending", [])) {
   if (p && typeof p.cid == "string" && typeof p.text == "string") {
     const q = { cid: p.cid, text: p.text, status: "sending", tries: 0 };
+    if (Array.isArray(p.files)) q.files = p.files.filter((f) => f && typeof f.id == "string");
     S.pending.set(q.cid, q);
     renderPending(q);
   }

@@ -1,0 +1,107 @@
+"""REST: sites (admins write; staff read the sites they work on)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from relaydesk.admin.schemas import SiteCreate, SitePublic, SiteUpdate
+from relaydesk.api.deps import CurrentUser, DbDep, SettingsDep, require_roles
+from relaydesk.conversations.policy import load_scope
+from relaydesk.core.config import Settings
+from relaydesk.core.errors import NotFound
+from relaydesk.core.models import Role, Site, StaffUser
+from relaydesk.sites import service as sites
+
+router = APIRouter(prefix="/api/v1/sites", tags=["sites"])
+AdminUser = Annotated[StaffUser, Depends(require_roles(Role.ADMIN))]
+
+
+def public_base(request: Request, settings: Settings) -> str:
+    return (settings.public_url or str(request.base_url)).rstrip("/")
+
+
+def embed_snippet(base: str, site_key: str) -> str:
+    return f'<script src="{base}/widget/loader.js" data-site-key="{site_key}" async></script>'
+
+
+def site_public(site: Site, base: str) -> SitePublic:
+    assert site.id is not None
+    return SitePublic(
+        id=site.id,
+        site_key=site.site_key,
+        name=site.name,
+        allowed_origins=list(site.allowed_origins),
+        default_locale=site.default_locale,
+        theme=dict(site.theme),
+        business_hours=dict(site.business_hours),
+        embed_snippet=embed_snippet(base, site.site_key),
+        created_at=site.created_at,
+    )
+
+
+async def readable_site(db: DbDep, user: StaffUser, site_id: int) -> Site:
+    scope = await load_scope(db, user)
+    if not scope.is_admin and site_id not in scope.site_ids:
+        raise NotFound("no such site", code="site_not_found")
+    return await sites.get_site(db, site_id)
+
+
+@router.get("", response_model=list[SitePublic])
+async def list_sites(
+    request: Request, db: DbDep, settings: SettingsDep, user: CurrentUser
+) -> list[SitePublic]:
+    """Admins see every site; other staff the sites of their teams."""
+    scope = await load_scope(db, user)
+    base = public_base(request, settings)
+    return [
+        site_public(s, base)
+        for s in await sites.list_sites(db)
+        if scope.is_admin or s.id in scope.site_ids
+    ]
+
+
+@router.post("", response_model=SitePublic, status_code=201)
+async def create_site(
+    body: SiteCreate, request: Request, db: DbDep, settings: SettingsDep, _: AdminUser
+) -> SitePublic:
+    """A new site with a fresh public key and a default "Support" team."""
+    site = await sites.create_site(
+        db,
+        name=body.name,
+        allowed_origins=body.allowed_origins,
+        default_locale=body.default_locale,
+        theme=body.theme.model_dump(exclude_none=True),
+    )
+    return site_public(site, public_base(request, settings))
+
+
+@router.get("/{site_id}", response_model=SitePublic)
+async def get_site(
+    site_id: int, request: Request, db: DbDep, settings: SettingsDep, user: CurrentUser
+) -> SitePublic:
+    return site_public(await readable_site(db, user, site_id), public_base(request, settings))
+
+
+@router.patch("/{site_id}", response_model=SitePublic)
+async def update_site(
+    site_id: int,
+    body: SiteUpdate,
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    _: AdminUser,
+) -> SitePublic:
+    """Handoff rules (keywords, low-confidence turns) live in the bot policy:
+    `PUT /api/v1/bot/sites/{site_id}/policy`."""
+    site = await sites.update_site(
+        db,
+        site_id=site_id,
+        name=body.name,
+        allowed_origins=body.allowed_origins,
+        default_locale=body.default_locale,
+        theme=body.theme.model_dump(exclude_none=True) if body.theme is not None else None,
+        business_hours=body.business_hours,
+    )
+    return site_public(site, public_base(request, settings))
