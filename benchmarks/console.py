@@ -55,15 +55,11 @@ from messages import (
     Server,
     code_under_test,
     postgres_database,
+    relaydesk_server,
     server_log_errors,
     wait_for_quiet,
 )
-from messages import _agent_token as agent_token
 from messages import _cli as run_cli
-from messages import _server_env as server_env
-from messages import _spawn as spawn
-from messages import _stop as stop
-from messages import _wait_ready as wait_ready
 
 log = logging.getLogger("bench.console")
 
@@ -113,7 +109,6 @@ def parse_options(argv: list[str] | None = None) -> Options:
 def create_users(env: dict[str, str], workdir: Path, data_dir: Path) -> dict[str, int]:
     ids: dict[str, int] = {}
     for email, password, role in (
-        (AGENT_EMAIL, AGENT_PASSWORD, "agent"),
         (OTHER_EMAIL, PASSWORD, "agent"),
         (ADMIN_EMAIL, PASSWORD, "admin"),
     ):
@@ -382,44 +377,31 @@ async def measure_handoff(url: str, token: str, site_key: str, handoffs: int) ->
 def seeded_server(name: str, workdir: Path, options: Options) -> Iterator[tuple[Server, str]]:
     """The database is seeded before the server starts, as a deployment with this much
     history restarts with it; yields the server and the 500-message conversation's id."""
-    from relaydesk.testing.servers import free_port
-
     with contextlib.ExitStack() as stack:
-        data_dir = workdir / "data"
         if name == "sqlite":
             db_env: dict[str, str] = {}
-            database_url = f"sqlite+aiosqlite:///{data_dir / 'relaydesk.db'}"
+            database_url = f"sqlite+aiosqlite:///{workdir / 'data' / 'relaydesk.db'}"
         else:
             database_url, _ = stack.enter_context(postgres_database())
             db_env = {"RELAYDESK_DATABASE_URL": database_url}
-        env = server_env(db_env)
-        site = run_cli(
-            ["sites", "create", "--name", "bench", "--json", "--data-dir", str(data_dir)],
-            env,
-            workdir,
-        )
-        users = create_users(env, workdir, data_dir)
-        log.info("%s: seeding %d conversations", name, options.conversations)
-        long_id = asyncio.run(
-            seed(database_url, site_id=int(site["id"]), agent_id=users[AGENT_EMAIL],
-                 other_id=users[OTHER_EMAIL], count=options.conversations)
-        )  # fmt: skip
-        port = free_port()
-        url = f"http://{HOST}:{port}"
-        log_path = workdir / f"{name}-server.log"
-        cmd = [
-            sys.executable, "-c", "from relaydesk.api.cli import main; main()",
-            "serve", "--no-demo", "--host", HOST, "--port", str(port), "--data-dir", str(data_dir),
-        ]  # fmt: skip
-        process = spawn(cmd, env, workdir, log_path)
-        try:
-            wait_ready(process, url, log_path)
-            yield (
-                Server(name, process, url, str(site["site_key"]), agent_token(url), log_path),
-                long_id,
+        seeded: list[str] = []
+
+        def prepare(
+            env: dict[str, str], data_dir: Path, site: dict[str, Any], agent: dict[str, Any]
+        ) -> None:
+            users = create_users(env, workdir, data_dir)
+            log.info("%s: seeding %d conversations", name, options.conversations)
+            seeding = seed(
+                database_url,
+                site_id=int(site["id"]),
+                agent_id=int(agent["id"]),
+                other_id=users[OTHER_EMAIL],
+                count=options.conversations,
             )
-        finally:
-            stop(process)
+            seeded.append(asyncio.run(seeding))
+
+        server = stack.enter_context(relaydesk_server(name, workdir, db_env, prepare))
+        yield server, seeded[0]
 
 
 def run_target(name: str, options: Options) -> dict[str, Any]:

@@ -41,7 +41,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -540,8 +540,15 @@ def _agent_token(url: str) -> str:
         return token
 
 
+# Called with (env, data dir, created site, created agent) before the server starts: a
+# benchmark seeds its data there.
+Prepare = Callable[[dict[str, str], Path, dict[str, Any], dict[str, Any]], None]
+
+
 @contextlib.contextmanager
-def relaydesk_server(name: str, workdir: Path, db_env: dict[str, str]) -> Iterator[Server]:
+def relaydesk_server(
+    name: str, workdir: Path, db_env: dict[str, str], prepare: Prepare | None = None
+) -> Iterator[Server]:
     from relaydesk.testing.servers import free_port
 
     env = _server_env(db_env)
@@ -549,7 +556,7 @@ def relaydesk_server(name: str, workdir: Path, db_env: dict[str, str]) -> Iterat
     site = _cli(
         ["sites", "create", "--name", "bench", "--json", "--data-dir", str(data_dir)], env, workdir
     )
-    _cli(
+    agent = _cli(
         [
             "users", "create", "--email", AGENT_EMAIL, "--password", AGENT_PASSWORD,
             "--role", "agent", "--team", "1", "--name", "Bench Agent", "--json",
@@ -558,6 +565,8 @@ def relaydesk_server(name: str, workdir: Path, db_env: dict[str, str]) -> Iterat
         env,
         workdir,
     )  # fmt: skip
+    if prepare is not None:
+        prepare(env, data_dir, site, agent)
     port = free_port()
     url = f"http://{HOST}:{port}"
     log_path = workdir / f"{name}-server.log"

@@ -8,9 +8,11 @@ from datetime import timedelta
 from sqlmodel import select
 
 from relaydesk.accounts import service as accounts
+from relaydesk.conversations import service as conversations
+from relaydesk.conversations.service import Actor
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
-from relaydesk.core.models import Role, Site, StaffUser, Team
+from relaydesk.core.models import Conversation, Role, Site, StaffUser, Team
 from relaydesk.core.security import create_token
 from relaydesk.sites import service as sites
 
@@ -33,6 +35,23 @@ async def default_team(db: Database, site: Site) -> Team:
         )
     assert team is not None
     return team
+
+
+async def make_conversation(db: Database, site: Site, *, text: str = "hello") -> Conversation:
+    """A new visitor's conversation on `site`, opened with one visitor message."""
+    assert site.id is not None
+    visitor = await sites.create_visitor(db, site_id=site.id, locale="en")
+    conversation, _ = await conversations.open_conversation(
+        db, site_id=site.id, visitor_id=visitor.id
+    )
+    await conversations.send_message(
+        db,
+        conversation_id=conversation.id,
+        sender=Actor.visitor(visitor.id),
+        client_id="v-1",
+        text=text,
+    )
+    return conversation
 
 
 async def route_manually(db: Database, site: Site) -> None:

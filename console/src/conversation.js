@@ -4,6 +4,7 @@ import { Notes } from "./notes.js";
 import { CannedPicker } from "./canned.js";
 import { transferButton } from "./transfer.js";
 import { Attachments, renderAttachments } from "./attachments.js";
+import { colon, errorText, languageName, quote, reasonLabel, senderLabel } from "./i18n.js";
 
 const RETRYABLE = new Set(["timeout", "rate_limited", "internal", "server_busy"]);
 let counter = 0;
@@ -13,7 +14,7 @@ async function call(socket, event, data, timeout = 8000) {
   try {
     return await socket.timeout(timeout).emitWithAck(event, data);
   } catch {
-    return { ok: false, error: { code: "timeout", message: "no answer from the server" } };
+    return { ok: false, error: { code: "timeout", message: t("console.conv.no_answer") } };
   }
 }
 
@@ -106,7 +107,7 @@ export class Conversation {
     const ack = await call(this.socket, "conversation:join", { conversation_id: id });
     if (id !== this.id) return;
     if (!ack.ok) {
-      fill(this.log, h("p", { class: "rd-error" }, `${t("console.error")}: ${ack.error.message}`));
+      fill(this.log, h("p", { class: "rd-error" }, `${t("console.error")}${colon()}${errorText(ack.error)}`));
       return;
     }
     this.conv = ack.conversation;
@@ -156,10 +157,10 @@ export class Conversation {
     const add = (k, val) => val && dl.append(h("dt", {}, k), h("dd", {}, val));
     add(t("console.inbox.visitor"), v.name || v.id.slice(0, 8));
     add(t("console.conv.email"), v.email);
-    add(t("console.conv.locale"), v.locale);
+    add(t("console.conv.locale"), languageName(v.locale));
     add(t("console.conv.site"), site?.name);
     add(t("console.conv.started"), when(this.row.created_at));
-    add(t("console.conv.reason"), this.row.handoff_reason);
+    add(t("console.conv.reason"), reasonLabel(this.row.handoff_reason));
     fill(this.details, h("h3", {}, t("console.conv.details")), dl);
   }
 
@@ -192,7 +193,7 @@ export class Conversation {
     const ack = await call(this.socket, event, { conversation_id: this.id });
     button.disabled = false;
     if (!ack.ok) {
-      this.flash(ack.error.message);
+      this.flash(errorText(ack.error));
       return;
     }
     this.conv = ack.conversation;
@@ -209,7 +210,7 @@ export class Conversation {
 
   renderSummary(s, offline) {
     fill(this.summary, h("div", { class: "rd-summary-title" }, t("console.conv.summary")));
-    if (s) this.summary.append(h("p", {}, s.text));
+    if (s) this.summary.append(...summaryLines(s));
     if (offline.length) {
       this.summary.append(h("div", { class: "rd-summary-title" }, t("console.conv.offline")));
       offline.forEach((o) => this.summary.append(h("p", {}, `${o.email}: ${o.message}`)));
@@ -227,7 +228,7 @@ export class Conversation {
   async loadAssist() {
     const ack = await call(this.socket, "assist:suggest", { conversation_id: this.id }, 15000);
     this.renderAssistButton();
-    if (!ack.ok) return this.assist.append(h("p", { class: "rd-error" }, ack.error.message));
+    if (!ack.ok) return this.assist.append(h("p", { class: "rd-error" }, errorText(ack.error)));
     const items = [];
     if (ack.draft) items.push({ title: t("console.conv.draft"), text: ack.draft });
     items.push(...(ack.suggestions || []));
@@ -257,11 +258,11 @@ export class Conversation {
   bubble(m) {
     const kind = m.sender.kind;
     const el = h("div", { class: `rd-msg k-${kind}`, dataset: { seq: m.seq, clientId: m.client_id } },
-      h("div", { class: "rd-msg-who" }, m.sender.name || t(kind === "visitor" ? "console.inbox.visitor" : `console.status.${kind === "bot" ? "bot" : "assigned"}`), " · ", when(m.created_at)),
+      h("div", { class: "rd-msg-who" }, senderLabel(m.sender), " · ", when(m.created_at)),
       h("div", { class: "rd-msg-text" }, m.text));
     const cites = m.payload?.citations || [];
     if (cites.length) {
-      el.append(h("div", { class: "rd-cites" }, `${t("console.conv.sources")}: `,
+      el.append(h("div", { class: "rd-cites" }, `${t("console.conv.sources")}${colon()}`,
         cites.map((c) => {
           const url = safeUrl(c.url);
           const label = `[${c.n}] ${c.title}`;
@@ -270,7 +271,7 @@ export class Conversation {
     }
     const related = m.payload?.related || [];
     if (related.length) {
-      el.append(h("div", { class: "rd-cites" }, `${t("console.conv.related")}: `,
+      el.append(h("div", { class: "rd-cites" }, `${t("console.conv.related")}${colon()}`,
         related.map((r) => {
           const url = safeUrl(r.url);
           return url ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, r.title) : h("span", {}, r.title);
@@ -308,7 +309,7 @@ export class Conversation {
     if (!s) {
       if ([...this.messages.values()].some((m) => m.client_id === stream_id)) return;
       const text = h("div", { class: "rd-msg-text" });
-      s = { parts: [], text, el: h("div", { class: "rd-msg k-bot streaming" }, h("div", { class: "rd-msg-who" }, t("console.status.bot")), text) };
+      s = { parts: [], text, el: h("div", { class: "rd-msg k-bot streaming" }, h("div", { class: "rd-msg-who" }, t("console.sender.bot")), text) };
       this.streams.set(stream_id, s);
       this.log.append(s.el);
     }
@@ -323,7 +324,7 @@ export class Conversation {
   onRemoteTyping(d) {
     if (d.sender.kind === "agent" && d.sender.id === String(boot.user.id)) return;
     clearTimeout(this.typingTimer);
-    const who = d.sender.name || t(d.sender.kind === "visitor" ? "console.inbox.visitor" : `console.status.${d.sender.kind}`);
+    const who = senderLabel(d.sender);
     this.typingLine.textContent = d.typing ? `${who} ${t("console.conv.typing")}` : "";
     if (d.typing) this.typingTimer = setTimeout(() => (this.typingLine.textContent = ""), 8000);
   }
@@ -410,8 +411,33 @@ export class Conversation {
     }
     p.state = "failed";
     const tick = p.el.querySelector(".rd-tick");
-    fill(tick, `⚠ ${t("console.conv.failed")} (${ack.error.message}) `,
+    fill(tick, `⚠ ${t("console.conv.failed")} (${errorText(ack.error)}) `,
       h("button", { class: "rd-link", onclick: () => { p.tries = 0; tick.textContent = `… ${t("console.conv.sending")}`; this.trySend(p); } }, t("console.conv.retry")));
     p.el.classList.add("failed");
   }
+}
+
+// An extractive summary is data (the visitor's and the bot's words as written, source
+// titles, the reason code): render it in the reader's language. An LLM summary is prose
+// written in the site's language; the reason under it is still the reader's.
+function summaryLines(s) {
+  const d = s.details || {};
+  const zh = boot.locale === "zh";
+  const paren = (x) => (zh ? `（${x}）` : `(${x})`);
+  const line = (key, ...content) => h("p", {}, h("strong", {}, t(key) + colon()), ...content);
+  const reason = line("console.summary.reason", reasonLabel(s.reason || d.reason));
+  if (d.generated_by === "llm" || !Array.isArray(d.questions) || !Array.isArray(d.answers)) {
+    return [h("p", { class: "rd-summary-text" }, s.text), reason, h("p", { class: "muted" }, t("console.summary.by_llm"))];
+  }
+  const out = [];
+  if (d.questions.length) out.push(line("console.summary.asked", d.questions.map(quote).join(" / ")));
+  const answered = d.answers.filter((a) => a.action === "answer");
+  for (const a of answered) {
+    const sources = (a.sources || []).filter(Boolean);
+    out.push(line("console.summary.answered", quote(a.text), " ",
+      h("span", { class: "muted" }, paren(`${t("console.summary.sources")}${colon()}${sources.length ? sources.join(zh ? "、" : ", ") : t("console.summary.no_sources")}`))));
+  }
+  if (!answered.length) out.push(h("p", {}, t("console.summary.no_answer")));
+  out.push(reason);
+  return out;
 }

@@ -42,13 +42,18 @@ export function t(key) {
   return boot.strings[key] ?? key;
 }
 
+// `t` with `{name}` placeholders filled, as relaydesk.core.i18n.message does on the server.
+export function tf(key, values) {
+  return t(key).replace(/\{(\w+)\}/g, (m, name) => (values[name] ?? m));
+}
+
 export function ago(iso) {
   if (!iso) return "";
   const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h`;
-  return `${Math.floor(s / 86400)}d`;
+  if (s < 60) return tf("console.ago.s", { n: s });
+  if (s < 3600) return tf("console.ago.m", { n: Math.floor(s / 60) });
+  if (s < 86400) return tf("console.ago.h", { n: Math.floor(s / 3600) });
+  return tf("console.ago.d", { n: Math.floor(s / 86400) });
 }
 
 export function when(iso) {

@@ -20,6 +20,12 @@ from relaydesk.sites import service as sites
 DEMO_SITE_KEY = "demo-site"
 DEMO_AGENT_EMAIL = "agent@demo.relaydesk.dev"
 DEMO_ADMIN_EMAIL = "admin@demo.relaydesk.dev"
+# The look of the `/demo` shop page's widget; admins change it in the console.
+DEMO_THEME = {
+    "color": "#8a5a34",
+    "greeting": "Hi! I’m the Juniper & Oak assistant. "
+    "Ask me about beans, delivery or your subscription.",
+}
 
 
 @dataclass
@@ -49,7 +55,11 @@ async def seed_demo(db: Database, data_dir: Path) -> DemoCredentials:
         return DemoCredentials(**json.loads(path.read_text()))
     if site is None:
         site = await sites.create_site(
-            db, name="Relaydesk Demo Help Center", site_key=DEMO_SITE_KEY, default_locale="en"
+            db,
+            name="Relaydesk Demo Help Center",
+            site_key=DEMO_SITE_KEY,
+            default_locale="en",
+            theme=DEMO_THEME,
         )
     assert site.id is not None
     async with db.read() as session:

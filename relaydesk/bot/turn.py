@@ -45,6 +45,9 @@ async def on_visitor_message(result: SendResult) -> None:
     """The `conversations.hooks.on_visitor_message` hook."""
     if result.conversation.status != ConversationStatus.BOT:
         return
+    if result.message.payload.get("text_auto"):
+        # Files alone: the text is only their names, nothing the bot could answer.
+        return
     await run_turn(get_database(), conversation_id=result.conversation.id, trigger=result.message)
 
 

@@ -137,12 +137,12 @@ async def accept(db: Database, *, conversation_id: str, agent: StaffUser) -> Con
         ) from None
 
 
-async def assign(
-    db: Database, *, conversation_id: str, assignee: StaffUser, actor: Actor
-) -> Conversation:
-    """Assign or transfer to `assignee` (from the bot, the queue, or another agent)."""
-    assert assignee.id is not None
-    assignee_id = assignee.id
+def _hand_to(
+    assignee_id: int,
+    event: Callable[[Conversation, int | None], event_log.EventPayload],
+) -> Callable[[Conversation], event_log.EventPayload]:
+    """The change that makes `assignee_id` the owner; `event(conversation, previous
+    owner)` describes it, from the state before the change."""
 
     def change(conversation: Conversation) -> event_log.EventPayload:
         if conversation.assignee_id == assignee_id and (
@@ -152,13 +152,26 @@ async def assign(
         previous_assignee = (
             conversation.assignee_id if conversation.status == ConversationStatus.ASSIGNED else None
         )
-        previous_status = conversation.status
+        payload = event(conversation, previous_assignee)
         conversation.assignee_id = assignee_id
         conversation.assigned_at = utcnow()
+        return payload
+
+    return change
+
+
+async def assign(
+    db: Database, *, conversation_id: str, assignee: StaffUser, actor: Actor
+) -> Conversation:
+    """Assign or transfer to `assignee` (from the bot, the queue, or another agent)."""
+    assert assignee.id is not None
+    assignee_id = assignee.id
+
+    def assigned(conversation: Conversation, previous: int | None) -> event_log.EventPayload:
         return event_log.ConversationAssigned(
             assignee_id=assignee_id,
-            previous_assignee_id=previous_assignee,
-            previous_status=previous_status,
+            previous_assignee_id=previous,
+            previous_status=conversation.status,
         )
 
     return await _transition(
@@ -166,7 +179,7 @@ async def assign(
         conversation_id=conversation_id,
         actor=actor,
         transition=state.Transition.ASSIGN,
-        change=change,
+        change=_hand_to(assignee_id, assigned),
     )
 
 
@@ -227,31 +240,21 @@ async def transfer_to_agent(
     assert assignee.id is not None
     assignee_id = assignee.id
 
-    def change(conversation: Conversation) -> event_log.EventPayload:
-        if conversation.assignee_id == assignee_id and (
-            conversation.status == ConversationStatus.ASSIGNED
-        ):
-            raise Conflict("the conversation is already assigned to them", code="no_change")
-        previous_assignee = (
-            conversation.assignee_id if conversation.status == ConversationStatus.ASSIGNED else None
-        )
-        payload = event_log.ConversationTransferred(
+    def transferred(conversation: Conversation, previous: int | None) -> event_log.EventPayload:
+        return event_log.ConversationTransferred(
             previous_status=conversation.status,
-            previous_assignee_id=previous_assignee,
+            previous_assignee_id=previous,
             previous_team_id=conversation.team_id,
             assignee_id=assignee_id,
             team_id=conversation.team_id,
         )
-        conversation.assignee_id = assignee_id
-        conversation.assigned_at = utcnow()
-        return payload
 
     return await _transition(
         db,
         conversation_id=conversation_id,
         actor=actor,
         transition=state.Transition.ASSIGN,
-        change=change,
+        change=_hand_to(assignee_id, transferred),
     )
 
 

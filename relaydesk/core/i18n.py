@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from starlette.requests import Request
@@ -136,6 +137,43 @@ MESSAGES: dict[str, dict[str, str]] = {
         "console.kb.delete": "Delete",
         "console.kb.delete_confirm": "Delete this FAQ entry? This cannot be undone.",
         "console.kb.deleted": "Deleted",
+        "console.reason.visitor_asked": "Visitor asked for a person",
+        "console.reason.visitor_request": "Visitor pressed “Talk to a person”",
+        "console.reason.low_confidence": "Bot was unsure several times in a row",
+        "console.reason.frustration": "Visitor seemed frustrated",
+        "console.reason.keyword": "Visitor mentioned “{keyword}”",
+        "console.reason.other": "Other ({code})",
+        "console.sender.visitor": "Visitor",
+        "console.sender.bot": "Bot",
+        "console.sender.agent": "Agent",
+        "console.sender.system": "System",
+        "console.lang.en": "English",
+        "console.lang.zh": "Chinese",
+        "console.ago.s": "{n}s",
+        "console.ago.m": "{n}m",
+        "console.ago.h": "{n}h",
+        "console.ago.d": "{n}d",
+        "console.summary.asked": "Visitor asked",
+        "console.summary.answered": "Bot answered",
+        "console.summary.sources": "sources",
+        "console.summary.no_sources": "no sources",
+        "console.summary.no_answer": "The bot gave no answer from the knowledge base.",
+        "console.summary.reason": "Handed off",
+        "console.summary.by_llm": "Written by the AI model",
+        "console.conv.no_answer": "No answer from the server",
+        "console.errors.already_assigned": "{name} has already accepted this conversation",
+        "console.errors.already_assigned_other": "Another agent has already accepted this "
+        "conversation",
+        "console.errors.forbidden": "You are not allowed to do that",
+        "console.errors.unauthorized": "Your session has ended: sign in again",
+        "console.errors.conversation_not_found": "This conversation no longer exists",
+        "console.errors.illegal_transition": "This conversation has changed: not possible now",
+        "console.errors.conversation_resolved": "This conversation is resolved",
+        "console.errors.not_assignee": "Only the assigned agent can do that",
+        "console.errors.outside_your_teams": "That is outside your teams",
+        "console.errors.rate_limited": "Too many requests: wait a moment",
+        "console.errors.server_busy": "The server is busy: try again",
+        "console.errors.internal": "Something went wrong on the server",
         "console.error": "Error",
         "console.conv.site": "Site",
         "console.conv.related": "Related",
@@ -266,6 +304,42 @@ MESSAGES: dict[str, dict[str, str]] = {
         "console.kb.delete": "删除",
         "console.kb.delete_confirm": "删除这条常见问题？删除后无法恢复。",
         "console.kb.deleted": "已删除",
+        "console.reason.visitor_asked": "访客要求转人工",
+        "console.reason.visitor_request": "访客点击了“转人工”按钮",
+        "console.reason.low_confidence": "机器人连续多次无法确定答案",
+        "console.reason.frustration": "访客情绪不满",
+        "console.reason.keyword": "访客提到了“{keyword}”",
+        "console.reason.other": "其他（{code}）",
+        "console.sender.visitor": "访客",
+        "console.sender.bot": "机器人",
+        "console.sender.agent": "客服",
+        "console.sender.system": "系统",
+        "console.lang.en": "英语",
+        "console.lang.zh": "中文",
+        "console.ago.s": "{n}秒",
+        "console.ago.m": "{n}分钟",
+        "console.ago.h": "{n}小时",
+        "console.ago.d": "{n}天",
+        "console.summary.asked": "访客提问",
+        "console.summary.answered": "机器人回答",
+        "console.summary.sources": "来源",
+        "console.summary.no_sources": "无来源",
+        "console.summary.no_answer": "机器人没有从知识库中给出答案。",
+        "console.summary.reason": "转人工原因",
+        "console.summary.by_llm": "由 AI 模型撰写",
+        "console.conv.no_answer": "服务器没有响应",
+        "console.errors.already_assigned": "{name} 已接入此会话",
+        "console.errors.already_assigned_other": "其他客服已接入此会话",
+        "console.errors.forbidden": "你没有权限执行此操作",
+        "console.errors.unauthorized": "登录已失效，请重新登录",
+        "console.errors.conversation_not_found": "此会话已不存在",
+        "console.errors.illegal_transition": "会话状态已变化，当前无法执行此操作",
+        "console.errors.conversation_resolved": "此会话已解决",
+        "console.errors.not_assignee": "只有负责该会话的客服可以执行此操作",
+        "console.errors.outside_your_teams": "超出了你所在团队的范围",
+        "console.errors.rate_limited": "请求过于频繁，请稍候",
+        "console.errors.server_busy": "服务器繁忙，请重试",
+        "console.errors.internal": "服务器出错了",
         "console.error": "错误",
         "console.conv.site": "站点",
         "console.conv.related": "相关文章",
@@ -305,3 +379,10 @@ def register(messages: dict[str, dict[str, str]]) -> None:
         raise ValueError("strings must be given in every supported locale with the same keys")
     for locale, table in messages.items():
         MESSAGES[locale].update(table)
+
+
+def message(locale: str, key: str, **values: str) -> str:
+    """One string in `locale` with its `{name}` placeholders filled, as the console's JS
+    fills them; a value is inserted as is, never parsed as a template itself."""
+    template = translator(locale)(key)
+    return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), template)

@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from relaydesk.widget.help import router as help_router
+from relaydesk.widget.site_config import router as site_config_router
 
 STATIC_DIR = Path(__file__).parent / "static"
 LOADER = "loader.js"
@@ -30,6 +31,8 @@ _NAME = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.js$")
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
+# Before `/widget/{name}`, which would otherwise claim `/widget/config`.
+router.include_router(site_config_router)
 
 
 @dataclass(frozen=True)

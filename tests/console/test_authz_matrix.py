@@ -29,17 +29,21 @@ from relaydesk.agents_console.pages import _assets
 from relaydesk.api.app import create_app
 from relaydesk.canned import service as canned
 from relaydesk.canned.models import CannedResponseCreate
-from relaydesk.conversations import service as conversations
-from relaydesk.conversations.service import Actor
 from relaydesk.core.db import Database
 from relaydesk.core.models import Conversation, ConversationStatus, Role, Site, Team, utcnow
 from relaydesk.core.security import CSRF_COOKIE
 from relaydesk.knowledge import service as knowledge
 from relaydesk.knowledge.models import ArticleCreate, ContentStatus
-from relaydesk.sites import service as sites
 from relaydesk.widget.events import visitor_token_for
 from tests import sockets
-from tests.factories import PASSWORD, bearer_for, default_team, make_site, make_staff
+from tests.factories import (
+    PASSWORD,
+    bearer_for,
+    default_team,
+    make_conversation,
+    make_site,
+    make_staff,
+)
 
 ADMIN, SUP, AGENT, EDITOR, AGENT2, ANON, VISITOR = (
     "admin",
@@ -408,18 +412,7 @@ async def _conversation(
     status: ConversationStatus,
     assignee: int | None = None,
 ) -> Conversation:
-    assert site.id is not None
-    visitor = await sites.create_visitor(db, site_id=site.id, locale="en")
-    conversation, _ = await conversations.open_conversation(
-        db, site_id=site.id, visitor_id=visitor.id
-    )
-    await conversations.send_message(
-        db,
-        conversation_id=conversation.id,
-        sender=Actor.visitor(visitor.id),
-        client_id="v-1",
-        text="I need help with my order",
-    )
+    conversation = await make_conversation(db, site, text="I need help with my order")
     now = utcnow()
     # Straight to the state under test: no routing hooks, so nothing moves during the run.
     async with db.write() as session:
@@ -435,7 +428,6 @@ async def _conversation(
                 resolved_at=now if status == ConversationStatus.RESOLVED else None,
             )
         )
-    conversation.visitor_id = visitor.id
     return conversation
 
 

@@ -9,14 +9,12 @@ import httpx
 import pytest
 
 from relaydesk.api.app import create_app
-from relaydesk.conversations import service as conversations
 from relaydesk.conversations import transitions
 from relaydesk.conversations.service import Actor
 from relaydesk.core.db import Database
 from relaydesk.core.models import Conversation, Role, Site, StaffUser
 from relaydesk.core.security import CSRF_COOKIE, CSRF_HEADER
-from relaydesk.sites import service as sites
-from tests.factories import PASSWORD, bearer_for, make_site, make_staff
+from tests.factories import PASSWORD, bearer_for, make_conversation, make_site, make_staff
 
 
 @pytest.fixture
@@ -27,20 +25,6 @@ async def client(db: Database) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-async def _conversation(db: Database, site: Site, text: str = "hello") -> Conversation:
-    assert site.id is not None
-    visitor = await sites.create_visitor(db, site_id=site.id, locale="en")
-    conversation, _ = await conversations.open_conversation(
-        db, site_id=site.id, visitor_id=visitor.id
-    )
-    await conversations.send_message(
-        db,
-        conversation_id=conversation.id,
-        sender=Actor.visitor(visitor.id),
-        client_id="v-1",
-        text=text,
-    )
-    return conversation
 
 
 @dataclass
@@ -69,19 +53,19 @@ async def world(db: Database) -> World:
     supervisor = await make_staff(db, site=site, roles=[Role.SUPERVISOR])
     admin = await make_staff(db, roles=[Role.ADMIN])
     editor = await make_staff(db, site=site, roles=[Role.EDITOR])
-    bot = await _conversation(db, site, "still with the bot")
-    queued = await _conversation(db, site, "I want a human")
+    bot = await make_conversation(db, site, text="still with the bot")
+    queued = await make_conversation(db, site, text="I want a human")
     await transitions.request_handoff(
         db, conversation_id=queued.id, actor=Actor.visitor(queued.visitor_id), reason="visitor"
     )
-    mine = await _conversation(db, site)
+    mine = await make_conversation(db, site)
     await transitions.accept(db, conversation_id=mine.id, agent=agent)
-    theirs = await _conversation(db, site, "secret of agent 2")
+    theirs = await make_conversation(db, site, text="secret of agent 2")
     await transitions.accept(db, conversation_id=theirs.id, agent=agent2)
-    resolved = await _conversation(db, site)
+    resolved = await make_conversation(db, site)
     await transitions.accept(db, conversation_id=resolved.id, agent=agent)
     await transitions.resolve(db, conversation_id=resolved.id, actor=Actor.staff(agent))
-    foreign = await _conversation(db, other)
+    foreign = await make_conversation(db, other)
     return World(
         site, other, agent, agent2, supervisor, admin, editor,
         bot, queued, mine, theirs, resolved, foreign,
@@ -196,7 +180,7 @@ async def test_cursor_pagination_walks_every_row_once(
     db: Database, client: httpx.AsyncClient, world: World
 ) -> None:
     for n in range(5):
-        await _conversation(db, world.site, f"more {n}")
+        await make_conversation(db, world.site, text=f"more {n}")
     headers = {"Authorization": f"Bearer {bearer_for(world.supervisor)}"}
     seen: list[str] = []
     cursor: str | None = None

@@ -21,10 +21,9 @@ from relaydesk.conversations.service import Actor
 from relaydesk.core.db import Database
 from relaydesk.core.errors import DomainError
 from relaydesk.core.models import Conversation, Role, Site, StaffUser
-from relaydesk.sites import service as sites
 from tests import sockets
 from tests.conftest import RecordingEmitter
-from tests.factories import bearer_for, default_team, make_site, make_staff
+from tests.factories import bearer_for, default_team, make_conversation, make_site, make_staff
 
 
 @pytest.fixture
@@ -47,23 +46,12 @@ async def eventually(check: Callable[[], bool], timeout: float = 10) -> None:
 
 
 async def _conversation(db: Database, site: Site, *, team_id: int | None = None) -> Conversation:
-    assert site.id is not None
-    visitor = await sites.create_visitor(db, site_id=site.id, locale="en")
-    conversation, _ = await conversations.open_conversation(
-        db, site_id=site.id, visitor_id=visitor.id
-    )
-    await conversations.send_message(
-        db,
-        conversation_id=conversation.id,
-        sender=Actor.visitor(visitor.id),
-        client_id="v-1",
-        text="hello",
-    )
+    conversation = await make_conversation(db, site)
     if team_id is not None:
         conversation = await transitions.request_handoff(
             db,
             conversation_id=conversation.id,
-            actor=Actor.visitor(visitor.id),
+            actor=Actor.visitor(conversation.visitor_id),
             reason="visitor",
             team_id=team_id,
         )

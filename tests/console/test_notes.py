@@ -15,13 +15,11 @@ from relaydesk.collab import service as collab
 from relaydesk.conversations import service as conversations
 from relaydesk.conversations import transitions
 from relaydesk.conversations.policy import load_scope
-from relaydesk.conversations.service import Actor
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation, Role, Site, StaffUser
-from relaydesk.sites import service as sites
+from relaydesk.core.models import Role, StaffUser
 from tests import sockets
 from tests.conftest import RecordingEmitter
-from tests.factories import bearer_for, make_site, make_staff
+from tests.factories import bearer_for, make_conversation, make_site, make_staff
 
 SECRET = "Private: customer is on the VIP list"
 
@@ -45,20 +43,6 @@ def auth(user: StaffUser) -> dict[str, str]:
     return {"Authorization": f"Bearer {bearer_for(user)}"}
 
 
-async def _conversation(db: Database, site: Site) -> Conversation:
-    assert site.id is not None
-    visitor = await sites.create_visitor(db, site_id=site.id, locale="en")
-    conversation, _ = await conversations.open_conversation(
-        db, site_id=site.id, visitor_id=visitor.id
-    )
-    await conversations.send_message(
-        db,
-        conversation_id=conversation.id,
-        sender=Actor.visitor(visitor.id),
-        client_id="v-1",
-        text="hello",
-    )
-    return conversation
 
 
 @pytest.mark.postgres
@@ -67,7 +51,7 @@ async def test_rest_add_list_and_idempotent_resend(
 ) -> None:
     site = await make_site(db)
     agent = await make_staff(db, site=site, name="Nora Note")
-    conversation = await _conversation(db, site)
+    conversation = await make_conversation(db, site)
     url = f"/api/v1/conversations/{conversation.id}/notes"
     first = await client.post(url, json={"client_id": "n-1", "text": SECRET}, headers=auth(agent))
     assert first.status_code == 201, first.text
@@ -104,7 +88,7 @@ async def test_rest_bad_input(
 ) -> None:
     site = await make_site(db)
     agent = await make_staff(db, site=site)
-    conversation = await _conversation(db, site)
+    conversation = await make_conversation(db, site)
     response = await client.post(
         f"/api/v1/conversations/{conversation.id}/notes", json=body, headers=auth(agent)
     )
@@ -125,7 +109,7 @@ async def test_rest_authorization(db: Database, client: httpx.AsyncClient) -> No
     stranger = await make_staff(db, site=other_site)
     editor = await make_staff(db, site=site, roles=[Role.EDITOR])
     supervisor = await make_staff(db, site=site, roles=[Role.SUPERVISOR])
-    conversation = await _conversation(db, site)
+    conversation = await make_conversation(db, site)
     await transitions.accept(db, conversation_id=conversation.id, agent=owner)
     url = f"/api/v1/conversations/{conversation.id}/notes"
     body = {"client_id": "n-1", "text": SECRET}
@@ -238,7 +222,7 @@ async def test_note_events_rebuild_the_notes(db: Database, emitted: RecordingEmi
     """state + events = fresh fetch, and nothing of a note goes to the visitor side."""
     site = await make_site(db)
     agent = await make_staff(db, site=site)
-    conversation = await _conversation(db, site)
+    conversation = await make_conversation(db, site)
     scope = await load_scope(db, agent)
     for client_id, text in (("a", "one"), ("b", "two"), ("a", "resend"), ("c", "three")):
         await collab.add_note(

@@ -5,12 +5,13 @@ knowledge-base edits made through node A reach search on node B."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -66,6 +67,19 @@ async def cluster_url(pg_cluster: PostgresCluster) -> str:
     return pg_cluster.url(name)
 
 
+@contextlib.asynccontextmanager
+async def seeding(cluster_url: str) -> AsyncIterator[Database]:
+    """The shared database, for creating what a test needs before it talks to the nodes."""
+    with override_settings(environment="development", database_url=cluster_url):
+        db = Database(cluster_url)
+        set_database(db)
+        try:
+            yield db
+        finally:
+            set_database(None)
+            await db.dispose()
+
+
 @pytest.fixture
 def nodes(
     cluster_url: str, redis_server: RedisServer, tmp_path: Path
@@ -82,16 +96,9 @@ async def test_visitor_and_agent_on_different_nodes(
     cluster_url: str, nodes: list[tuple[subprocess.Popen[bytes], str]]
 ) -> None:
     (node_a, url_a), (_, url_b) = nodes
-    with override_settings(environment="development", database_url=cluster_url):
-        db = Database(cluster_url)
-        set_database(db)
-        try:
-            site = await make_site(db)
-            agent_user = await make_staff(db, site=site)
-            token = bearer_for(agent_user)
-        finally:
-            set_database(None)
-            await db.dispose()
+    async with seeding(cluster_url) as db:
+        site = await make_site(db)
+        token = bearer_for(await make_staff(db, site=site))
 
     visitor = await sockets.visitor(url_a, site.site_key)
     visitor_token = visitor.received["session"][0]["visitor_token"]
@@ -145,16 +152,10 @@ async def test_knowledge_edits_on_one_node_reach_search_on_the_other(
     cluster_url: str, nodes: list[tuple[subprocess.Popen[bytes], str]]
 ) -> None:
     (_, url_a), (_, url_b) = nodes
-    with override_settings(environment="development", database_url=cluster_url):
-        db = Database(cluster_url)
-        set_database(db)
-        try:
-            site = await make_site(db)
-            editor = await make_staff(db, roles=[Role.EDITOR], site=site)
-            headers = {"Authorization": f"Bearer {bearer_for(editor)}"}
-        finally:
-            set_database(None)
-            await db.dispose()
+    async with seeding(cluster_url) as db:
+        site = await make_site(db)
+        editor = await make_staff(db, roles=[Role.EDITOR], site=site)
+        headers = {"Authorization": f"Bearer {bearer_for(editor)}"}
     assert site.id is not None
     async with (
         httpx.AsyncClient(base_url=url_a, headers=headers, timeout=60) as node_a,

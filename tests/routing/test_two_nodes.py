@@ -13,13 +13,12 @@ import pytest
 from relaydesk.conversations import service as conversations
 from relaydesk.conversations import transitions
 from relaydesk.conversations.service import BOT, Actor
-from relaydesk.core.config import override_settings
-from relaydesk.core.db import Database, set_database
+from relaydesk.core.db import Database
 from relaydesk.core.models import Role
 from relaydesk.sites import service as sites
 from tests import sockets
 from tests.factories import bearer_for, make_site, make_staff
-from tests.integration.test_two_nodes import cluster_url, nodes
+from tests.integration.test_two_nodes import cluster_url, nodes, seeding
 
 pytestmark = pytest.mark.integration
 __all__ = ["cluster_url", "nodes"]
@@ -29,19 +28,13 @@ async def test_presence_and_room_revocation_across_nodes(
     cluster_url: str, nodes: list[tuple[subprocess.Popen[bytes], str]]
 ) -> None:
     (_, url_a), (_, url_b) = nodes
-    with override_settings(environment="development", database_url=cluster_url):
-        db = Database(cluster_url)
-        set_database(db)
-        try:
-            site = await make_site(db)
-            ann = await make_staff(db, site=site, name="Ann")
-            bob = await make_staff(db, site=site, name="Bob")
-            lead = await make_staff(db, site=site, roles=[Role.SUPERVISOR], name="Lee")
-            assert site.id is not None
-            visitor = await sites.create_visitor(db, site_id=site.id, locale="en")
-        finally:
-            set_database(None)
-            await db.dispose()
+    async with seeding(cluster_url) as db:
+        site = await make_site(db)
+        ann = await make_staff(db, site=site, name="Ann")
+        bob = await make_staff(db, site=site, name="Bob")
+        lead = await make_staff(db, site=site, roles=[Role.SUPERVISOR], name="Lee")
+        assert site.id is not None
+        visitor = await sites.create_visitor(db, site_id=site.id, locale="en")
 
     supervisor = await sockets.staff(url_a, bearer_for(lead))
     ann_a = await sockets.staff(url_a, bearer_for(ann))

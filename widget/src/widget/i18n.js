@@ -1,8 +1,10 @@
 // UI strings. The locale comes from the option, else the page's <html lang>, else the
-// browser; anything Chinese gets "zh", everything else English.
+// browser, else the site's default language (set by its admins), else English; a
+// language the widget does not speak falls through to the next source.
 const en = {
   title: "Chat with us",
   subtitle: "We usually reply within a few minutes",
+  away: "Our team is away; the assistant can still help",
   greeting: "Hi there! How can we help you today?",
   placeholder: "Write a message…",
   send: "Send",
@@ -63,6 +65,7 @@ const en = {
 const zh = {
   title: "在线客服",
   subtitle: "通常几分钟内回复",
+  away: "人工客服暂时不在，智能助手仍可为您解答",
   greeting: "您好！有什么可以帮您？",
   placeholder: "输入消息…",
   send: "发送",
@@ -120,10 +123,13 @@ const zh = {
   remove: "移除",
 };
 
-export function pickLocale(option) {
-  if (option) return option;
-  const lang = (document.documentElement.lang || navigator.language || "en").toLowerCase();
-  return lang.startsWith("zh") ? "zh" : "en";
+export function pickLocale(option, siteDefault) {
+  for (const lang of [option, document.documentElement.lang, navigator.language]) {
+    const l = (lang || "").toLowerCase();
+    if (l.startsWith("zh")) return "zh";
+    if (l.startsWith("en")) return "en";
+  }
+  return siteDefault == "zh" ? "zh" : "en";
 }
 
 export function translator(locale) {

@@ -18,7 +18,10 @@ const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,250}\.[^\s@]{2,}$/;
 const api = window.Relaydesk;
 const ctx = api._c;
 const { cfg, root, launcher } = ctx;
-const locale = pickLocale(cfg.locale);
+// The site's settings from `/widget/config` (the loader merged its `options` into cfg).
+const site = ctx.site || {};
+const locale = pickLocale(cfg.locale, site.default_locale);
+const siteGreeting = site.greeting?.[locale];
 const t = translator(locale);
 const store = openStorage(`relaydesk:${cfg.siteKey}:`);
 const badge = launcher.querySelector("i");
@@ -85,7 +88,11 @@ const header = h("header", {}, avatar, h("div", { class: "hd" }, title, subtitle
 const intro = h(
   "div",
   { class: "intro" },
-  h("div", { class: "bub", dir: "auto" }, cfg.greeting || t("greeting")),
+  h(
+    "div",
+    { class: "bub", dir: "auto" },
+    cfg.greeting || (typeof siteGreeting == "string" && siteGreeting.trim() ? siteGreeting.slice(0, 300) : t("greeting")),
+  ),
 );
 const log = h("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("dialog") });
 const live = h("div", { class: "live" });
@@ -308,7 +315,9 @@ function renderHeader() {
         : t("connecting")
       : who
         ? t("agent")
-        : t("subtitle");
+        : site.open_now === false
+          ? t("away")
+          : t("subtitle");
   humanBtn.hidden = !!S.fatal || (c && c.status != "bot");
 }
 
