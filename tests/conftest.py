@@ -19,6 +19,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from relaydesk.api.app import create_app
+from relaydesk.conversations import hooks
 from relaydesk.core import migrate, realtime, security
 from relaydesk.core.config import override_settings
 from relaydesk.core.db import Database, set_database
@@ -38,6 +39,11 @@ def _cheap_password_hashing() -> Iterator[None]:
     security._password_hash = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024),))
     yield
     security._password_hash = original
+
+
+@pytest.fixture(autouse=True)
+def _no_hook_runs_from_earlier_tests() -> None:
+    hooks.forget_runs()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

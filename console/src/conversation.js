@@ -1,5 +1,6 @@
 import { fill, api, boot, clear, h, safeUrl, t, when } from "./dom.js";
 import { Labels } from "./labels.js";
+import { earlierList, pageLink } from "./details.js";
 import { Notes } from "./notes.js";
 import { CannedPicker } from "./canned.js";
 import { transferButton } from "./transfer.js";
@@ -161,7 +162,8 @@ export class Conversation {
     add(t("console.conv.site"), site?.name);
     add(t("console.conv.started"), when(this.row.created_at));
     add(t("console.conv.reason"), reasonLabel(this.row.handoff_reason));
-    fill(this.details, h("h3", {}, t("console.conv.details")), dl);
+    add(t("console.details.page"), pageLink(v));
+    fill(this.details, h("h3", {}, t("console.conv.details")), dl, earlierList(this.row.earlier));
   }
 
   renderHeader() {

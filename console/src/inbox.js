@@ -2,6 +2,7 @@ import { fill, ago, api, boot, clear, h, t } from "./dom.js";
 import { Conversation } from "./conversation.js";
 import { presenceMark } from "./presence.js";
 import { InboxLabels, chips } from "./labels.js";
+import { InboxFilters } from "./filters.js";
 
 const VIEWS = ["queue", "mine", "team", "all", "resolved"];
 const isStaffLead = boot.user.roles.some((r) => r === "admin" || r === "supervisor");
@@ -39,13 +40,18 @@ export class Inbox {
           )
         : null;
     this.labels = new InboxLabels(this);
+    this.filters = new InboxFilters(this);
+    // The label filter's count query (labels.js) carries the other filters too, so the
+    // per-view counts follow every filter.
+    const labelParams = this.labels.params.bind(this.labels);
+    this.labels.params = (q) => (labelParams(q), this.filters.params(q));
     this.pane = h("section", { class: "rd-pane" });
     this.conversation = new Conversation(socket, (c) => this.onUpdated(c, true));
     this.conversation.onLabels = (id, labels) => this.labels.onLabels(id, labels);
     this.root = h(
       "div",
       { class: "rd-inbox" },
-      h("aside", { class: "rd-col" }, h("div", { class: "rd-col-head" }, this.tabs, h("div", { class: "rd-filters" }, siteSelect, this.labels.select)), this.list, this.more),
+      h("aside", { class: "rd-col" }, h("div", { class: "rd-col-head" }, this.tabs, this.filters.search, h("div", { class: "rd-filters" }, siteSelect, this.labels.select, this.filters.selects)), this.list, this.more),
       this.pane,
     );
     socket.on("conversation:updated", ({ conversation }) => this.onUpdated(conversation, false));
@@ -87,7 +93,7 @@ export class Inbox {
   }
 
   matches(c) {
-    return matches(this.view, c) && this.labels.matches(c);
+    return matches(this.view, c) && this.labels.matches(c) && this.filters.matches(c);
   }
 
   renderTabs() {
@@ -110,9 +116,11 @@ export class Inbox {
     this.labels.params(q);
     if (this.cursor) q.set("cursor", this.cursor);
     const view = this.view;
+    // Only the latest request may fill the list: filters can change while one is in flight.
+    const seq = (this.loadSeq = (this.loadSeq || 0) + 1);
     try {
       const page = await api("GET", `/api/v1/conversations?${q}`);
-      if (view !== this.view) return;
+      if (view !== this.view || seq !== this.loadSeq) return;
       for (const row of page.items) {
         if (!this.rows.has(row.id)) this.order.push(row.id);
         this.rows.set(row.id, row);
@@ -141,6 +149,8 @@ export class Inbox {
       Object.assign(row, { status: x.status, assignee_id: x.assignee_id, updated_at: x.updated_at });
       if (x.last_seq !== undefined) row.last_seq = Math.max(row.last_seq, x.last_seq);
       if ("assignee" in x) row.assignee_name = x.assignee?.name ?? null;
+      if ("team_id" in x) row.team_id = x.team_id;
+      if ("handoff_reason" in x) row.handoff_reason = x.handoff_reason;
     };
     if (c.status === "queued" && previous?.status !== "queued" && !mine && c.id !== this.selected) this.notifyQueued(c);
     this.labels.refreshCounts();
@@ -148,7 +158,7 @@ export class Inbox {
     const row = this.rows.get(c.id);
     if (row) {
       apply(row, c);
-      if (!matches(this.view, row)) {
+      if (!matches(this.view, row) || !this.filters.matches(row, false)) {
         this.rows.delete(c.id);
         this.order = this.order.filter((id) => id !== c.id);
       }
@@ -209,7 +219,7 @@ export class Inbox {
     const items = this.order.map((id) => this.rows.get(id)).filter(Boolean);
     const focused = document.activeElement === this.list;
     clear(this.list);
-    if (!items.length) this.list.append(h("li", { class: "rd-empty-row" }, t("console.inbox.empty")));
+    if (!items.length) this.list.append(this.filters.empty() || h("li", { class: "rd-empty-row" }, t("console.inbox.empty")));
     for (const r of items) {
       const name = r.visitor.name || r.visitor.email || `${t("console.inbox.visitor")} ${r.visitor.id.slice(0, 6)}`;
       const since = r.status === "queued" ? r.queued_at || r.created_at : r.last_message_at || r.updated_at;

@@ -14,15 +14,21 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import and_, false, func, or_, true
 from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
+from relaydesk.agents_console.inbox_filters import (
+    InboxFilters,
+    check_filters,
+    filter_conditions,
+    inbox_filters,
+)
 from relaydesk.api.deps import CurrentUser, DbDep
-from relaydesk.collab.models import ConversationLabel, LabelPublic
+from relaydesk.collab.models import LabelPublic
 from relaydesk.collab.service import labels_of
 from relaydesk.conversations.policy import StaffScope, can_view, load_scope, require_view
 from relaydesk.core.db import Database
@@ -39,8 +45,10 @@ from relaydesk.core.models import (
 )
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
+FiltersDep = Annotated[InboxFilters, Depends(inbox_filters)]
 
 SNIPPET_CHARS = 140
+EARLIER = 10
 LIVE = (ConversationStatus.BOT, ConversationStatus.QUEUED)
 
 
@@ -62,6 +70,20 @@ class VisitorBrief(BaseModel):
     name: str | None
     email: str | None
     locale: str | None
+    # The host page the widget last reported (relaydesk/widget/page.py).
+    last_page_url: str | None = None
+    last_page_title: str | None = None
+    last_seen_at: datetime | None = None
+
+
+class EarlierConversation(BaseModel):
+    """One of the visitor's earlier conversations, in the details panel."""
+
+    id: str
+    status: str
+    created_at: datetime
+    last_message: str | None
+    last_sender: str | None
 
 
 class InboxRow(BaseModel):
@@ -82,8 +104,10 @@ class InboxRow(BaseModel):
     queued_at: datetime | None
     last_message_at: datetime | None
     labels: list[LabelPublic] = []
-    # Only on the single-row endpoint: how far the visitor has read (for read ticks).
+    # Only on the single-row endpoint: how far the visitor has read (for read ticks), and
+    # the visitor's earlier conversations that the caller may view (newest first).
     visitor_read_seq: int | None = None
+    earlier: list[EarlierConversation] | None = None
 
 
 class InboxPage(BaseModel):
@@ -161,6 +185,13 @@ def _view_filter(scope: StaffScope, view: InboxView) -> ColumnElement[bool]:
     return col(Conversation.status) == ConversationStatus.RESOLVED
 
 
+def _snippet(message: Message | None) -> str | None:
+    text = message.text if message is not None else None
+    if text is not None and len(text) > SNIPPET_CHARS:
+        text = text[: SNIPPET_CHARS - 1] + "…"
+    return text
+
+
 def _row(
     conversation: Conversation,
     visitor: Visitor,
@@ -168,9 +199,6 @@ def _row(
     read_seq: int | None,
     assignee_name: str | None,
 ) -> InboxRow:
-    text = message.text if message is not None else None
-    if text is not None and len(text) > SNIPPET_CHARS:
-        text = text[: SNIPPET_CHARS - 1] + "…"
     return InboxRow(
         id=conversation.id,
         site_id=conversation.site_id,
@@ -180,10 +208,16 @@ def _row(
         team_id=conversation.team_id,
         handoff_reason=conversation.handoff_reason,
         visitor=VisitorBrief(
-            id=visitor.id, name=visitor.name, email=visitor.email, locale=visitor.locale
+            id=visitor.id,
+            name=visitor.name,
+            email=visitor.email,
+            locale=visitor.locale,
+            last_page_url=visitor.last_page_url,
+            last_page_title=visitor.last_page_title,
+            last_seen_at=visitor.last_seen_at,
         ),
         last_seq=conversation.last_seq,
-        last_message=text,
+        last_message=_snippet(message),
         last_sender=message.sender_kind if message is not None else None,
         unread=max(0, conversation.last_seq - (read_seq or 0)),
         created_at=conversation.created_at,
@@ -218,8 +252,8 @@ def _base_query(scope: StaffScope) -> Any:
     )
 
 
-def _filters(
-    scope: StaffScope, view: InboxView | None, site_id: int | None, label_id: int | None
+async def _filters(
+    db: Database, scope: StaffScope, view: InboxView | None, filters: InboxFilters
 ) -> list[ColumnElement[bool]]:
     """What the caller may see, narrowed to `view` (None: every view) and the filters."""
     if not scope.handles_conversations:
@@ -227,29 +261,22 @@ def _filters(
     conditions = [_visibility(scope)]
     if view is not None:
         conditions.append(_view_filter(scope, view))
-    if site_id is not None:
-        if not scope.is_admin and site_id not in scope.site_ids:
-            raise NotFound("no such site", code="site_not_found")
-        conditions.append(col(Conversation.site_id) == site_id)
-    if label_id is not None:
-        labelled = sa_select(col(ConversationLabel.conversation_id)).where(
-            col(ConversationLabel.label_id) == label_id
-        )
-        conditions.append(col(Conversation.id).in_(labelled))
-    return conditions
+    await check_filters(db, scope, filters)
+    return conditions + filter_conditions(filters)
 
 
 async def count_inbox(
-    db: Database, *, scope: StaffScope, site_id: int | None = None, label_id: int | None = None
+    db: Database, *, scope: StaffScope, filters: InboxFilters | None = None
 ) -> InboxCounts:
     """Every view's count in one pass over the conversations the caller may see (one
     statement with a FILTER per view, not one scan per view)."""
     lead = scope.user.has_role(Role.ADMIN, Role.SUPERVISOR)
     views = [v for v in InboxView if lead or v is not InboxView.ALL]
+    conditions = await _filters(db, scope, None, filters or InboxFilters())
     query = (
         sa_select(*(func.count().filter(_view_filter(scope, v)) for v in views))
         .select_from(Conversation)
-        .where(*_filters(scope, None, site_id, label_id))
+        .where(*conditions)
     )
     async with db.read() as session:
         row = (await session.execute(query)).one()
@@ -270,12 +297,11 @@ async def list_inbox(
     *,
     scope: StaffScope,
     view: InboxView,
-    site_id: int | None = None,
-    label_id: int | None = None,
+    filters: InboxFilters | None = None,
     cursor: str | None = None,
     limit: int = 50,
 ) -> InboxPage:
-    conditions = _filters(scope, view, site_id, label_id)
+    conditions = await _filters(db, scope, view, filters or InboxFilters())
     if cursor:
         when, after_id = _decode_cursor(cursor)
         conditions.append(
@@ -318,34 +344,70 @@ async def inbox_row(db: Database, *, scope: StaffScope, conversation_id: str) ->
         )
     result = _row(*row)
     result.visitor_read_seq = visitor_read.last_read_seq if visitor_read is not None else 0
+    result.earlier = await earlier_conversations(db, scope=scope, conversation=conversation)
     return (await _with_labels(db, [result]))[0]
+
+
+async def earlier_conversations(
+    db: Database, *, scope: StaffScope, conversation: Conversation, limit: int = EARLIER
+) -> list[EarlierConversation]:
+    """The same visitor's conversations started before this one that the caller may view,
+    newest first, each with its last message."""
+    query = (
+        sa_select(Conversation, Message)
+        .outerjoin(
+            Message,
+            and_(
+                col(Message.conversation_id) == col(Conversation.id),
+                col(Message.seq) == col(Conversation.last_seq),
+            ),
+        )
+        .where(
+            col(Conversation.visitor_id) == conversation.visitor_id,
+            col(Conversation.id) != conversation.id,
+            col(Conversation.created_at) <= conversation.created_at,
+            _visibility(scope),
+        )
+        .order_by(col(Conversation.created_at).desc(), col(Conversation.id).desc())
+        .limit(limit)
+    )
+    async with db.read() as session:
+        rows = (await session.execute(query)).all()
+    return [
+        EarlierConversation(
+            id=other.id,
+            status=other.status,
+            created_at=other.created_at,
+            last_message=_snippet(message),
+            last_sender=message.sender_kind if message is not None else None,
+        )
+        for other, message in rows
+        if can_view(scope, other)
+    ]
 
 
 @router.get("", response_model=InboxPage)
 async def get_inbox(
     db: DbDep,
     user: CurrentUser,
+    filters: FiltersDep,
     view: InboxView = InboxView.QUEUE,
-    site: int | None = None,
-    label: int | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> InboxPage:
     """One page of an inbox view, newest activity first; `next_cursor` fetches the next.
-    `label` keeps only conversations carrying that label."""
+    Filters: `site`, `team`, `status`, `label`, `reason` (a handoff reason code; `keyword`
+    also matches `keyword:<word>`) and `q`, text that a message or private note of the
+    conversation contains (case-insensitive, up to 200 characters)."""
     scope = await load_scope(db, user)
-    return await list_inbox(
-        db, scope=scope, view=view, site_id=site, label_id=label, cursor=cursor, limit=limit
-    )
+    return await list_inbox(db, scope=scope, view=view, filters=filters, cursor=cursor, limit=limit)
 
 
 @router.get("/counts", response_model=InboxCounts)
-async def get_inbox_counts(
-    db: DbDep, user: CurrentUser, site: int | None = None, label: int | None = None
-) -> InboxCounts:
+async def get_inbox_counts(db: DbDep, user: CurrentUser, filters: FiltersDep) -> InboxCounts:
     """How many conversations each view holds, with the same filters as the list."""
     scope = await load_scope(db, user)
-    return await count_inbox(db, scope=scope, site_id=site, label_id=label)
+    return await count_inbox(db, scope=scope, filters=filters)
 
 
 @router.get("/{conversation_id}", response_model=InboxRow)

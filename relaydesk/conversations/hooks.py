@@ -34,7 +34,15 @@ def on_visitor_message(hook: MessageHook) -> MessageHook:
 
 def clear_hooks() -> None:
     _visitor_message_hooks.clear()
+    forget_runs()
+
+
+def forget_runs() -> None:
+    """Forget the work in flight (tests: each runs on a fresh event loop, and runs left
+    from a closed loop never finish, so they would count against `MAX_RUNNING` for good)."""
     _waiting.clear()
+    _active.clear()
+    _running.clear()
 
 
 # At most this many hook runs at once per process; beyond it, work waits in `_waiting`.

@@ -103,6 +103,9 @@ class Visitor(SQLModel, table=True):
     locale: str | None = Field(default=None, max_length=16)
     created_at: datetime = _ts()
     last_seen_at: datetime = _ts()
+    # The host page the widget last reported (relaydesk/widget/page.py), for the agents.
+    last_page_url: str | None = Field(default=None, max_length=2000)
+    last_page_title: str | None = Field(default=None, max_length=300)
 
 
 class Team(SQLModel, table=True):

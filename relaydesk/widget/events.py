@@ -31,7 +31,7 @@ from relaydesk.core.models import SenderKind
 from relaydesk.core.security import create_token, decode_token
 from relaydesk.core.socket_rpc import Ack, RpcNamespace, event, ok, refuse
 from relaydesk.sites import service as sites
-from relaydesk.widget import identity
+from relaydesk.widget import identity, page
 
 log = logging.getLogger(__name__)
 
@@ -220,3 +220,14 @@ class WidgetNamespace(RpcNamespace):
             payload=payload,
         )
         return ok(visitor=dump(identity.VisitorPublic.of(visitor)))
+
+    @event("visitor:page", page.VisitorPage)
+    async def visitor_page(self, sid: str, payload: page.VisitorPage) -> Ack:
+        session: dict[str, Any] = await self.get_session(sid)
+        await page.record_page(
+            get_database(),
+            site_id=session["site_id"],
+            visitor_id=session["visitor_id"],
+            payload=payload,
+        )
+        return ok()

@@ -41,6 +41,8 @@ class VisitorPublic(BaseModel):
     email: str | None
     external_id: str | None
     identity_verified: bool
+    last_page_url: str | None = None
+    last_page_title: str | None = None
 
     @classmethod
     def of(cls, visitor: Visitor) -> VisitorPublic:

@@ -20,6 +20,7 @@ from aiohttp import web
 from playwright.async_api import Browser, BrowserContext, Locator, Page, async_playwright
 from sqlmodel import col, select
 
+from relaydesk.api.demo import DEMO_THEME
 from relaydesk.core.db import Database
 from relaydesk.core.models import Conversation, Site, StaffUser
 from relaydesk.sites import service as sites
@@ -60,7 +61,8 @@ async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
 
 @pytest.fixture
 async def demo_site(db: Database) -> Site:
-    return await sites.create_site(db, name="Juniper & Oak", site_key="demo-site")
+    # The theme `relaydesk serve` gives its demo site, so screenshots show what users see.
+    return await sites.create_site(db, name="Juniper & Oak", site_key="demo-site", theme=DEMO_THEME)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from relaydesk.bot import service as bot_service
 from relaydesk.bot.summary import REASON_CODES
 from relaydesk.conversations import transitions
 from relaydesk.core.db import Database
-from relaydesk.core.models import Role, Site, Visitor
+from relaydesk.core.models import Role, Site, StaffUser, Visitor
 from relaydesk.knowledge import search as knowledge_search
 from relaydesk.knowledge.demo import seed_demo_knowledge
 from tests import sockets
@@ -40,7 +40,7 @@ def _png() -> bytes:
     return out.getvalue()
 
 
-async def _conversation(db: Database, site: Site, live_server: str) -> dict[str, object]:
+async def _conversation(db: Database, site: Site, live_server: str) -> tuple[str, StaffUser]:
     assert site.id is not None
     async with db.write() as session:
         await session.execute(
@@ -110,20 +110,19 @@ async def _conversation(db: Database, site: Site, live_server: str) -> dict[str,
         assert moved.status_code == 200, moved.text
     await staff.disconnect()
     await visitor.disconnect()
-    return {"id": cid, "lead": lead}
+    return cid, lead
 
 
 async def test_chinese_conversation_view_speaks_chinese(
     db: Database, live_server: str, demo_site: Site, browser: Browser
 ) -> None:
-    world = await _conversation(db, demo_site, live_server)
-    cid = world["id"]
+    cid, lead = await _conversation(db, demo_site, live_server)
     context = await browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
     context.set_default_timeout(15_000)
     page = await context.new_page()
     errors = errors_of(page)
     await page.emulate_media(reduced_motion="reduce")
-    await sign_in(page, live_server, world["lead"], "zh")  # type: ignore[arg-type]
+    await sign_in(page, live_server, lead, "zh")
     await page.goto(f"{live_server}/console#/inbox/all/{cid}")
 
     summary = page.locator(".rd-summary")
@@ -141,6 +140,8 @@ async def test_chinese_conversation_view_speaks_chinese(
     await expect(summary).to_contain_text("转人工原因：访客要求转人工")
     await expect(page.locator(".rd-msg.k-bot .rd-msg-who").first).to_contain_text("机器人")
     await expect(page.locator(".rd-details")).to_contain_text("中文")
+    await page.locator(".rd-log").evaluate("(log) => (log.scrollTop = log.scrollHeight)")
+    await expect(page.locator(".rd-note")).to_be_in_viewport()
     await shoot(page, "console-conversation-full-zh")
 
     shown = await page.locator("#rd-main").inner_text()

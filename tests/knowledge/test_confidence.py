@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from relaydesk.knowledge.retrieval import fusion
 from relaydesk.knowledge.retrieval.chunks import Chunk
 from relaydesk.knowledge.retrieval.confidence import (
     DEFAULT_ANSWER_THRESHOLD,
@@ -134,3 +135,13 @@ def test_a_small_knowledge_base_does_not_make_an_unrelated_question_confident(
         "Can you recommend a good pizza recipe?",
     ):
         assert index.search(question, 1)[0].confidence < DEFAULT_ANSWER_THRESHOLD, question
+
+
+def test_mostly_chinese_queries_get_no_dense_weight_from_an_english_model() -> None:
+    assert fusion.dense_weight("I forgot my password", multilingual_embedder=False) == 1.0
+    assert fusion.dense_weight("还款的银行卡怎么换", multilingual_embedder=False) == 0.0
+    # 4000 and 8 CJK characters: two thirds CJK, so BM25 alone.
+    assert fusion.dense_weight("4000每天利息是多少钱", multilingual_embedder=False) == 0.0
+    mixed = fusion.dense_weight("my card 还没到 yet please help", multilingual_embedder=False)
+    assert 0.5 < mixed < 1.0
+    assert fusion.dense_weight("还款的银行卡怎么换", multilingual_embedder=True) == 1.0

@@ -252,7 +252,7 @@ class HybridIndex:
             assert embedder is not None
             weight = fusion.dense_weight(query, multilingual_embedder=embedder.multilingual)
             fused = fusion.fuse(group_dense, group_lexical, weight)
-            if weight < fusion.DENSE_CONFIDENCE_MIN_WEIGHT:
+            if weight == 0.0:
                 # An English-only model's cosines between Chinese texts are high whatever
                 # they say, so its signals would make confidence up; judge by BM25 alone.
                 group_dense = None

@@ -798,6 +798,33 @@ function sendIdentity() {
   if (S.identity && S.connected && Object.keys(S.identity).length) call("visitor:identify", S.identity);
 }
 
+// The host page, so agents see where the visitor is; single-page apps navigate without a
+// reload, so their history changes are watched too. Debounced: apps often push twice.
+let pageSent = "";
+let pageTimer;
+function sendPage() {
+  clearTimeout(pageTimer);
+  pageTimer = setTimeout(() => {
+    let url = location.href;
+    if (url.length > 2000) url = (location.origin + location.pathname).slice(0, 2000);
+    const title = (document.title || "").slice(0, 300);
+    const key = url + "\n" + title;
+    if (!S.connected || !/^https?:/.test(url) || key == pageSent) return;
+    call("visitor:page", { url, title }).then((r) => r?.ok && (pageSent = key));
+  }, 300);
+}
+for (const k of ["pushState", "replaceState"]) {
+  const orig = history[k];
+  if (typeof orig == "function")
+    history[k] = function (...a) {
+      const r = orig.apply(this, a);
+      sendPage();
+      return r;
+    };
+}
+addEventListener("popstate", sendPage);
+addEventListener("hashchange", sendPage);
+
 // ---------------------------------------------------------------- transport
 
 let sock;
@@ -888,6 +915,9 @@ async function onConnect() {
   S.onConv?.();
   renderAll();
   sendIdentity();
+  // A reconnect may be a new visitor (an expired token): tell the server again.
+  pageSent = "";
+  sendPage();
   flush();
   markRead();
 }
