@@ -1,4 +1,5 @@
 import { h, t, upload } from "./dom.js";
+import { errorText } from "./i18n.js";
 
 // Attachments in the console: files picked (or dropped, or pasted) in the reply box are
 // uploaded at once with progress; the next send carries their ids. Files in messages are
@@ -67,7 +68,7 @@ export class Attachments {
       item.status.textContent = "";
       item.el.classList.add("done");
     } catch (err) {
-      this.fail(item, err.message);
+      this.fail(item, errorText(err));
     }
   }
 

@@ -6,18 +6,11 @@ import { CannedPicker } from "./canned.js";
 import { transferButton } from "./transfer.js";
 import { Attachments, renderAttachments } from "./attachments.js";
 import { colon, errorText, languageName, quote, reasonLabel, senderLabel } from "./i18n.js";
+import { RETRYABLE, call } from "./rpc.js";
 
-const RETRYABLE = new Set(["timeout", "rate_limited", "internal", "server_busy"]);
 let counter = 0;
 const clientId = () => `c-${Date.now()}-${Math.random().toString(36).slice(2, 8)}-${++counter}`;
 
-async function call(socket, event, data, timeout = 8000) {
-  try {
-    return await socket.timeout(timeout).emitWithAck(event, data);
-  } catch {
-    return { ok: false, error: { code: "timeout", message: t("console.conv.no_answer") } };
-  }
-}
 
 export class Conversation {
   constructor(socket, onUpdated) {

@@ -1,4 +1,6 @@
 import { api, boot, clear, fill, h, t } from "./dom.js";
+import { errorText } from "./i18n.js";
+import { call } from "./rpc.js";
 
 // Labels: coloured chips on conversations (picker in the conversation header), a label
 // filter and per-view counts in the inbox. Colours are validated `#rrggbb` on the server.
@@ -26,13 +28,6 @@ export function chips(labels) {
   return labels?.length ? h("div", { class: "rd-chips" }, labels.map((l) => chip(l))) : null;
 }
 
-async function call(socket, event, data) {
-  try {
-    return await socket.timeout(8000).emitWithAck(event, data);
-  } catch {
-    return { ok: false, error: { code: "timeout", message: "no answer from the server" } };
-  }
-}
 
 // The chips and picker under a conversation's header.
 export class Labels {
@@ -109,7 +104,7 @@ export class Labels {
         await this.save([...this.current.map((l) => l.id), label.id]);
         this.openPicker();
       } catch (err) {
-        this.conv.flash(err.message);
+        this.conv.flash(errorText(err));
       }
     };
     name.addEventListener("keydown", (e) => e.key === "Enter" && (e.preventDefault(), create()));
@@ -118,7 +113,7 @@ export class Labels {
 
   async save(ids) {
     const ack = await call(this.conv.socket, "conversation:labels", { conversation_id: this.conv.id, label_ids: ids });
-    if (!ack.ok) return this.conv.flash(ack.error.message);
+    if (!ack.ok) return this.conv.flash(errorText(ack.error));
     const open = !this.picker.hidden;
     this.show(ack.labels);
     this.conv.onLabels?.(this.conv.id, ack.labels);

@@ -1,18 +1,12 @@
 import { boot, h, t, when } from "./dom.js";
+import { errorText } from "./i18n.js";
+import { RETRYABLE, call } from "./rpc.js";
 
 // Private notes: staff-only, shown among the messages by time, never sent to the visitor.
 // They travel on their own event (`note:add` / `note:new`), so they take no message seq.
 let counter = 0;
 const clientId = () => `n-${Date.now()}-${Math.random().toString(36).slice(2, 8)}-${++counter}`;
-const RETRYABLE = new Set(["timeout", "rate_limited", "internal", "server_busy"]);
 
-async function call(socket, event, data) {
-  try {
-    return await socket.timeout(8000).emitWithAck(event, data);
-  } catch {
-    return { ok: false, error: { code: "timeout", message: "no answer from the server" } };
-  }
-}
 
 export class Notes {
   constructor(conv) {
@@ -106,6 +100,6 @@ export class Notes {
       return;
     }
     el.classList.add("failed");
-    el.append(h("div", { class: "rd-tick" }, `⚠ ${t("console.conv.failed")} (${ack.error.message})`));
+    el.append(h("div", { class: "rd-tick" }, `⚠ ${t("console.conv.failed")} (${errorText(ack.error)})`));
   }
 }

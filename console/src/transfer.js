@@ -3,14 +3,9 @@
 // conversations in bulk.
 import { api, boot, fill, h, t } from "./dom.js";
 import { agentLine, dot, fillAgents, isLead, refreshAgents, knownAgents } from "./presence.js";
+import { errorText } from "./i18n.js";
+import { call } from "./rpc.js";
 
-async function call(socket, event, data) {
-  try {
-    return await socket.timeout(8000).emitWithAck(event, data);
-  } catch {
-    return { ok: false, error: { code: "timeout", message: "no answer from the server" } };
-  }
-}
 
 function flash(text, kind = "bad") {
   const el = h("div", { class: `rd-flash${kind === "ok" ? " ok" : ""}`, role: kind === "ok" ? "status" : "alert" }, text);
@@ -99,7 +94,7 @@ async function openTransfer(c, socket, onDone) {
     const event = assigning ? "conversation:assign" : "conversation:transfer";
     const payload = assigning ? { conversation_id: c.id, agent_id: target.agent_id } : { conversation_id: c.id, ...target };
     const ack = await call(socket, event, payload);
-    if (!ack.ok) return flash(ack.error.message);
+    if (!ack.ok) return flash(errorText(ack.error));
     close();
     flash(t("console.routing.done"), "ok");
     onDone(ack.conversation);
@@ -156,7 +151,7 @@ export class TeamStatus {
       try {
         result = await api("POST", "/api/v1/conversations/reassign", { conversation_ids: ids, ...target });
       } catch (err) {
-        return flash(err.message);
+        return flash(errorText(err));
       }
       closePick();
       const failed = Object.keys(result.failed).length;

@@ -26,7 +26,8 @@ MAX_TITLE = 300
 # some console tab can wait for its next reload.
 NOTIFY_CONVERSATIONS = 5
 
-# All C0/C1 control characters (tab and newline too: a title is one line).
+# All C0/C1 control characters (tab and newline too: a title is one line). Lone
+# surrogates never get this far: the payload model refuses them.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 

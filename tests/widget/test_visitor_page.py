@@ -4,14 +4,21 @@ visitor and pushed to the staff who have the visitor's conversation open, and no
 from __future__ import annotations
 
 import asyncio
+import re
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from relaydesk.core.db import Database
+from relaydesk.core.errors import InvalidInput
 from relaydesk.core.models import Visitor
+from relaydesk.widget import page
 from tests import sockets
 from tests.factories import bearer_for, make_site, make_staff
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 async def stored(db: Database, visitor_id: str) -> Visitor:
@@ -76,6 +83,7 @@ async def test_the_page_is_stored_and_reaches_staff_in_the_conversation_only(
             await p.disconnect()
 
 
+@pytest.mark.postgres
 async def test_the_page_payload_is_validated(db: Database, live_server: str) -> None:
     site = await make_site(db)
     peer = await sockets.visitor(live_server, site.site_key)
@@ -112,6 +120,9 @@ async def test_the_page_payload_is_validated(db: Database, live_server: str) -> 
         assert r["ok"], r
         v = await stored(db, visitor_id)
         assert (v.last_page_url, v.last_page_title) == ("https://a.example/p", "Sale now")
+        # Half an emoji (a title cut badly) cannot be stored anywhere: refused.
+        r = await peer.call("visitor:page", {"url": "https://a.example/", "title": "Tea \ud83c"})
+        assert r["error"]["code"] == "invalid_payload", r
         r = await peer.call("visitor:page", {"url": "https://a.example/", "title": "\x01\n"})
         assert r["ok"] and (await stored(db, visitor_id)).last_page_title is None
     finally:
@@ -139,3 +150,23 @@ async def test_the_details_row_shows_the_page(db: Database, live_server: str) ->
         assert row["earlier"] == []
     finally:
         await peer.disconnect()
+
+
+@settings(max_examples=300, deadline=None)
+@given(url=st.text(max_size=80), title=st.one_of(st.none(), st.text(max_size=60)))
+def test_whatever_is_sent_is_refused_with_a_code_or_stored_clean(
+    url: str, title: str | None
+) -> None:
+    candidates = [url, "https://a.example/" + url]
+    for candidate in candidates:
+        try:
+            clean_url, clean_title = page.clean_page(
+                page.VisitorPage(url=candidate or "x", title=title)
+            )
+        except InvalidInput as exc:
+            assert exc.code == "invalid_url"
+            continue
+        assert re.match(r"^https?://[^/\s]", clean_url, re.IGNORECASE), clean_url
+        for text in (clean_url, clean_title or ""):
+            assert not CONTROL.search(text), repr(text)
+        assert clean_title is None or clean_title == clean_title.strip() != ""

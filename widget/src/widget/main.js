@@ -807,7 +807,8 @@ function sendPage() {
   pageTimer = setTimeout(() => {
     let url = location.href;
     if (url.length > 2000) url = (location.origin + location.pathname).slice(0, 2000);
-    const title = (document.title || "").slice(0, 300);
+    // By code point: a cut emoji (half a surrogate pair) would be refused.
+    const title = Array.from(document.title || "").slice(0, 300).join("");
     const key = url + "\n" + title;
     if (!S.connected || !/^https?:/.test(url) || key == pageSent) return;
     call("visitor:page", { url, title }).then((r) => r?.ok && (pageSent = key));
