@@ -76,6 +76,11 @@ class Settings(BaseSettings):
         10 * 1024 * 1024,
         description="Largest attachment (image or PDF) a visitor or agent may upload, in bytes.",
     )
+    url_import_allow_private_networks: bool = Field(
+        False,
+        description="Let URL and sitemap imports fetch from loopback, private and link-local "
+        "addresses (off: an import could otherwise reach internal services).",
+    )
 
     # Knowledge and retrieval
     embedding_model_dir: Path | None = Field(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 from sqlmodel import func, select
 
+from relaydesk.core.config import override_settings
 from relaydesk.core.db import Database
 from relaydesk.core.errors import DomainError
 from relaydesk.knowledge import importers, service
@@ -244,7 +246,7 @@ async def test_single_url_and_reimport_by_source_url(db: Database, tmp_path: Pat
     (root / "care.html").write_text(
         html_page("Caring for linen", "Washing", ["Wash linen at 40 degrees and dry it flat."])
     )
-    with web_server(root) as base:
+    with web_server(root) as base, override_settings(url_import_allow_private_networks=True):
         url = f"{base}/care.html"
         await service.import_url(db, site_id=site.id, url=url, actor=service.SYSTEM)
         hit = (await find(db, site.id, "what temperature should I wash linen")).hits[0]
@@ -261,7 +263,10 @@ async def test_single_url_and_reimport_by_source_url(db: Database, tmp_path: Pat
         assert caught.value.code == "fetch_failed"
     assert (await _counts(db))[0] == 1
     assert "30 degrees" in (await find(db, site.id, "linen temperature")).hits[0].text
-    with pytest.raises(DomainError) as refused:
+    with (
+        pytest.raises(DomainError) as refused,
+        override_settings(url_import_allow_private_networks=True),
+    ):
         await service.import_url(db, site_id=site.id, url=url, actor=service.SYSTEM)
     assert refused.value.code == "fetch_failed"  # the server is gone
     with pytest.raises(DomainError) as bad_scheme:
@@ -285,7 +290,7 @@ async def test_sitemap_crawl_is_bounded_to_its_host_and_page_limit(
     }
     for name, text in topics.items():
         (root / f"{name}.html").write_text(html_page(name.capitalize(), "Care", [text]))
-    with web_server(root) as base:
+    with web_server(root) as base, override_settings(url_import_allow_private_networks=True):
         urls = [f"{base}/{name}.html" for name in topics]
         urls.insert(1, f"{base}/gone.html")
         locs = "".join(f"<url><loc>{u}</loc></url>" for u in urls)
@@ -313,3 +318,74 @@ async def test_sitemap_crawl_is_bounded_to_its_host_and_page_limit(
             )
         assert caught.value.code == "invalid_sitemap"
     assert (await _counts(db))[0] == 2
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:{port}/care.html",  # loopback
+        "http://localhost:{port}/care.html",  # a name that resolves to loopback
+        "http://[::1]:{port}/care.html",
+        "http://169.254.169.254/latest/meta-data/",  # cloud metadata (link-local)
+        "http://10.0.0.8/intranet.html",  # private
+    ],
+)
+async def test_imports_never_fetch_from_non_public_addresses(
+    db: Database, tmp_path: Path, url: str
+) -> None:
+    site = await make_site(db)
+    assert site.id is not None
+    root = tmp_path / "www"
+    root.mkdir()
+    (root / "care.html").write_text(html_page("Internal", "Secret", ["Do not import me."]))
+    with web_server(root) as base:
+        port = base.rsplit(":", 1)[1]
+        for sitemap in (False, True):
+            with pytest.raises(DomainError) as caught:
+                await service.import_url(
+                    db,
+                    site_id=site.id,
+                    url=url.format(port=port),
+                    sitemap=sitemap,
+                    actor=service.SYSTEM,
+                )
+            assert caught.value.code == "url_not_allowed"
+    assert (await find(db, site.id, "import")).hits == []
+
+
+async def test_a_redirect_to_a_non_public_address_is_refused(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check runs for each hop: a public page redirecting inward is refused too."""
+    import httpx
+
+    from relaydesk.knowledge.importers import web
+
+    site = await make_site(db)
+    assert site.id is not None
+    hops: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        hops.append(str(request.url))
+        return httpx.Response(302, headers={"Location": "http://127.0.0.1/admin"})
+
+    async def public(host: str, port: int, **_: object) -> list[tuple[object, ...]]:
+        address = "93.184.215.14" if host == "docs.example.com" else "127.0.0.1"
+        return [(2, 1, 6, "", (address, port))]
+
+    real_client = web.client
+
+    def routed_client() -> httpx.AsyncClient:
+        http = real_client()
+        http._transport = httpx.MockTransport(handler)
+        return http
+
+    monkeypatch.setattr(web, "client", routed_client)
+    loop = asyncio.get_running_loop()
+    monkeypatch.setattr(loop, "getaddrinfo", public)
+    with pytest.raises(DomainError) as caught:
+        await service.import_url(
+            db, site_id=site.id, url="http://docs.example.com/faq", actor=service.SYSTEM
+        )
+    assert caught.value.code == "url_not_allowed"
+    assert hops == ["http://docs.example.com/faq"]  # the inward hop was never requested

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import html
+import ipaddress
 import re
+import socket
 import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from relaydesk.core.config import get_settings
 from relaydesk.knowledge.errors import ImportRefused
 from relaydesk.knowledge.importers.documents import (
     parse_docx,
@@ -44,6 +47,30 @@ def _check_url(url: str) -> str:
     return url.strip()
 
 
+async def _public_only(request: httpx.Request) -> None:
+    """Refuse hosts that resolve to loopback, private, link-local or other non-public
+    addresses (an editor's import must not reach the server's own network: databases,
+    cloud metadata). Runs for every request, redirects included."""
+    if get_settings().url_import_allow_private_networks:
+        return
+    host = request.url.host
+    port = request.url.port or (443 if request.url.scheme == "https" else 80)
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        raise ImportRefused(
+            f"{host} could not be resolved", code="fetch_failed", url=str(request.url)
+        ) from None
+    for *_, address in found:
+        ip = ipaddress.ip_address(str(address[0]).split("%", 1)[0])
+        if not ip.is_global:
+            raise ImportRefused(
+                f"{host} is not a public address; imports only fetch from the internet",
+                code="url_not_allowed",
+                url=str(request.url),
+            )
+
+
 def client() -> httpx.AsyncClient:
     return httpx.AsyncClient(
         timeout=FETCH_TIMEOUT,
@@ -51,6 +78,7 @@ def client() -> httpx.AsyncClient:
         max_redirects=5,
         headers={"User-Agent": USER_AGENT},
         trust_env=False,
+        event_hooks={"request": [_public_only]},
     )
 
 
