@@ -4,11 +4,9 @@
 // `--check` builds in memory and fails if the committed files differ. Deterministic:
 // same sources and lockfile, same bytes. Same pattern as widget/build.mjs.
 import { build } from "esbuild";
-import { createHash } from "node:crypto";
-import { readFile, readdir, writeFile, rm, mkdir } from "node:fs/promises";
-import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import { emit, hashed } from "../tools/bundle-output.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const out = join(here, "..", "relaydesk", "agents_console", "static");
@@ -41,46 +39,20 @@ const adminJs = await build({
 const css = await build({ ...common, entryPoints: [join(here, "src/console.css")] });
 const jsCode = js.outputFiles[0].contents;
 const cssCode = css.outputFiles[0].contents;
-const hash = (b) => createHash("sha256").update(b).digest("hex").slice(0, 12);
-const bundle = `console.${hash(jsCode)}.js`;
-const styles = `console.${hash(cssCode)}.css`;
+const bundle = hashed("console", "js", jsCode);
+const styles = hashed("console", "css", cssCode);
 const adminCode = adminJs.outputFiles[0].contents;
-const admin = `admin.${hash(adminCode)}.js`;
-const gz = (b) => gzipSync(b, { level: 9 }).length;
-const manifest = {
-  bundle,
-  css: styles,
-  admin,
-  sizes: {
-    [bundle]: { bytes: jsCode.length, gzip: gz(jsCode) },
-    [styles]: { bytes: cssCode.length, gzip: gz(cssCode) },
-    [admin]: { bytes: adminCode.length, gzip: gz(adminCode) },
-  },
-};
-const files = new Map([
-  [bundle, Buffer.from(jsCode)],
-  [styles, Buffer.from(cssCode)],
-  [admin, Buffer.from(adminCode)],
-  ["manifest.json", Buffer.from(JSON.stringify(manifest, null, 2) + "\n")],
-]);
-
-const present = (await readdir(out).catch(() => [])).filter((f) => /\.(js|css|json)$/.test(f));
-if (check) {
-  const problems = [];
-  for (const [name, bytes] of files) {
-    const old = await readFile(join(out, name)).catch(() => null);
-    if (!old) problems.push(`missing: ${name}`);
-    else if (!old.equals(bytes)) problems.push(`differs: ${name}`);
-  }
-  for (const f of present) if (!files.has(f)) problems.push(`stale: ${f}`);
-  if (problems.length) {
-    console.error("The committed console bundle is not a fresh build of console/src:\n  " + problems.join("\n  ") + "\nRun `npm run build` in console/ and commit relaydesk/agents_console/static/.");
-    process.exit(1);
-  }
-  console.log(`console bundle is up to date (${bundle})`);
-} else {
-  await mkdir(out, { recursive: true });
-  for (const f of present) if (!files.has(f)) await rm(join(out, f));
-  for (const [name, bytes] of files) await writeFile(join(out, name), bytes);
-  console.log(`${bundle} ${manifest.sizes[bundle].gzip} B gz; ${styles} ${manifest.sizes[styles].gzip} B gz`);
-}
+const admin = hashed("admin", "js", adminCode);
+await emit({
+  what: "console",
+  source: "console",
+  out,
+  shown: "relaydesk/agents_console/static",
+  outputs: new Map([
+    [bundle, jsCode],
+    [styles, cssCode],
+    [admin, adminCode],
+  ]),
+  names: { bundle, css: styles, admin },
+  check,
+});

@@ -5,11 +5,10 @@
 // `--check` builds in memory and fails if the committed files differ. The build is
 // deterministic: same sources and lockfile, same bytes.
 import { build, transform } from "esbuild";
-import { createHash } from "node:crypto";
-import { readFile, readdir, writeFile, rm, mkdir } from "node:fs/promises";
-import { gzipSync } from "node:zlib";
+import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import { emit, hashed } from "../tools/bundle-output.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const out = join(here, "..", "relaydesk", "widget", "static");
@@ -44,7 +43,7 @@ const widget = await build({
   banner: { js: "/*! Relaydesk widget (Apache-2.0); includes socket.io-client (MIT) */" },
 });
 const widgetCode = widget.outputFiles[0].contents;
-const bundleName = `widget.${createHash("sha256").update(widgetCode).digest("hex").slice(0, 12)}.js`;
+const bundleName = hashed("widget", "js", widgetCode);
 
 const loader = await build({
   ...common,
@@ -53,39 +52,15 @@ const loader = await build({
 });
 const loaderCode = loader.outputFiles[0].contents;
 
-const gz = (b) => gzipSync(b, { level: 9 }).length;
-const manifest = {
-  loader: "loader.js",
-  bundle: bundleName,
-  sizes: {
-    "loader.js": { bytes: loaderCode.length, gzip: gz(loaderCode) },
-    [bundleName]: { bytes: widgetCode.length, gzip: gz(widgetCode) },
-  },
-};
-const files = new Map([
-  ["loader.js", Buffer.from(loaderCode)],
-  [bundleName, Buffer.from(widgetCode)],
-  ["manifest.json", Buffer.from(JSON.stringify(manifest, null, 2) + "\n")],
-]);
-
-const present = (await readdir(out).catch(() => [])).filter((f) => /\.(js|json)$/.test(f));
-if (check) {
-  const problems = [];
-  for (const [name, bytes] of files) {
-    const old = await readFile(join(out, name)).catch(() => null);
-    if (!old) problems.push(`missing: ${name}`);
-    else if (!old.equals(bytes)) problems.push(`differs: ${name}`);
-  }
-  for (const f of present) if (!files.has(f)) problems.push(`stale: ${f}`);
-  if (problems.length) {
-    console.error("The committed widget bundle is not a fresh build of widget/src:\n  " + problems.join("\n  ") + "\nRun `npm run build` in widget/ and commit relaydesk/widget/static/.");
-    process.exit(1);
-  }
-  console.log(`widget bundle is up to date (${bundleName})`);
-} else {
-  await mkdir(out, { recursive: true });
-  for (const f of present) if (!files.has(f)) await rm(join(out, f));
-  for (const [name, bytes] of files) await writeFile(join(out, name), bytes);
-  const s = manifest.sizes;
-  console.log(`loader.js ${s["loader.js"].gzip} B gz; ${bundleName} ${s[bundleName].gzip} B gz`);
-}
+await emit({
+  what: "widget",
+  source: "widget",
+  out,
+  shown: "relaydesk/widget/static",
+  outputs: new Map([
+    ["loader.js", loaderCode],
+    [bundleName, widgetCode],
+  ]),
+  names: { loader: "loader.js", bundle: bundleName },
+  check,
+});
