@@ -21,6 +21,11 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
+from relaydesk.agents_console.inbox_details import (
+    EarlierConversation,
+    earlier_conversations,
+    snippet,
+)
 from relaydesk.agents_console.inbox_filters import (
     InboxFilters,
     check_filters,
@@ -47,8 +52,6 @@ from relaydesk.core.models import (
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
 FiltersDep = Annotated[InboxFilters, Depends(inbox_filters)]
 
-SNIPPET_CHARS = 140
-EARLIER = 10
 LIVE = (ConversationStatus.BOT, ConversationStatus.QUEUED)
 
 
@@ -74,16 +77,6 @@ class VisitorBrief(BaseModel):
     last_page_url: str | None = None
     last_page_title: str | None = None
     last_seen_at: datetime | None = None
-
-
-class EarlierConversation(BaseModel):
-    """One of the visitor's earlier conversations, in the details panel."""
-
-    id: str
-    status: str
-    created_at: datetime
-    last_message: str | None
-    last_sender: str | None
 
 
 class InboxRow(BaseModel):
@@ -185,13 +178,6 @@ def _view_filter(scope: StaffScope, view: InboxView) -> ColumnElement[bool]:
     return col(Conversation.status) == ConversationStatus.RESOLVED
 
 
-def _snippet(message: Message | None) -> str | None:
-    text = message.text if message is not None else None
-    if text is not None and len(text) > SNIPPET_CHARS:
-        text = text[: SNIPPET_CHARS - 1] + "…"
-    return text
-
-
 def _row(
     conversation: Conversation,
     visitor: Visitor,
@@ -217,7 +203,7 @@ def _row(
             last_seen_at=visitor.last_seen_at,
         ),
         last_seq=conversation.last_seq,
-        last_message=_snippet(message),
+        last_message=snippet(message),
         last_sender=message.sender_kind if message is not None else None,
         unread=max(0, conversation.last_seq - (read_seq or 0)),
         created_at=conversation.created_at,
@@ -344,46 +330,10 @@ async def inbox_row(db: Database, *, scope: StaffScope, conversation_id: str) ->
         )
     result = _row(*row)
     result.visitor_read_seq = visitor_read.last_read_seq if visitor_read is not None else 0
-    result.earlier = await earlier_conversations(db, scope=scope, conversation=conversation)
-    return (await _with_labels(db, [result]))[0]
-
-
-async def earlier_conversations(
-    db: Database, *, scope: StaffScope, conversation: Conversation, limit: int = EARLIER
-) -> list[EarlierConversation]:
-    """The same visitor's conversations started before this one that the caller may view,
-    newest first, each with its last message."""
-    query = (
-        sa_select(Conversation, Message)
-        .outerjoin(
-            Message,
-            and_(
-                col(Message.conversation_id) == col(Conversation.id),
-                col(Message.seq) == col(Conversation.last_seq),
-            ),
-        )
-        .where(
-            col(Conversation.visitor_id) == conversation.visitor_id,
-            col(Conversation.id) != conversation.id,
-            col(Conversation.created_at) <= conversation.created_at,
-            _visibility(scope),
-        )
-        .order_by(col(Conversation.created_at).desc(), col(Conversation.id).desc())
-        .limit(limit)
+    result.earlier = await earlier_conversations(
+        db, scope=scope, conversation=conversation, visible=_visibility(scope)
     )
-    async with db.read() as session:
-        rows = (await session.execute(query)).all()
-    return [
-        EarlierConversation(
-            id=other.id,
-            status=other.status,
-            created_at=other.created_at,
-            last_message=_snippet(message),
-            last_sender=message.sender_kind if message is not None else None,
-        )
-        for other, message in rows
-        if can_view(scope, other)
-    ]
+    return (await _with_labels(db, [result]))[0]
 
 
 @router.get("", response_model=InboxPage)

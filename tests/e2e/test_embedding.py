@@ -47,7 +47,8 @@ async def test_bad_options_warn_and_the_api_works(
         for bad in ("locale", "hideLauncher", "bogus", "color", "sound"):
             assert bad in joined, (bad, warnings)
         colour = await widget.launcher.evaluate("el => getComputedStyle(el).backgroundColor")
-        assert colour == "rgb(59, 91, 219)"  # the default, not the injected value
+        # The site's own colour (the demo theme's #8a5a34), not the injected value.
+        assert colour == "rgb(138, 90, 52)"
 
         await page.evaluate("Relaydesk.open()")
         await expect(widget.input).to_be_focused()

@@ -201,6 +201,15 @@ fuzz_payloads = st.one_of(
             "comment": st.one_of(st.text(max_size=50), st.integers()),
             "email": st.one_of(st.text(max_size=40), st.just("a@b.example")),
             "message": st.one_of(st.text(max_size=60), st.none()),
+            "url": st.one_of(
+                st.text(max_size=40),
+                st.sampled_from(["https://shop.example/a?b=1", "javascript:alert(1)", "ftp://x"]),
+            ),
+            "title": st.one_of(st.text(max_size=40), st.integers()),
+            "id": ids,
+            "name": st.one_of(st.text(max_size=40), st.none()),
+            "user_hash": st.one_of(st.text("0123456789abcdef", max_size=64), st.integers()),
+            "attachment_ids": st.one_of(st.lists(ids, max_size=3), st.text(max_size=5)),
         },
     ),
 )
@@ -214,6 +223,8 @@ EVENTS = [
     "offline:submit",
     "feedback",
     "csat:submit",
+    "visitor:page",
+    "visitor:identify",
 ]
 
 
