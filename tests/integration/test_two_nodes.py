@@ -85,11 +85,16 @@ def nodes(
     cluster_url: str, redis_server: RedisServer, tmp_path: Path
 ) -> Iterator[list[tuple[subprocess.Popen[bytes], str]]]:
     env = {"RELAYDESK_DATABASE_URL": cluster_url, "RELAYDESK_REDIS_URL": redis_server.url}
-    started = [start_node(tmp_path / "a", env), start_node(tmp_path / "b", env)]
-    yield started
-    for process, _ in started:
-        process.kill()
-        process.wait()
+    started: list[tuple[subprocess.Popen[bytes], str]] = []
+    try:
+        # Appended one by one: if node B fails to start, node A is still stopped.
+        for name in ("a", "b"):
+            started.append(start_node(tmp_path / name, env))
+        yield started
+    finally:
+        for process, _ in started:
+            process.kill()
+            process.wait()
 
 
 async def test_visitor_and_agent_on_different_nodes(
