@@ -25,8 +25,6 @@ async def client(db: Database) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-
-
 @dataclass
 class World:
     site: Site

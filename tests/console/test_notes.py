@@ -43,8 +43,6 @@ def auth(user: StaffUser) -> dict[str, str]:
     return {"Authorization": f"Bearer {bearer_for(user)}"}
 
 
-
-
 @pytest.mark.postgres
 async def test_rest_add_list_and_idempotent_resend(
     db: Database, client: httpx.AsyncClient, backend: str
