@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_
@@ -69,6 +70,25 @@ async def _existing_articles(
     return by_external, by_url
 
 
+def _reimport(
+    row: Article | FaqEntry, new_values: dict[str, Any], *, publish: bool, now: datetime
+) -> str:
+    """Apply a re-import to an existing article or FAQ entry: "unchanged", "updated" (its
+    content changed) or "published" (only its status did)."""
+    content_changed = any(getattr(row, k) != v for k, v in new_values.items())
+    status_changed = publish and row.status != ContentStatus.PUBLISHED
+    if not content_changed and not status_changed:
+        return "unchanged"
+    for key, value in new_values.items():
+        setattr(row, key, value)
+    if status_changed:
+        row.status = ContentStatus.PUBLISHED
+        row.published_at = now
+    row.revision += 1
+    row.updated_at = now
+    return "updated" if content_changed else "published"
+
+
 async def import_batch(
     db: Database,
     *,
@@ -128,22 +148,13 @@ async def import_batch(
                 "tags": parsed.tags or article.tags,
                 "source_url": parsed.source_url or article.source_url,
             }
-            content_changed = any(getattr(article, k) != v for k, v in new_content.items())
-            status_changed = publish and article.status != ContentStatus.PUBLISHED
-            if not content_changed and not status_changed:
-                touched.append((article, "unchanged"))
+            action = _reimport(article, new_content, publish=publish, now=now)
+            touched.append((article, action))
+            if action == "unchanged":
                 summary.articles_unchanged += 1
                 continue
-            for key, value in new_content.items():
-                setattr(article, key, value)
-            if content_changed:
+            if action == "updated":
                 article.version += 1
-            if status_changed:
-                article.status = ContentStatus.PUBLISHED
-                article.published_at = now
-            article.revision += 1
-            article.updated_at = now
-            touched.append((article, "updated" if content_changed else "published"))
             summary.articles_updated += 1
             affects = affects or article.status == ContentStatus.PUBLISHED
         await session.flush()
@@ -196,19 +207,10 @@ async def import_batch(
                 "tags": parsed_faq.tags or entry.tags,
                 "locale": parsed_faq.locale,
             }
-            content_changed = any(getattr(entry, k) != v for k, v in new_values.items())
-            status_changed = publish and entry.status != ContentStatus.PUBLISHED
-            if not content_changed and not status_changed:
+            if _reimport(entry, new_values, publish=publish, now=now) == "unchanged":
                 touched_faqs.append((entry, "unchanged"))
                 summary.faq_unchanged += 1
                 continue
-            for key, value in new_values.items():
-                setattr(entry, key, value)
-            if status_changed:
-                entry.status = ContentStatus.PUBLISHED
-                entry.published_at = now
-            entry.revision += 1
-            entry.updated_at = now
             touched_faqs.append((entry, "updated"))
             summary.faq_updated += 1
             affects = affects or entry.status == ContentStatus.PUBLISHED
