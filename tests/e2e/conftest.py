@@ -121,6 +121,14 @@ class Widget:
         return [int(v) for v in values]
 
 
+async def open_widget(page: Page, url: str) -> Widget:
+    """Load a page that embeds the widget and open the chat."""
+    await page.goto(url)
+    widget = Widget(page)
+    await widget.open()
+    return widget
+
+
 async def conversation_of(db: Database, site: Site) -> Conversation:
     """The site's latest conversation (each test has one visitor)."""
     for _ in range(100):

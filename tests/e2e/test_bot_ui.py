@@ -13,7 +13,7 @@ from relaydesk.conversations.service import BOT
 from relaydesk.core import realtime
 from relaydesk.core.db import Database
 from relaydesk.core.models import Availability, Site, StaffUser
-from tests.e2e.conftest import Agent, Widget, conversation_of, errors_of
+from tests.e2e.conftest import Agent, conversation_of, errors_of, open_widget
 from tests.factories import route_manually
 
 
@@ -22,9 +22,7 @@ async def test_streamed_answer_with_citations_suggestions_and_feedback(
 ) -> None:
     page = await context.new_page()
     errors = errors_of(page)
-    await page.goto(f"{live_server}/demo")
-    widget = Widget(page)
-    await widget.open()
+    widget = await open_widget(page, f"{live_server}/demo")
     conversation = await conversation_of(db, demo_site)
     cid, stream = conversation.id, "bot-stream-1"
     await expect(page.locator("relaydesk-widget .st")).to_have_text(
@@ -120,9 +118,7 @@ async def test_handoff_queue_then_agent_joins_then_csat(
         assert user is not None
         user.availability = Availability.ONLINE
     page = await context.new_page()
-    await page.goto(f"{live_server}/demo")
-    widget = Widget(page)
-    await widget.open()
+    widget = await open_widget(page, f"{live_server}/demo")
     conversation = await conversation_of(db, demo_site)
     cid = conversation.id
 
@@ -176,9 +172,7 @@ async def test_offline_form_when_no_agent_is_online(
     live_server: str, db: Database, demo_site: Site, context: BrowserContext
 ) -> None:
     page = await context.new_page()
-    await page.goto(f"{live_server}/demo")
-    widget = Widget(page)
-    await widget.open()
+    widget = await open_widget(page, f"{live_server}/demo")
     await conversation_of(db, demo_site)
     await page.locator("relaydesk-widget .hb").click()
     form = page.locator("relaydesk-widget form.offline")

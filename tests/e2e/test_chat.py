@@ -16,11 +16,11 @@ from relaydesk.widget import identity
 from tests import sockets
 from tests.e2e.conftest import (
     Agent,
-    Widget,
     conversation_of,
     errors_of,
     eventually,
     host_page,
+    open_widget,
     shoot,
 )
 from tests.e2e.test_console_inbox import sign_in
@@ -32,9 +32,7 @@ async def test_visitor_and_agent_talk_with_read_ticks(
 ) -> None:
     page = await context.new_page()
     errors = errors_of(page)
-    await page.goto(f"{live_server}/demo")
-    widget = Widget(page)
-    await widget.open()
+    widget = await open_widget(page, f"{live_server}/demo")
     await expect(widget.input).to_be_focused()
     await widget.send("Hi! Where is my order #1042?")
 
@@ -79,9 +77,7 @@ async def test_typing_indicator_and_unread_badge(
     live_server: str, db: Database, demo_site: Site, agent: Agent, context: BrowserContext
 ) -> None:
     page = await context.new_page()
-    await page.goto(f"{live_server}/demo")
-    widget = Widget(page)
-    await widget.open()
+    widget = await open_widget(page, f"{live_server}/demo")
     await widget.send("Do you ship to Canada?")
     await expect(widget.confirmed()).not_to_have_count(0)
     conversation = await conversation_of(db, demo_site)
@@ -140,9 +136,7 @@ async def test_attachments_both_ways(
     page = await context.new_page()
     errors = errors_of(page)
     await page.emulate_media(reduced_motion="reduce")
-    await page.goto(f"{live_server}/demo")
-    widget = Widget(page)
-    await widget.open()
+    widget = await open_widget(page, f"{live_server}/demo")
     await widget.send("Here is the damaged box")
     await expect(widget.confirmed()).to_have_count(1)
     conversation = await conversation_of(db, demo_site)
@@ -283,9 +277,7 @@ async def test_identify_from_the_host_page_reaches_the_agent_live(
     agent = await make_staff(db, site=demo_site, name="Ida Ident")
     page = await context.new_page()
     errors = errors_of(page)
-    await page.goto(f"{live_server}/demo")
-    widget = Widget(page)
-    await widget.open()
+    widget = await open_widget(page, f"{live_server}/demo")
     await widget.send("Hello, it's me")
     await expect(widget.confirmed()).to_have_count(1)
     cid = (await conversation_of(db, demo_site)).id
@@ -335,9 +327,7 @@ async def test_attachments_from_a_page_on_another_origin(
     async with host_page(html) as url:
         page = await context.new_page()
         errors = errors_of(page)
-        await page.goto(url)
-        widget = Widget(page)
-        await widget.open()
+        widget = await open_widget(page, url)
         await widget.send("Photo coming")
         await expect(widget.confirmed()).to_have_count(1)
         cid = (await conversation_of(db, demo_site)).id

@@ -14,7 +14,7 @@ from relaydesk.conversations import transitions
 from relaydesk.conversations.service import Actor
 from relaydesk.core.db import Database
 from relaydesk.core.models import Conversation, Site, Visitor, utcnow
-from tests.e2e.conftest import Widget, conversation_of, errors_of, eventually, shoot
+from tests.e2e.conftest import conversation_of, errors_of, eventually, open_widget, shoot
 from tests.e2e.test_console_inbox import sign_in
 from tests.factories import make_conversation, make_staff, route_manually
 
@@ -43,9 +43,7 @@ async def test_search_status_filter_and_the_visitor_panel(
     # app: no reload).
     shop = await context.new_page()
     shop_errors = errors_of(shop)
-    await shop.goto(f"{live_server}/demo")
-    widget = Widget(shop)
-    await widget.open()
+    widget = await open_widget(shop, f"{live_server}/demo")
     await widget.send("Hello, is the oak table in stock?")
     await expect(widget.confirmed().first).to_be_visible()
     visitor_conv = await conversation_of(db, demo_site)

@@ -24,7 +24,7 @@ from relaydesk.core.db import Database
 from relaydesk.core.models import Site, StaffUser
 from relaydesk.testing.llm_standin import LLMStandIn, Reply
 from tests import sockets
-from tests.e2e.conftest import Widget, conversation_of, errors_of, eventually, shoot
+from tests.e2e.conftest import conversation_of, errors_of, eventually, open_widget, shoot
 from tests.factories import bearer_for
 
 QUESTION = "When will I get my refund?"
@@ -99,9 +99,7 @@ async def test_demo_question_cited_answer_handoff_agent_reply_read_tick(
     page = await context.new_page()
     errors = errors_of(page)
     await page.emulate_media(reduced_motion="reduce")
-    await page.goto(f"{live_server}/demo")
-    widget = Widget(page)
-    await widget.open()
+    widget = await open_widget(page, f"{live_server}/demo")
     await page.evaluate(WATCH_STREAM)
 
     await widget.send(QUESTION)

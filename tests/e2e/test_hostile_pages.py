@@ -6,7 +6,15 @@ from playwright.async_api import BrowserContext, expect
 
 from relaydesk.core.db import Database
 from relaydesk.core.models import Site
-from tests.e2e.conftest import Agent, Widget, conversation_of, errors_of, host_page, shoot
+from tests.e2e.conftest import (
+    Agent,
+    Widget,
+    conversation_of,
+    errors_of,
+    host_page,
+    open_widget,
+    shoot,
+)
 
 HOSTILE = """<!doctype html><html lang="en"><head><style>
 * { all: unset !important; }
@@ -73,9 +81,7 @@ async def test_message_text_is_inert(
 ) -> None:
     page = await context.new_page()
     errors = errors_of(page)
-    await page.goto(f"{live_server}/demo")
-    widget = Widget(page)
-    await widget.open()
+    widget = await open_widget(page, f"{live_server}/demo")
     conversation = await conversation_of(db, demo_site)
     cid = conversation.id
     assert (await agent.peer.call("conversation:accept", {"conversation_id": cid}))["ok"]

@@ -7,7 +7,7 @@ from playwright.async_api import BrowserContext, expect
 from relaydesk.core.config import override_settings
 from relaydesk.core.db import Database
 from relaydesk.core.models import Site
-from tests.e2e.conftest import Agent, Widget, conversation_of, errors_of, eventually
+from tests.e2e.conftest import Agent, Widget, conversation_of, errors_of, eventually, open_widget
 
 
 async def taken_over(db: Database, site: Site, agent: Agent) -> str:
@@ -25,9 +25,7 @@ async def test_offline_sends_arrive_once_and_in_order(
 ) -> None:
     page = await context.new_page()
     errors = errors_of(page)
-    await page.goto(f"{live_server}/demo")
-    widget = Widget(page)
-    await widget.open()
+    widget = await open_widget(page, f"{live_server}/demo")
     cid = await taken_over(db, demo_site, agent)
     await widget.send("First, online")
     await expect(widget.confirmed()).to_have_count(1, timeout=5000)
@@ -73,9 +71,7 @@ async def test_reload_and_second_tab_show_the_same_conversation(
     live_server: str, db: Database, demo_site: Site, agent: Agent, context: BrowserContext
 ) -> None:
     page = await context.new_page()
-    await page.goto(f"{live_server}/demo")
-    widget = Widget(page)
-    await widget.open()
+    widget = await open_widget(page, f"{live_server}/demo")
     cid = await taken_over(db, demo_site, agent)
     await widget.send("Hello from tab one")
     await expect(widget.confirmed()).to_have_count(1)
@@ -105,9 +101,7 @@ async def test_unsent_message_survives_a_navigation(
     live_server: str, db: Database, demo_site: Site, agent: Agent, context: BrowserContext
 ) -> None:
     page = await context.new_page()
-    await page.goto(f"{live_server}/demo")
-    widget = Widget(page)
-    await widget.open()
+    widget = await open_widget(page, f"{live_server}/demo")
     await taken_over(db, demo_site, agent)
     await widget.send("Before going offline")
     await expect(widget.confirmed()).to_have_count(1)
@@ -128,9 +122,7 @@ async def test_read_ticks_survive_a_reload(
     live_server: str, db: Database, demo_site: Site, agent: Agent, context: BrowserContext
 ) -> None:
     page = await context.new_page()
-    await page.goto(f"{live_server}/demo")
-    widget = Widget(page)
-    await widget.open()
+    widget = await open_widget(page, f"{live_server}/demo")
     cid = await taken_over(db, demo_site, agent)
     await widget.send("Read me")
     await widget.send("And me, later")
@@ -157,9 +149,7 @@ async def test_server_busy_sends_are_retried_with_the_same_client_id(
 ) -> None:
     page = await context.new_page()
     errors = errors_of(page)
-    await page.goto(f"{live_server}/demo")
-    widget = Widget(page)
-    await widget.open()
+    widget = await open_widget(page, f"{live_server}/demo")
     cid = await taken_over(db, demo_site, agent)
     pending = widget.log.locator(".m.pending")
 

@@ -6,7 +6,7 @@ from playwright.async_api import Browser, BrowserContext, expect
 
 from relaydesk.core.db import Database
 from relaydesk.core.models import Site
-from tests.e2e.conftest import Widget, conversation_of, shoot
+from tests.e2e.conftest import Widget, conversation_of, open_widget, shoot
 
 
 async def test_screenshots_en_zh_mobile_offline(
@@ -32,9 +32,7 @@ async def test_screenshots_en_zh_mobile_offline(
     zh_context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
     zh = await zh_context.new_page()
     await zh.emulate_media(reduced_motion="reduce")
-    await zh.goto(f"{live_server}/demo?lang=zh")
-    zh_widget = Widget(zh)
-    await zh_widget.open()
+    zh_widget = await open_widget(zh, f"{live_server}/demo?lang=zh")
     await expect(zh.locator("relaydesk-widget .tt")).to_have_text("在线客服")
     await expect(zh_widget.input).to_have_attribute("placeholder", "输入消息…")
     await zh_widget.send("你好，请问周末营业吗？")

@@ -8,7 +8,7 @@ from playwright.async_api import BrowserContext, expect
 
 from relaydesk.core.db import Database
 from relaydesk.core.models import Role, Site
-from tests.e2e.conftest import Widget, errors_of, host_page, shoot
+from tests.e2e.conftest import Widget, errors_of, host_page, open_widget, shoot
 from tests.factories import bearer_for, make_staff
 
 GREETING = "Welcome to Juniper & Oak! Ask us about beans, grinds or delivery."
@@ -96,9 +96,7 @@ async def test_outside_business_hours_the_header_says_the_team_is_away(
         )
         assert response.status_code == 200, response.text
     page = await context.new_page()
-    await page.goto(f"{live_server}/demo")
-    widget = Widget(page)
-    await widget.open()
+    widget = await open_widget(page, f"{live_server}/demo")
     await expect(page.locator("relaydesk-widget .st")).to_have_text(
         "Our team is away; the assistant can still help"
     )
