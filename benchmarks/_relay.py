@@ -3,8 +3,9 @@
 It speaks the same events with the same ack shapes as Relaydesk's `/widget` and
 `/console` namespaces but keeps everything in memory: no database, no auth, no event
 log, no inbox broadcast. It still assigns an increasing `seq` per conversation and emits
-`message:new` to the conversation's room in both namespaces, so the comparison measures
-what Relaydesk adds on top of the transport, not a cheaper protocol.
+`message:new` to the conversation's room in both namespaces, skipping the sending socket
+as Relaydesk does, so the comparison measures what Relaydesk adds on top of the
+transport, not a cheaper protocol.
 
 Run: `python benchmarks/_relay.py --port P` (binds 127.0.0.1 only).
 """
@@ -108,8 +109,9 @@ class Relay:
             "created_at": _now_iso(),
         }
         room = _room(conversation_id)
-        await self.sio.emit("message:new", {"message": message}, room=room, namespace=WIDGET)
-        await self.sio.emit("message:new", {"message": message}, room=room, namespace=CONSOLE)
+        event = {"message": message}
+        await self.sio.emit("message:new", event, room=room, namespace=WIDGET, skip_sid=sid)
+        await self.sio.emit("message:new", event, room=room, namespace=CONSOLE, skip_sid=sid)
         return {"ok": True, "message": message, "duplicate": False}
 
     async def join(self, sid: str, data: Any = None) -> dict[str, Any]:

@@ -397,6 +397,7 @@ export class Conversation {
     p.inFlight = false;
     if (ack.ok) {
       if (p.conversation === this.id) this.addMessage(ack.message);
+      this.onSent?.(ack.message);
       if (ack.message && !this.conv?.assignee_id && p.conversation === this.id) this.conv && (this.conv.assignee_id = boot.user.id);
       return;
     }

@@ -48,6 +48,8 @@ export class Inbox {
     this.pane = h("section", { class: "rd-pane" });
     this.conversation = new Conversation(socket, (c) => this.onUpdated(c, true));
     this.conversation.onLabels = (id, labels) => this.labels.onLabels(id, labels);
+    // The server skips the sending socket when it fans a message out: its ack carries it.
+    this.conversation.onSent = (m) => this.onMessage(m);
     this.root = h(
       "div",
       { class: "rd-inbox" },

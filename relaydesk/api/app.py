@@ -29,7 +29,7 @@ from relaydesk.bot.routes import router as bot_router
 from relaydesk.canned.routes import router as canned_router
 from relaydesk.collab.routes import router as collab_router
 from relaydesk.conversations import hooks
-from relaydesk.core import realtime
+from relaydesk.core import gc_policy, realtime
 from relaydesk.core.config import Settings, get_settings
 from relaydesk.core.db import Database, get_database
 from relaydesk.core.errors import DomainError
@@ -62,8 +62,7 @@ async def _warm_up_then_freeze(db: Database, settings: Settings) -> None:
     request for hundreds of milliseconds (it set the message-ack p99)."""
     gc.freeze()
     await knowledge_search.warm_up(db, settings)
-    gc.collect()
-    gc.freeze()
+    gc_policy.freeze_long_lived()
 
 
 def create_app(settings: Settings | None = None) -> RelaydeskApp:
@@ -85,10 +84,12 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
         # Build the knowledge indexes in the background: the first answers need them, but
         # readiness does not wait for embeddings.
         warm_up = asyncio.create_task(_warm_up_then_freeze(db, settings))
+        full_collections = asyncio.create_task(gc_policy.run_full_collections())
         yield
-        warm_up.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await warm_up
+        for task in (warm_up, full_collections):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await hooks.drain()
         await routing_presence.stop_heartbeat(presence_heartbeat)
         await routing_connections.reset_tracker()

@@ -159,13 +159,19 @@ async def send_message(
     client_id: str,
     text: str,
     attachment_ids: Sequence[str] | None,
+    origin_sid: str | None = None,
 ) -> SendResult:
     """`conversations.send_message`, with the attachments (if any) in the payload. A
     message of files only gets their names as its text, so previews, search and the bot
     still see something, flagged `text_auto` so clients show just the files."""
     if not attachment_ids:
         return await conversations.send_message(
-            db, conversation_id=conversation_id, sender=sender, client_id=client_id, text=text
+            db,
+            conversation_id=conversation_id,
+            sender=sender,
+            client_id=client_id,
+            text=text,
+            origin_sid=origin_sid,
         )
     files = await for_message(
         db, conversation_id=conversation_id, sender=sender, attachment_ids=attachment_ids
@@ -181,4 +187,5 @@ async def send_message(
         client_id=client_id,
         text=text,
         payload=payload,
+        origin_sid=origin_sid,
     )

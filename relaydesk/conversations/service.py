@@ -144,11 +144,15 @@ async def send_message(
     client_id: str,
     text: str,
     payload: dict[str, Any] | None = None,
+    origin_sid: str | None = None,
 ) -> SendResult:
     """Store a message with the next gap-free `seq`, or return the one already stored with
     this `client_id` (a resend). Applies the state changes a message implies: a visitor
     writing into a resolved conversation reopens it for the bot, and an agent writing into
-    one the bot holds or that is queued takes it over."""
+    one the bot holds or that is queued takes it over.
+
+    `origin_sid` is the socket that sent it: its ack carries the message, so the fan-out
+    skips it (its other tabs are other sockets and still get `message:new`)."""
     text = clean_text(text, max_chars=get_settings().max_message_chars)
     try:
         result = await _store_message(
@@ -164,7 +168,9 @@ async def send_message(
         return SendResult(
             message=resend.message, conversation=ConversationPublic.of(conversation), created=False
         )
-    await realtime.to_conversation(conversation_id, "message:new", {"message": result.message_data})
+    await realtime.to_conversation(
+        conversation_id, "message:new", {"message": result.message_data}, skip_sid=origin_sid
+    )
     if result.status_changed:
         await announce(db, result.conversation)
         await hooks.conversation_changed(result.conversation, hooks.Before(status=None))

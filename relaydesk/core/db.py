@@ -78,6 +78,7 @@ class Database:
         self._local_writer = asyncio.Lock() if self.is_sqlite else None
         self._sync_writer: Engine | None = None
         self._inline_writer: Engine | None = None
+        self._inline_held: Connection | None = None
         self._writer_thread: ThreadPoolExecutor | None = None
         self._checkpointer: WalCheckpointer | None = None
         if self.is_sqlite:
@@ -145,7 +146,8 @@ class Database:
         async with self._local_writer:
             if self._inline_writer is not None:
                 try:
-                    with self._inline_writer.begin() as inline:
+                    inline = self._inline_connection(self._inline_writer)
+                    with inline.begin():
                         return transaction(inline)
                 except OperationalError as exc:
                     if "locked" not in str(exc) and "busy" not in str(exc):
@@ -153,10 +155,24 @@ class Database:
                     # Rolled back: another process is writing. Wait for it off the loop.
             return await asyncio.get_running_loop().run_in_executor(self._writer_thread, run)
 
+    def _inline_connection(self, engine: Engine) -> Connection:
+        """The inline writer's one connection, kept for the life of the process: checking
+        it out of the pool and back for every transaction cost as much as a message's
+        statements. Only the event loop's thread uses it, under `_local_writer`."""
+        connection = self._inline_held
+        if connection is None or connection.closed or connection.invalidated:
+            if connection is not None:
+                connection.close()
+            connection = self._inline_held = engine.connect()
+        return connection
+
     async def dispose(self) -> None:
         await self.engine.dispose()
         if self._sync_writer is not None:
             self._sync_writer.engine.dispose()
+        if self._inline_held is not None:
+            self._inline_held.close()
+            self._inline_held = None
         if self._inline_writer is not None:
             self._inline_writer.engine.dispose()
             self._inline_writer = None
@@ -188,10 +204,14 @@ def _configure_sqlite_sync(engine: Engine, busy_timeout_ms: int = SQLITE_BUSY_TI
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if conn.get_execution_options().get("relaydesk_write"):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.exec_driver_sql("BEGIN")
+        # On the DBAPI cursor: SQLAlchemy's statement machinery (events, caching, result
+        # objects) cost more than SQLite's own BEGIN, once per message transaction.
+        write = conn.get_execution_options().get("relaydesk_write")
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        finally:
+            cursor.close()
 
 
 class WalCheckpointer:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import socketio
 
 from relaydesk.core.config import Settings
+from relaydesk.core.wire import JsonPacket
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,7 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
     server = socketio.AsyncServer(
         async_mode="asgi",
         client_manager=manager,
+        serializer=JsonPacket,
         # Origins are checked per site in the /widget connect handler (each site has its
         # own allow-list), so the transport layer accepts any origin.
         cors_allowed_origins="*",

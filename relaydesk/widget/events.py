@@ -139,6 +139,7 @@ class WidgetNamespace(RpcNamespace):
             client_id=payload.client_id,
             text=payload.text,
             attachment_ids=payload.attachment_ids,
+            origin_sid=sid,
         )
         return ok(message=result.message_data, duplicate=not result.created)
 

@@ -151,7 +151,7 @@ async def _world(db: Database, site: Site, lang: str, live_server: str) -> dict[
     await peer.call(
         "message:send", {"conversation_id": cid, "client_id": "q-1", "text": text["question"]}
     )
-    await peer.wait_for("message:new", count=2, timeout=60)
+    await peer.wait_for("message:new", timeout=60)  # the bot's answer
     await peer.call(
         "message:send", {"conversation_id": cid, "client_id": "q-2", "text": text["human"]}
     )

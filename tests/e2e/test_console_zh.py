@@ -66,7 +66,7 @@ async def _conversation(db: Database, site: Site, live_server: str) -> tuple[str
     await visitor.call(
         "message:send", {"conversation_id": cid, "client_id": "q-1", "text": QUESTION}
     )
-    await visitor.wait_for("message:new", count=2, timeout=60)
+    await visitor.wait_for("message:new", timeout=60)  # the bot's answer
     await visitor.call(
         "message:send", {"conversation_id": cid, "client_id": "q-2", "text": "我想转人工客服。"}
     )

@@ -121,8 +121,8 @@ async def test_visitor_and_agent_on_different_nodes(
         "message:send",
         {"conversation_id": conversation_id, "client_id": "a1", "text": "from node B"},
     )
-    await visitor.wait_for("message:new", count=2)
-    assert [m["seq"] for m in visitor.messages()] == [1, 2]
+    await visitor.wait_for("message:new")
+    assert [m["seq"] for m in visitor.messages()] == [2]  # its own came back in the ack
 
     node_a.kill()
     node_a.wait()

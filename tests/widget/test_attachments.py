@@ -98,7 +98,7 @@ async def upload(
 
 @pytest.mark.postgres
 async def test_visitor_uploads_png_jpeg_and_pdf_and_sends_them(
-    db: Database, http: httpx.AsyncClient, visitor: Visitor, site: Site
+    db: Database, live_server: str, http: httpx.AsyncClient, visitor: Visitor, site: Site
 ) -> None:
     ids = []
     for data, name, kind in (
@@ -128,6 +128,8 @@ async def test_visitor_uploads_png_jpeg_and_pdf_and_sends_them(
     assert names[1].startswith('inline; filename="cam_era.jpg"')
     assert names[2].startswith('attachment; filename="invoice.pdf"')
 
+    other_tab = await sockets.visitor(live_server, site.site_key, token=visitor.token)
+    assert (await other_tab.call("conversation:open", {}))["ok"]
     sent = await visitor.peer.call(
         "message:send",
         {
@@ -142,8 +144,8 @@ async def test_visitor_uploads_png_jpeg_and_pdf_and_sends_them(
     assert [a["id"] for a in message["payload"]["attachments"]] == ids
     assert message["payload"]["text_auto"] is True
     assert message["text"] == "photo.png, cam_era.jpg, invoice.pdf"
-    # The fan-out carries the same metadata.
-    fanned = await visitor.peer.wait_for("message:new")
+    # The fan-out (here to the visitor's second tab) carries the same metadata.
+    fanned = await other_tab.wait_for("message:new")
     assert fanned[0]["message"]["payload"]["attachments"][2]["type"] == "application/pdf"
     # A resend with the same client_id returns the original.
     again = await visitor.peer.call(
@@ -156,6 +158,7 @@ async def test_visitor_uploads_png_jpeg_and_pdf_and_sends_them(
         },
     )
     assert again["ok"] and again["duplicate"] and again["message"]["id"] == message["id"]
+    await other_tab.disconnect()
 
 
 async def test_download_headers_keep_the_bytes_inert(
