@@ -1,4 +1,4 @@
-"""The hybrid index: dense phrasing scores plus BM25, ranked by entry, with confidence."""
+"""The hybrid index: dense, BM25 and (for CJK) LSA scores, ranked by entry, with confidence."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import logging
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from itertools import groupby
 from typing import Literal
 
@@ -18,7 +17,9 @@ from .chunks import Chunk, Hit
 from .confidence import HYBRID_MODEL, LEXICAL_MODEL, HitSignals
 from .dense import ChromaVectorStore
 from .embedding import Embedder, Vectors, normalize_rows
+from .latent import LatentBasis, LatentIndex
 from .lexical import LexicalIndex
+from .signals import SUPPORT_NEIGHBOURS, SignalContext
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,14 @@ class _Snapshot:
     vectors: Vectors | None
     centroids: Vectors | None
     lexical: LexicalIndex  # one document per group: its chunks' texts joined
+    latent: LatentIndex  # over the same documents (those with CJK text)
 
 
 def _build_snapshot(
-    chunks: Iterable[Chunk], vectors: dict[str, Vectors] | None, cjk_ngrams: bool
+    chunks: Iterable[Chunk],
+    vectors: dict[str, Vectors] | None,
+    cjk_ngrams: bool,
+    latent_basis: LatentBasis | None = None,
 ) -> _Snapshot:
     ordered = sorted(chunks, key=lambda c: (c.entry_id, c.group_key, c.chunk_id))
     group_starts: list[int] = []
@@ -68,6 +73,13 @@ def _build_snapshot(
     if vectors is not None and ordered:
         matrix = np.vstack([vectors[c.chunk_id] for c in ordered]).astype(np.float32)
         centroids = normalize_rows(np.add.reduceat(matrix, group_starts, axis=0))
+    lexical = LexicalIndex(group_texts, cjk_ngrams=cjk_ngrams)
+    # Plain jieba BM25 (cjk_ngrams=False) is the benchmark's baseline: nothing added to it.
+    latent = (
+        LatentIndex.build(group_texts, lexical.document_tokens, latent_basis)
+        if cjk_ngrams
+        else LatentIndex.empty(len(group_texts))
+    )
     return _Snapshot(
         chunks=ordered,
         entry_ids=entry_ids,
@@ -80,7 +92,8 @@ def _build_snapshot(
         ),
         vectors=matrix,
         centroids=centroids,
-        lexical=LexicalIndex(group_texts, cjk_ngrams=cjk_ngrams),
+        lexical=lexical,
+        latent=latent,
     )
 
 
@@ -214,7 +227,9 @@ class HybridIndex:
         vectors = None
         if self._embedder is not None:
             vectors = {cid: vector for cid, (_, vector) in self._vectors.items()}
-        self._snapshot = _build_snapshot(self._chunks.values(), vectors, self._cjk_ngrams)
+        self._snapshot = _build_snapshot(
+            self._chunks.values(), vectors, self._cjk_ngrams, self._snapshot.latent.basis
+        )
 
     # Reads
 
@@ -243,15 +258,19 @@ class HybridIndex:
             group_dense = fusion.group_dense_scores(chunk_dense, snap.group_starts, centroid_dense)
         tokens = snap.lexical.query_tokens(query)
         group_lexical = fusion.normalise_lexical(snap.lexical.scores(tokens))
+        latent = None
+        multilingual = embedder is not None and embedder.multilingual
+        if mode == "hybrid" and fusion.uses_latent(query, multilingual_embedder=multilingual):
+            latent = snap.latent.scores(tokens)
 
         if group_dense is None:
-            fused = group_lexical
+            fused = fusion.fuse(None, group_lexical, 0.0, latent)
         elif mode == "dense":
             fused = group_dense
         else:
             assert embedder is not None
             weight = fusion.dense_weight(query, multilingual_embedder=embedder.multilingual)
-            fused = fusion.fuse(group_dense, group_lexical, weight)
+            fused = fusion.fuse(group_dense, group_lexical, weight, latent)
             if weight == 0.0:
                 # An English-only model's cosines between Chinese texts are high whatever
                 # they say, so its signals would make confidence up; judge by BM25 alone.
@@ -260,7 +279,7 @@ class HybridIndex:
         entry_scores = fusion.best_per_entry(fused, snap.entry_starts)
         ranked = [int(e) for e in fusion.top_k(entry_scores, k + 1)]
         entry_lexical = fusion.best_per_entry(group_lexical, snap.entry_starts)
-        context = _SignalContext(
+        context = SignalContext(
             # The lexical model was fitted on normalised BM25 scores, not fused ones.
             entry_scores=entry_scores if group_dense is not None else entry_lexical,
             entry_lexical=entry_lexical,
@@ -318,78 +337,6 @@ class HybridIndex:
 
     async def adelete_entries(self, entry_ids: Iterable[str]) -> None:
         await asyncio.to_thread(self.delete_entries, list(entry_ids))
-
-
-# How many of the query's nearest chunks vote in the `support` signal.
-SUPPORT_NEIGHBOURS = 10
-
-
-@dataclass(frozen=True)
-class _SignalContext:
-    """Per-query arrays from which each hit's confidence signals are read."""
-
-    entry_scores: fusion.Scores
-    entry_lexical: fusion.Scores
-    entry_dense: fusion.Scores | None
-    query_tokens: int
-    entries: int
-
-    def signals(
-        self,
-        entry: int,
-        coverage: float,
-        *,
-        dense: float = 0.0,
-        phrasing: float = 0.0,
-        centroid: float = 0.0,
-        support: float = 0.0,
-    ) -> HitSignals:
-        lexical_margin = _margin(self.entry_lexical, self._lexical_top, entry)
-        dense_margin = 0.0
-        if self.entry_dense is not None:
-            dense_margin = _margin(self.entry_dense, self._dense_top, entry)
-        return HitSignals(
-            score=float(self.entry_scores[entry]),
-            margin=_margin(self.entry_scores, self._fused_top, entry),
-            dense=dense,
-            coverage=coverage,
-            # Both rankers put it first (a tie at zero BM25 is no vote).
-            agreement=(
-                self.entry_dense is not None
-                and dense_margin >= 0.0
-                and lexical_margin >= 0.0
-                and float(self.entry_lexical[entry]) > 0.0
-            ),
-            dense_margin=dense_margin,
-            lexical_margin=lexical_margin,
-            phrasing=phrasing,
-            centroid=centroid,
-            support=support,
-            query_tokens=self.query_tokens,
-            entries=self.entries,
-        )
-
-    # The top two of each ranking, found once per query rather than once per hit.
-    @cached_property
-    def _fused_top(self) -> list[int]:
-        return [int(i) for i in fusion.top_k(self.entry_scores, 2)]
-
-    @cached_property
-    def _lexical_top(self) -> list[int]:
-        return [int(i) for i in fusion.top_k(self.entry_lexical, 2)]
-
-    @cached_property
-    def _dense_top(self) -> list[int]:
-        assert self.entry_dense is not None
-        return [int(i) for i in fusion.top_k(self.entry_dense, 2)]
-
-
-def _margin(scores: fusion.Scores, top_two: list[int], entry: int) -> float:
-    """The entry's score minus the best other entry's (negative below the top)."""
-    if len(top_two) < 2:
-        return float(scores[entry])
-    rival = top_two[1] if top_two[0] == entry else top_two[0]
-    return float(scores[entry] - scores[rival])
 
 
 def _best_in_range(scores: fusion.Scores, starts: fusion.Indices, segment: int) -> int:

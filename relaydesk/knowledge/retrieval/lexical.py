@@ -23,13 +23,13 @@ class LexicalIndex:
 
     def __init__(self, documents: Sequence[str], *, cjk_ngrams: bool = True) -> None:
         self._cjk_ngrams = cjk_ngrams
-        token_lists = [list(_document_tokens(doc, cjk_ngrams)) for doc in documents]
-        self._token_sets = [frozenset(tokens) for tokens in token_lists]
+        self.document_tokens = [_document_tokens(doc, cjk_ngrams) for doc in documents]
+        self._token_sets = [frozenset(tokens) for tokens in self.document_tokens]
         self._size = len(documents)
         self._bm25: bm25s.BM25 | None = None
-        if any(token_lists):
+        if any(self.document_tokens):
             self._bm25 = bm25s.BM25()
-            self._bm25.index(token_lists, show_progress=False)
+            self._bm25.index([list(t) for t in self.document_tokens], show_progress=False)
 
     def __len__(self) -> int:
         return self._size

@@ -19,9 +19,9 @@ and pinyin without jieba words 0.094; a k1 x b grid over these tokens at best 0.
 (k1 1.0, b 1.0); BM25L, BM25+ and ATIRE 0.094; Dirichlet-smoothed query likelihood
 0.074-0.089; pseudo-relevance feedback from the top 1-10 entries 0.089-0.094; LSA (256
 dimensions over the knowledge base's words and characters) added to BM25 0.101, the only
-clear gain, but its SVD took 100 s for 3,700 entries on this busy 2-core machine, too
-slow for an index that is rebuilt on every write. Most misses rank a paraphrase of the
-right entry first (the corpus has many unlabelled duplicates), which no lexical view fixes.
+clear gain; its first SVD took 100 s, but a sparse one over these same tokens takes 1-2 s
+and now runs as its own channel (latent.py). Most misses rank a paraphrase of the right
+entry first (the corpus has many unlabelled duplicates), which no lexical view fixes.
 """
 
 from __future__ import annotations

@@ -1,0 +1,80 @@
+"""Per-query confidence signals of a hit (see confidence.py for what each one means)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from . import fusion
+from .confidence import HitSignals
+
+# How many of the query's nearest chunks vote in the `support` signal.
+SUPPORT_NEIGHBOURS = 10
+
+
+@dataclass(frozen=True)
+class SignalContext:
+    """Per-query arrays from which each hit's confidence signals are read."""
+
+    entry_scores: fusion.Scores
+    entry_lexical: fusion.Scores
+    entry_dense: fusion.Scores | None
+    query_tokens: int
+    entries: int
+
+    def signals(
+        self,
+        entry: int,
+        coverage: float,
+        *,
+        dense: float = 0.0,
+        phrasing: float = 0.0,
+        centroid: float = 0.0,
+        support: float = 0.0,
+    ) -> HitSignals:
+        lexical_margin = _margin(self.entry_lexical, self._lexical_top, entry)
+        dense_margin = 0.0
+        if self.entry_dense is not None:
+            dense_margin = _margin(self.entry_dense, self._dense_top, entry)
+        return HitSignals(
+            score=float(self.entry_scores[entry]),
+            margin=_margin(self.entry_scores, self._fused_top, entry),
+            dense=dense,
+            coverage=coverage,
+            # Both rankers put it first (a tie at zero BM25 is no vote).
+            agreement=(
+                self.entry_dense is not None
+                and dense_margin >= 0.0
+                and lexical_margin >= 0.0
+                and float(self.entry_lexical[entry]) > 0.0
+            ),
+            dense_margin=dense_margin,
+            lexical_margin=lexical_margin,
+            phrasing=phrasing,
+            centroid=centroid,
+            support=support,
+            query_tokens=self.query_tokens,
+            entries=self.entries,
+        )
+
+    # The top two of each ranking, found once per query rather than once per hit.
+    @cached_property
+    def _fused_top(self) -> list[int]:
+        return [int(i) for i in fusion.top_k(self.entry_scores, 2)]
+
+    @cached_property
+    def _lexical_top(self) -> list[int]:
+        return [int(i) for i in fusion.top_k(self.entry_lexical, 2)]
+
+    @cached_property
+    def _dense_top(self) -> list[int]:
+        assert self.entry_dense is not None
+        return [int(i) for i in fusion.top_k(self.entry_dense, 2)]
+
+
+def _margin(scores: fusion.Scores, top_two: list[int], entry: int) -> float:
+    """The entry's score minus the best other entry's (negative below the top)."""
+    if len(top_two) < 2:
+        return float(scores[entry])
+    rival = top_two[1] if top_two[0] == entry else top_two[0]
+    return float(scores[entry] - scores[rival])
