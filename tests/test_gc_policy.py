@@ -1,4 +1,4 @@
-"""The server's garbage-collection policy: no automatic full collections, a timed one."""
+"""The server's garbage-collection policy: young and full collections on timers."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import weakref
+from collections.abc import Callable
 
 from relaydesk.core import gc_policy
 
@@ -15,28 +16,53 @@ class Node:
         self.other: Node | None = None
 
 
+def _cycle() -> Callable[[], Node | None]:
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    return weakref.ref(a)
+
+
+async def _until_gone(gone: Callable[[], Node | None]) -> bool:
+    for _ in range(100):
+        if gone() is None:
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
 async def test_full_collections_run_on_the_timer_and_thresholds_come_back() -> None:
     before = gc.get_threshold()
-    task = asyncio.create_task(gc_policy.run_full_collections(interval=0.05))
+    task = asyncio.create_task(gc_policy.run_collections(young_interval=0.02, full_interval=0.1))
     await asyncio.sleep(0)
     young, middle, old = gc.get_threshold()
     assert (young, middle) == before[:2] and old > 1_000_000
-    # A cycle that has reached the oldest generation is found by the timed collection.
-    a, b = Node(), Node()
-    a.other, b.other = b, a
+    # A cycle that has reached the oldest generation is found by the timed full collection.
+    gone = _cycle()
     gc.collect(1)
     gc.collect(1)
-    gone = weakref.ref(a)
-    del a, b
-    for _ in range(100):
-        if gone() is None:
-            break
-        await asyncio.sleep(0.02)
-    assert gone() is None
+    assert await _until_gone(gone)
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
     assert gc.get_threshold() == before
+
+
+async def test_the_youngest_generation_is_collected_on_the_timer_not_by_count() -> None:
+    before = gc.get_threshold()
+    # Allocation counts that never trigger a collection on their own, as under steady
+    # churn: only the timer can find this cycle.
+    gc.set_threshold(1_000_000, 1_000_000, 1_000_000)
+    task = asyncio.create_task(gc_policy.run_collections(young_interval=0.02, full_interval=60))
+    try:
+        gc.collect()
+        gone = _cycle()
+        assert gone() is not None
+        assert await _until_gone(gone)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        gc.set_threshold(*before)
 
 
 def test_freeze_long_lived_hides_what_is_alive_now() -> None:

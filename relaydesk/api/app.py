@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
         # Build the knowledge indexes in the background: the first answers need them, but
         # readiness does not wait for embeddings.
         warm_up = asyncio.create_task(_warm_up_then_freeze(db, settings))
-        full_collections = asyncio.create_task(gc_policy.run_full_collections())
+        full_collections = asyncio.create_task(gc_policy.run_collections())
         yield
         for task in (warm_up, full_collections):
             task.cancel()

@@ -1,17 +1,23 @@
 """When the garbage collector runs, in a server whose tail latency matters.
 
-Reference counting frees almost everything the moment it is unused; the cyclic
-collector only finds cycles. Its young-generation passes are cheap, but a full
-collection walks every tracked object: the ~550k objects of the imported libraries
-(frozen at start-up, see `api/app.py`) and the ~100 objects each connected socket keeps.
-With 500 sockets that walk took 60-80 ms of CPU, during which no socket is served, and
-CPython started one every 10-20 s under load: at 500 messages a second that stall alone
-is the ack p99.
+Reference counting frees almost everything the moment it is unused; the cyclic collector
+only finds cycles, and while it runs no socket is served. Measured under the message
+benchmark (500 sockets, 500 messages/s), the messages whose acks were slower than the
+p99 arrived, nearly all of them, during one of three kinds of collection:
 
-So automatic full collections are off while the server runs and a full collection runs
-on a timer instead: cycles that survive the young generations are still found, within
-`FULL_COLLECTION_INTERVAL_S`, and the stall happens once per interval instead of every
-few seconds. The young generations keep CPython's own thresholds.
+- Full collections walk every tracked object: ~550k objects of the imported libraries
+  (frozen at start-up, see `api/app.py`) and ~100 per connected socket. 60-80 ms each,
+  one every 10-20 s. They are off while the server runs; a timer runs one every
+  `FULL_COLLECTION_INTERVAL_S` instead, so cycles that outlive the young generations are
+  still found.
+- Young collections of 15-30 ms. CPython starts one when allocations exceed
+  deallocations by 700, but every socket keeps a few asyncio objects (its pending read,
+  its timers) that are replaced each time it receives: old ones die as new ones are
+  made, so the count barely moves while the youngest generation fills with tens of
+  thousands of them. The rare collection that does start then walks them all. So a timer
+  also collects the youngest generation every `YOUNG_COLLECTION_INTERVAL_S`: it only ever
+  holds a tenth of a second's survivors, and each pause is about a millisecond. The
+  middle generation keeps CPython's rule (one collection per ten young ones).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import time
 
 log = logging.getLogger(__name__)
 
+YOUNG_COLLECTION_INTERVAL_S = 0.1
 FULL_COLLECTION_INTERVAL_S = 300.0
 # CPython counts young-generation passes and starts a full one after this many: a
 # threshold no server reaches between two timer collections.
@@ -36,16 +43,26 @@ def freeze_long_lived() -> None:
     gc.freeze()
 
 
-async def run_full_collections(interval: float = FULL_COLLECTION_INTERVAL_S) -> None:
-    """Turn automatic full collections off and run one every `interval` seconds, until
-    cancelled (then CPython's thresholds are restored)."""
+async def run_collections(
+    young_interval: float = YOUNG_COLLECTION_INTERVAL_S,
+    full_interval: float = FULL_COLLECTION_INTERVAL_S,
+) -> None:
+    """Turn automatic full collections off, collect the youngest generation every
+    `young_interval` seconds and everything every `full_interval`, until cancelled (then
+    CPython's thresholds are restored)."""
     young, middle, old = gc.get_threshold()
     gc.set_threshold(young, middle, _NEVER)
+    loop = asyncio.get_running_loop()
+    next_full = loop.time() + full_interval
     try:
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(young_interval)
+            if loop.time() < next_full:
+                gc.collect(0)
+                continue
             started = time.perf_counter()
             found = gc.collect()
+            next_full = loop.time() + full_interval
             log.debug(
                 "full collection: %d unreachable, %.1f ms",
                 found,
