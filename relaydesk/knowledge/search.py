@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,14 +29,11 @@ from sqlmodel import col, select
 from relaydesk.core.config import Settings, get_settings
 from relaydesk.core.db import Database
 from relaydesk.core.models import Site
+from relaydesk.knowledge import published
 from relaydesk.knowledge.chunking import (
-    article_chunks,
-    entry_id_of_article,
-    entry_id_of_faq,
-    faq_chunks,
     snippet,
 )
-from relaydesk.knowledge.models import Article, ContentStatus, FaqEntry, KnowledgeBaseState
+from relaydesk.knowledge.models import Article, ContentStatus, FaqEntry
 from relaydesk.knowledge.retrieval import (
     ChromaVectorStore,
     Chunk,
@@ -92,101 +89,6 @@ class _SiteIndex:
     revisions: dict[str, int]  # entry id -> row revision it was indexed at
     checked_at: float
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-
-def _entry_chunks(row: Article | FaqEntry) -> list[Chunk]:
-    assert row.id is not None
-    if isinstance(row, Article):
-        return article_chunks(
-            article_id=row.id,
-            title=row.title,
-            body=row.body,
-            external_id=row.external_id,
-            source_url=row.source_url,
-            locale=row.locale,
-            tags=row.tags,
-        )
-    return faq_chunks(
-        faq_id=row.id,
-        title=row.title,
-        questions=row.questions,
-        answer=row.answer,
-        external_id=row.external_id,
-        locale=row.locale,
-        tags=row.tags,
-    )
-
-
-def _entry_id(row: Article | FaqEntry) -> str:
-    assert row.id is not None
-    return entry_id_of_article(row.id) if isinstance(row, Article) else entry_id_of_faq(row.id)
-
-
-async def read_kb_version(db: Database, site_id: int) -> int:
-    async with db.read() as session:
-        version = (
-            await session.execute(
-                select(KnowledgeBaseState.version).where(KnowledgeBaseState.site_id == site_id)
-            )
-        ).scalar_one_or_none()
-    return int(version or 0)
-
-
-async def _published_revisions(db: Database, site_id: int) -> dict[str, int]:
-    async with db.read() as session:
-        articles = await session.execute(
-            select(Article.id, Article.revision).where(
-                Article.site_id == site_id, Article.status == ContentStatus.PUBLISHED
-            )
-        )
-        faqs = await session.execute(
-            select(FaqEntry.id, FaqEntry.revision).where(
-                FaqEntry.site_id == site_id, FaqEntry.status == ContentStatus.PUBLISHED
-            )
-        )
-        found = {entry_id_of_article(i): r for i, r in articles.all()}
-        found.update({entry_id_of_faq(i): r for i, r in faqs.all()})
-    return found
-
-
-async def _published_rows(
-    db: Database, site_id: int, entry_ids: Collection[str] | None
-) -> list[Article | FaqEntry]:
-    """Published rows of the site, all of them or those with these entry ids."""
-    article_ids = faq_ids = None
-    if entry_ids is not None:
-        article_ids = [int(e.split(":", 1)[1]) for e in entry_ids if e.startswith("article:")]
-        faq_ids = [int(e.split(":", 1)[1]) for e in entry_ids if e.startswith("faq:")]
-    rows: list[Article | FaqEntry] = []
-    async with db.read() as session:
-        article_query = select(Article).where(
-            Article.site_id == site_id, Article.status == ContentStatus.PUBLISHED
-        )
-        faq_query = select(FaqEntry).where(
-            FaqEntry.site_id == site_id, FaqEntry.status == ContentStatus.PUBLISHED
-        )
-        if article_ids is None or faq_ids is None:
-            rows.extend((await session.execute(article_query)).scalars())
-            rows.extend((await session.execute(faq_query)).scalars())
-            return rows
-        for start in range(0, len(article_ids), 500):
-            part = article_ids[start : start + 500]
-            found = await session.execute(article_query.where(col(Article.id).in_(part)))
-            rows.extend(found.scalars())
-        for start in range(0, len(faq_ids), 500):
-            part = faq_ids[start : start + 500]
-            faqs = await session.execute(faq_query.where(col(FaqEntry.id).in_(part)))
-            rows.extend(faqs.scalars())
-    return rows
-
-
-def _chunks_of(rows: Iterable[Article | FaqEntry]) -> tuple[list[Chunk], dict[str, int]]:
-    chunks: list[Chunk] = []
-    revisions: dict[str, int] = {}
-    for row in rows:
-        chunks.extend(_entry_chunks(row))
-        revisions[_entry_id(row)] = row.revision
-    return chunks, revisions
 
 
 class IndexManager:
@@ -290,9 +192,9 @@ class IndexManager:
 
     async def _build(self, db: Database, site_id: int) -> _SiteIndex:
         embedder = await self.embedder()
-        version = await read_kb_version(db, site_id)
-        rows = await _published_rows(db, site_id, None)
-        chunks, revisions = await asyncio.to_thread(_chunks_of, rows)
+        version = await published.read_kb_version(db, site_id)
+        rows = await published.published_rows(db, site_id, None)
+        chunks, revisions = await asyncio.to_thread(published.chunks_of, rows)
         started = time.perf_counter()
         index = await asyncio.to_thread(self._new_index, site_id, embedder, chunks)
         log.info(
@@ -319,7 +221,7 @@ class IndexManager:
             return state.index
         if time.monotonic() - state.checked_at >= self.version_ttl:
             state.checked_at = time.monotonic()
-            if await read_kb_version(db, site_id) != state.version:
+            if await published.read_kb_version(db, site_id) != state.version:
                 await self._refresh(db, site_id, state)
         return state.index
 
@@ -333,18 +235,18 @@ class IndexManager:
         expected_version: int | None = None,
     ) -> None:
         async with state.lock:
-            version = await read_kb_version(db, site_id)
+            version = await published.read_kb_version(db, site_id)
             if version == state.version:
                 return
             if changed is not None and expected_version == version and state.version == version - 1:
                 # Exactly one change since this index was current: the one we were told of.
                 keys = set(changed)
             else:
-                current = await _published_revisions(db, site_id)
+                current = await published.published_revisions(db, site_id)
                 keys = {k for k, r in current.items() if state.revisions.get(k) != r}
                 keys |= set(state.revisions) - set(current)
-            rows = await _published_rows(db, site_id, keys) if keys else []
-            chunks, revisions = await asyncio.to_thread(_chunks_of, rows)
+            rows = await published.published_rows(db, site_id, keys) if keys else []
+            chunks, revisions = await asyncio.to_thread(published.chunks_of, rows)
             gone = keys - set(revisions)
             if chunks:
                 await state.index.aupsert(chunks)
