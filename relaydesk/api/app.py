@@ -23,6 +23,7 @@ from relaydesk.agents_console.inbox import router as inbox_router
 from relaydesk.agents_console.pages import router as pages_router
 from relaydesk.api.health import router as health_router
 from relaydesk.api.timing import ServerTimingMiddleware
+from relaydesk.attachments import cleanup as attachments_cleanup
 from relaydesk.attachments.routes import router as attachments_router
 from relaydesk.bot import turn as bot_turn
 from relaydesk.bot.routes import router as bot_router
@@ -85,8 +86,9 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
         # readiness does not wait for embeddings.
         warm_up = asyncio.create_task(_warm_up_then_freeze(db, settings))
         full_collections = asyncio.create_task(gc_policy.run_collections())
+        upload_sweeps = asyncio.create_task(attachments_cleanup.run_sweeps(db))
         yield
-        for task in (warm_up, full_collections):
+        for task in (warm_up, full_collections, upload_sweeps):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
         10 * 1024 * 1024,
         description="Largest attachment (image or PDF) a visitor or agent may upload, in bytes.",
     )
+    attachment_orphan_hours: float = Field(
+        24.0,
+        gt=0,
+        description="Uploaded files that no message carries are deleted after this many hours.",
+    )
     url_import_allow_private_networks: bool = Field(
         False,
         description="Let URL and sitemap imports fetch from loopback, private and link-local "

@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -22,9 +23,10 @@ MANIFEST = json.loads((STATIC / "manifest.json").read_text())
 
 
 @pytest.fixture
-async def client(db: Database) -> httpx.AsyncClient:
+async def client(db: Database) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_app())
-    return httpx.AsyncClient(transport=transport, base_url="http://test")
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
 
 
 async def test_loader_is_small_short_cached_and_gzipped(client: httpx.AsyncClient) -> None:
