@@ -85,10 +85,10 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
         # Build the knowledge indexes in the background: the first answers need them, but
         # readiness does not wait for embeddings.
         warm_up = asyncio.create_task(_warm_up_then_freeze(db, settings))
-        full_collections = asyncio.create_task(gc_policy.run_collections())
+        gc_timers = asyncio.create_task(gc_policy.run_collections())
         upload_sweeps = asyncio.create_task(attachments_cleanup.run_sweeps(db))
         yield
-        for task in (warm_up, full_collections, upload_sweeps):
+        for task in (warm_up, gc_timers, upload_sweeps):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -3,7 +3,7 @@
 Reference counting frees almost everything the moment it is unused; the cyclic collector
 only finds cycles, and while it runs no socket is served. Measured under the message
 benchmark (500 sockets, 500 messages/s), the messages whose acks were slower than the
-p99 arrived, nearly all of them, during one of three kinds of collection:
+p99 arrived, nearly all of them, during one of two kinds of collection:
 
 - Full collections walk every tracked object: ~550k objects of the imported libraries
   (frozen at start-up, see `api/app.py`) and ~100 per connected socket. 60-80 ms each,
@@ -16,7 +16,7 @@ p99 arrived, nearly all of them, during one of three kinds of collection:
   made, so the count barely moves while the youngest generation fills with tens of
   thousands of them. The rare collection that does start then walks them all. So a timer
   also collects the youngest generation every `YOUNG_COLLECTION_INTERVAL_S`: it only ever
-  holds a tenth of a second's survivors, and each pause is about a millisecond. The
+  holds a tenth of a second's survivors, and its pauses are a few milliseconds. The
   middle generation keeps CPython's rule (one collection per ten young ones).
 """
 
