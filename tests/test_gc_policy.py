@@ -65,6 +65,21 @@ async def test_the_youngest_generation_is_collected_on_the_timer_not_by_count() 
         gc.set_threshold(*before)
 
 
+async def test_overlapping_timers_restore_the_thresholds_only_when_the_last_stops() -> None:
+    before = gc.get_threshold()
+    first = asyncio.create_task(gc_policy.run_collections(young_interval=0.02))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(gc_policy.run_collections(young_interval=0.02))
+    await asyncio.sleep(0)
+    for task, still_running in ((first, True), (second, False)):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if still_running:
+            assert gc.get_threshold()[2] > 1_000_000  # the other app's timer still runs
+    assert gc.get_threshold() == before
+
+
 def test_freeze_long_lived_hides_what_is_alive_now() -> None:
     try:
         gc_policy.freeze_long_lived()

@@ -34,6 +34,10 @@ FULL_COLLECTION_INTERVAL_S = 300.0
 # CPython counts young-generation passes and starts a full one after this many: a
 # threshold no server reaches between two timer collections.
 _NEVER = 1_000_000_000
+# Thresholds are process-wide but a process may run several apps (tests, tools): the first
+# timer to start saves CPython's thresholds and the last one to stop puts them back.
+_running = 0
+_saved_thresholds: tuple[int, int, int] | None = None
 
 
 def freeze_long_lived() -> None:
@@ -48,9 +52,13 @@ async def run_collections(
     full_interval: float = FULL_COLLECTION_INTERVAL_S,
 ) -> None:
     """Turn automatic full collections off, collect the youngest generation every
-    `young_interval` seconds and everything every `full_interval`, until cancelled (then
-    CPython's thresholds are restored)."""
-    young, middle, old = gc.get_threshold()
+    `young_interval` seconds and everything every `full_interval`, until cancelled (then,
+    once no other timer runs, CPython's thresholds are restored)."""
+    global _running, _saved_thresholds
+    if _running == 0:
+        _saved_thresholds = gc.get_threshold()
+    _running += 1
+    young, middle, _ = _saved_thresholds or gc.get_threshold()
     gc.set_threshold(young, middle, _NEVER)
     loop = asyncio.get_running_loop()
     next_full = loop.time() + full_interval
@@ -69,4 +77,6 @@ async def run_collections(
                 (time.perf_counter() - started) * 1000,
             )
     finally:
-        gc.set_threshold(young, middle, old)
+        _running -= 1
+        if _running == 0 and _saved_thresholds is not None:
+            gc.set_threshold(*_saved_thresholds)
