@@ -52,7 +52,7 @@ def _latent_score(index: HybridIndex, entry_id: str) -> float:
 
 def test_a_paraphrase_sharing_no_token_outranks_an_unrelated_entry() -> None:
     assert not set(tokenize(QUERY)) & set(tokenize(TARGET))
-    index = HybridIndex(None)
+    index = HybridIndex(None, cjk_encoder=None)
     index.upsert(_chinese_kb())
     assert index._snapshot.latent.basis is not None
 
@@ -66,7 +66,7 @@ def test_a_paraphrase_sharing_no_token_outranks_an_unrelated_entry() -> None:
 
 
 def test_an_edit_is_folded_into_the_basis_and_a_large_change_refits_it() -> None:
-    index = HybridIndex(None)
+    index = HybridIndex(None, cjk_encoder=None)
     index.upsert(_chinese_kb())
     basis = index._snapshot.latent.basis
     assert _latent_score(index, "unrelated") < 0.2
@@ -92,7 +92,7 @@ def test_the_channel_stays_off_without_enough_cjk_text() -> None:
         Chunk(f"e{n}", f"e{n}", f"How do I reset password number {n}?", {}, f"entry:e{n}")
         for n in range(80)
     ]
-    index = HybridIndex(None)
+    index = HybridIndex(None, cjk_encoder=None)
     index.upsert(english)
     assert index._snapshot.latent.basis is None
     assert not index._snapshot.latent.scores(tokenize("重置密码")).any()

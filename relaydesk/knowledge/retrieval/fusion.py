@@ -9,10 +9,12 @@ weighs the rankings equally. Instead scores are combined on their own scales:
     fused           = dense_weight * phrasing group + LEXICAL_WEIGHT * BM25 / best BM25
     entry           = its best group
 
-For a mostly-CJK query with an English-only model, the dense weight is 0 and the
-latent channel (latent.py, LSA over the knowledge base's CJK text) stands in for it: the
-lexical part becomes BM25 / best BM25 + latent cosine, at equal weight (an untuned
-choice; bq-faq recall@1 0.091 -> 0.097, up on both query halves).
+For a mostly-CJK query with an English-only model, the dense weight is 0 and a CJK
+semantic channel stands in for it: the lexical part becomes BM25 / best BM25 + that
+channel's cosine, at equal weight (an untuned choice). The channel is the packaged
+multilingual sentence encoder (sentence.py; bq-faq recall@1 0.091 -> 0.110, up on both
+query halves), or, where that package is not installed, LSA over the knowledge base's
+CJK text (latent.py; 0.091 -> 0.097).
 
 BM25 is scored over a group's phrasings joined into one document, so a query word that
 appears in any phrasing counts. The defaults were chosen by grid search on a dev split

@@ -1,4 +1,4 @@
-"""The hybrid index: dense, BM25 and (for CJK) LSA scores, ranked by entry, with confidence."""
+"""The hybrid index: dense, BM25 and (for CJK) sentence or LSA scores, ranked by entry."""
 
 from __future__ import annotations
 
@@ -19,11 +19,14 @@ from .dense import ChromaVectorStore
 from .embedding import Embedder, Vectors, normalize_rows
 from .latent import LatentBasis, LatentIndex
 from .lexical import LexicalIndex
+from .sentence import SentenceEncoder, SentenceIndex, bundled_encoder
 from .signals import SUPPORT_NEIGHBOURS, SignalContext
 
 log = logging.getLogger(__name__)
 
 SearchMode = Literal["hybrid", "bm25", "dense"]
+# HybridIndex(cjk_encoder=BUNDLED): the packaged multilingual sentence encoder if installed.
+BUNDLED: Literal["bundled"] = "bundled"
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class _Snapshot:
     centroids: Vectors | None
     lexical: LexicalIndex  # one document per group: its chunks' texts joined
     latent: LatentIndex  # over the same documents (those with CJK text)
+    # Also over the CJK documents; when active it replaces the latent channel.
+    sentence: SentenceIndex
 
 
 def _build_snapshot(
@@ -51,6 +56,8 @@ def _build_snapshot(
     vectors: dict[str, Vectors] | None,
     cjk_ngrams: bool,
     latent_basis: LatentBasis | None = None,
+    cjk_encoder: SentenceEncoder | None = None,
+    previous_sentence: SentenceIndex | None = None,
 ) -> _Snapshot:
     ordered = sorted(chunks, key=lambda c: (c.entry_id, c.group_key, c.chunk_id))
     group_starts: list[int] = []
@@ -75,11 +82,13 @@ def _build_snapshot(
         centroids = normalize_rows(np.add.reduceat(matrix, group_starts, axis=0))
     lexical = LexicalIndex(group_texts, cjk_ngrams=cjk_ngrams)
     # Plain jieba BM25 (cjk_ngrams=False) is the benchmark's baseline: nothing added to it.
-    latent = (
-        LatentIndex.build(group_texts, lexical.document_tokens, latent_basis)
-        if cjk_ngrams
-        else LatentIndex.empty(len(group_texts))
-    )
+    # A multilingual sentence encoder, where there is one, stands in for LSA (sentence.py).
+    sentence = SentenceIndex.empty(len(group_texts))
+    latent = LatentIndex.empty(len(group_texts))
+    if cjk_ngrams and cjk_encoder is not None:
+        sentence = SentenceIndex.build(group_texts, cjk_encoder, previous_sentence)
+    elif cjk_ngrams:
+        latent = LatentIndex.build(group_texts, lexical.document_tokens, latent_basis)
     return _Snapshot(
         chunks=ordered,
         entry_ids=entry_ids,
@@ -94,6 +103,7 @@ def _build_snapshot(
         centroids=centroids,
         lexical=lexical,
         latent=latent,
+        sentence=sentence,
     )
 
 
@@ -102,7 +112,10 @@ class HybridIndex:
 
     Without an embedder it runs lexical-only (`lexical_only`), and `set_embedder`
     upgrades it in place. With a `store`, vectors persist in Chroma and are reused
-    whenever a chunk's text and the model are unchanged.
+    whenever a chunk's text and the model are unchanged. `cjk_encoder` scores CJK text
+    where the embedder cannot read it: by default the packaged multilingual sentence
+    encoder (sentence.py), falling back to LSA (latent.py) if it is not installed or is
+    None.
     """
 
     def __init__(
@@ -111,8 +124,10 @@ class HybridIndex:
         store: ChromaVectorStore | None = None,
         *,
         cjk_ngrams: bool = True,
+        cjk_encoder: SentenceEncoder | Literal["bundled"] | None = BUNDLED,
     ) -> None:
         self._embedder = embedder
+        self._cjk_encoder = bundled_encoder() if cjk_encoder == BUNDLED else cjk_encoder
         self._store = store
         self._cjk_ngrams = cjk_ngrams
         self._chunks: dict[str, Chunk] = {}
@@ -120,7 +135,7 @@ class HybridIndex:
         self._write_lock = threading.Lock()
         if embedder is not None and store is not None:
             store.bind(embedder.model_id)
-        self._snapshot = _build_snapshot([], None, cjk_ngrams)
+        self._snapshot = _build_snapshot([], None, cjk_ngrams, cjk_encoder=self._cjk_encoder)
 
     @property
     def lexical_only(self) -> bool:
@@ -228,7 +243,12 @@ class HybridIndex:
         if self._embedder is not None:
             vectors = {cid: vector for cid, (_, vector) in self._vectors.items()}
         self._snapshot = _build_snapshot(
-            self._chunks.values(), vectors, self._cjk_ngrams, self._snapshot.latent.basis
+            self._chunks.values(),
+            vectors,
+            self._cjk_ngrams,
+            self._snapshot.latent.basis,
+            self._cjk_encoder,
+            self._snapshot.sentence,
         )
 
     # Reads
@@ -261,7 +281,9 @@ class HybridIndex:
         latent = None
         multilingual = embedder is not None and embedder.multilingual
         if mode == "hybrid" and fusion.uses_latent(query, multilingual_embedder=multilingual):
-            latent = snap.latent.scores(tokens)
+            latent = (
+                snap.sentence.scores(query) if snap.sentence.active else snap.latent.scores(tokens)
+            )
 
         if group_dense is None:
             fused = fusion.fuse(None, group_lexical, 0.0, latent)
