@@ -51,6 +51,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         backends = ["sqlite"]
         if metafunc.definition.get_closest_marker("postgres"):
             backends.append("postgres")
+        if metafunc.definition.get_closest_marker("postgres_only"):
+            backends = ["postgres"]
         metafunc.parametrize("backend", backends)
 
 

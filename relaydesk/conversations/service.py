@@ -8,9 +8,9 @@ happen.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +24,7 @@ from relaydesk.conversations.schemas import (
     dump,
 )
 from relaydesk.conversations.store import AlreadyStored, Outcome, Stored, StoreRequest, store_batch
+from relaydesk.conversations.store_postgres import OptimisticStore
 from relaydesk.conversations.writer import BatchWriter
 from relaydesk.core import event_log, realtime
 from relaydesk.core.config import get_settings
@@ -187,8 +188,24 @@ _writers: weakref.WeakKeyDictionary[Database, BatchWriter[StoreRequest, Outcome]
 def _writer(db: Database) -> BatchWriter[StoreRequest, Outcome]:
     writer = _writers.get(db)
     if writer is None:
-        writer = _writers[db] = BatchWriter(db, store_batch)
+        store: Callable[[Sequence[StoreRequest]], Awaitable[list[Outcome]]]
+        if db.is_sqlite:
+            store = partial(_store_locked, weakref.ref(db))
+        else:
+            store = OptimisticStore(db).store_batch
+        writer = _writers[db] = BatchWriter(store)
     return writer
+
+
+async def _store_locked(
+    db_ref: weakref.ref[Database], requests: Sequence[StoreRequest]
+) -> list[Outcome]:
+    """A batch in one locked transaction. `db` is weakly referenced: the writer lives as
+    long as `db` does (`_writers` is keyed by it) and must not keep it alive itself."""
+    db = db_ref()
+    if db is None:
+        raise RuntimeError("the database was disposed of")
+    return await db.run_write(partial(store_batch, requests=requests))
 
 
 async def _store_message(

@@ -88,6 +88,18 @@ def message_public(row: Mapping[str, Any] | RowMapping) -> MessagePublic:
     )
 
 
+@dataclass
+class Plan:
+    """What a batch would write, decided against the conversations' state as read."""
+
+    outcomes: list[Outcome]
+    # Per conversation: how many new messages, and the state changes they imply.
+    counts: dict[str, int]
+    changed: dict[str, dict[str, Any]]
+    message_rows: list[dict[str, Any]]
+    event_rows: list[dict[str, Any]]
+
+
 def store_batch(connection: Connection, requests: Sequence[StoreRequest]) -> list[Outcome]:
     """Store `requests` in the current transaction; one outcome per request, same order."""
     now = utcnow()
@@ -101,24 +113,44 @@ def store_batch(connection: Connection, requests: Sequence[StoreRequest]) -> lis
         (row["conversation_id"], row["client_id"]): message_public(row)
         for row in statements.stored_messages(ids, sorted({r.client_id for r in requests}))
     }
-    outcomes: list[Outcome] = []
-    counts: dict[str, int] = {}
-    changed: dict[str, dict[str, Any]] = {}
-    message_rows: list[dict[str, Any]] = []
-    event_rows: list[dict[str, Any]] = []
+    plan = plan_batch(requests, state, stored, now)
+    if not plan.message_rows:
+        return plan.outcomes
+    statements.bump_last_seq(
+        [{"p_id": c, "p_count": n, "p_now": now} for c, n in sorted(plan.counts.items())]
+    )
+    for conversation_id, columns in sorted(plan.changed.items()):
+        # Rare (a takeover, a reopen): SQLAlchemy Core is fine here.
+        connection.execute(
+            update(_conversations).where(_conversations.c.id == conversation_id).values(**columns)
+        )
+    statements.insert_messages(plan.message_rows)
+    statements.insert_events(plan.event_rows)
+    return plan.outcomes
+
+
+def plan_batch(
+    requests: Sequence[StoreRequest],
+    state: dict[str, ConversationPublic],
+    stored: dict[tuple[str, str], MessagePublic],
+    now: datetime,
+) -> Plan:
+    """Validate and apply `requests` in arrival order against `state` (updated in place)
+    and the already `stored` messages by (conversation id, client id)."""
+    plan = Plan(outcomes=[], counts={}, changed={}, message_rows=[], event_rows=[])
     for request in requests:
         try:
             outcome, changes = _apply(request, state, stored, now)
         except Exception as exc:
-            outcomes.append(exc)
+            plan.outcomes.append(exc)
             continue
-        outcomes.append(outcome)
+        plan.outcomes.append(outcome)
         message = outcome.message
-        counts[message.conversation_id] = counts.get(message.conversation_id, 0) + 1
+        plan.counts[message.conversation_id] = plan.counts.get(message.conversation_id, 0) + 1
         if changes:
             # Later changes in the batch win, as they would have one transaction each.
-            changed.setdefault(message.conversation_id, {}).update(changes)
-        message_rows.append(
+            plan.changed.setdefault(message.conversation_id, {}).update(changes)
+        plan.message_rows.append(
             {
                 "id": message.id,
                 "conversation_id": message.conversation_id,
@@ -132,7 +164,7 @@ def store_batch(connection: Connection, requests: Sequence[StoreRequest]) -> lis
                 "created_at": now,
             }
         )
-        event_rows.extend(
+        plan.event_rows.extend(
             event_log.row(
                 event,
                 site_id=outcome.conversation.site_id,
@@ -143,19 +175,7 @@ def store_batch(connection: Connection, requests: Sequence[StoreRequest]) -> lis
             )
             for event in outcome.events
         )
-    if not message_rows:
-        return outcomes
-    statements.bump_last_seq(
-        [{"p_id": c, "p_count": n, "p_now": now} for c, n in sorted(counts.items())]
-    )
-    for conversation_id, columns in sorted(changed.items()):
-        # Rare (a takeover, a reopen): SQLAlchemy Core is fine here.
-        connection.execute(
-            update(_conversations).where(_conversations.c.id == conversation_id).values(**columns)
-        )
-    statements.insert_messages(message_rows)
-    statements.insert_events(event_rows)
-    return outcomes
+    return plan
 
 
 def _apply(

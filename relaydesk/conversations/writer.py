@@ -8,27 +8,24 @@ that commit. A lone message still commits at once: the drain starts as soon as s
 is queued and never waits to fill a batch; batches only form from what arrives while the
 previous one is in the database.
 
-Correctness does not depend on this module being the only writer: the transaction takes the
-database's lock on each conversation it writes to (row locks on PostgreSQL, the write lock
-on SQLite; see `store`) before it reads `last_seq` and the stored client ids, so several
-processes, each with its own writer, keep seqs gap-free. Every message of a batch is
-validated before anything is written, so a refused one takes no seq and the others commit;
-should a batch fail anyway, its messages are retried one by one.
+Correctness does not depend on this module being the only writer: each batch's store
+function guards the seq with the database itself, so several processes, each with its own
+writer, keep seqs gap-free. On SQLite the transaction takes the write lock before it reads
+`last_seq` and the stored client ids (`store`); on PostgreSQL one statement bumps
+`last_seq` only where it is still what the batch was planned on (`store_postgres`). Every
+message of a batch is validated before anything is written, so a refused one takes no seq
+and the others commit; should a batch fail anyway, its messages are retried one by one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Generic, TypeVar
 
-from sqlalchemy import Connection
-
 from relaydesk.core.config import get_settings
-from relaydesk.core.db import Database
 from relaydesk.core.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -53,15 +50,14 @@ class _Pending(Generic[R, T]):
 class BatchWriter(Generic[R, T]):
     """Queues requests and commits them in groups (see the module docstring).
 
-    `transaction(connection, requests)` stores a batch inside one transaction and returns
-    one outcome per request: a result, or the exception refusing that request alone.
+    `store_batch(requests)` stores a batch, committing it, and returns one outcome per
+    request: a result, or the exception refusing that request alone.
     """
 
     def __init__(
-        self, db: Database, transaction: Callable[[Connection, Sequence[R]], list[T | Exception]]
+        self, store_batch: Callable[[Sequence[R]], Awaitable[list[T | Exception]]]
     ) -> None:
-        self._db = db
-        self._transaction = transaction
+        self._store_batch = store_batch
         self._queue: list[_Pending[R, T]] = []
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -94,7 +90,7 @@ class BatchWriter(Generic[R, T]):
             del self._queue[:batch_size]
             requests = [item.request for item in batch]
             try:
-                outcomes = await self._db.run_write(partial(self._transaction_of, requests))
+                outcomes = await self._store_batch(requests)
             except Exception as exc:
                 if len(batch) == 1:
                     outcomes = [exc]
@@ -109,11 +105,8 @@ class BatchWriter(Generic[R, T]):
                 if not item.future.done():  # else the sender gave up; the write stands
                     item.future.set_result(outcome)
 
-    def _transaction_of(self, requests: Sequence[R], connection: Connection) -> list[T | Exception]:
-        return self._transaction(connection, requests)
-
     async def _single(self, request: R) -> T | Exception:
         try:
-            return (await self._db.run_write(partial(self._transaction_of, [request])))[0]
+            return (await self._store_batch([request]))[0]
         except Exception as exc:
             return exc

@@ -30,7 +30,7 @@ import contextlib
 import logging
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -104,6 +104,7 @@ class Database:
             self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
             if ":///" in sync_url:  # a file, not an in-memory database
                 self._checkpointer = WalCheckpointer(sync_url, interval=CHECKPOINT_INTERVAL_S)
+        self._dispose_callbacks: list[Callable[[], Awaitable[None]]] = []
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self._write_engine, expire_on_commit=False)
 
@@ -166,7 +167,14 @@ class Database:
             connection = self._inline_held = engine.connect()
         return connection
 
+    def on_dispose(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Have `dispose` await `callback` first (to close what was opened beside the pool)."""
+        self._dispose_callbacks.append(callback)
+
     async def dispose(self) -> None:
+        callbacks, self._dispose_callbacks = self._dispose_callbacks, []
+        for callback in callbacks:
+            await callback()
         await self.engine.dispose()
         if self._sync_writer is not None:
             self._sync_writer.engine.dispose()

@@ -158,9 +158,10 @@ class Conversation(SQLModel, table=True):
     assignee_id: int | None = Field(default=None, foreign_key="staff_user.id", index=True)
     team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
     handoff_reason: str | None = Field(default=None, max_length=64)
-    # The last sequence number handed out. Incremented with UPDATE ... RETURNING inside the
-    # message's own transaction, so the row lock (PostgreSQL) or the write lock (SQLite)
-    # serialises writers and a rolled-back message leaves no gap.
+    # The last sequence number handed out, bumped in the same transaction (or statement)
+    # that stores the messages: the write lock (SQLite) or a compare-and-set on it
+    # (PostgreSQL, conversations/store_postgres.py) serialises writers, and a message that
+    # does not commit leaves no gap.
     last_seq: int = Field(default=0)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()

@@ -154,17 +154,15 @@ async def test_a_failing_batch_is_retried_message_by_message(
     site = await make_site(db)
     assert site.id is not None
     conversations = [await _conversation(db, site.id) for _ in range(4)]
-    real = store.store_batch
+    writer = service._writer(db)
+    real = writer._store_batch
 
-    def fails_in_groups(
-        connection: Connection, requests: Sequence[store.StoreRequest]
-    ) -> list[store.Outcome]:
+    async def fails_in_groups(requests: Sequence[store.StoreRequest]) -> list[store.Outcome]:
         if len(requests) > 1:
             raise RuntimeError("simulated failure of a whole group transaction")
-        return real(connection, requests)
+        return await real(requests)
 
-    writer = service._writer(db)
-    monkeypatch.setattr(writer, "_transaction", fails_in_groups)
+    monkeypatch.setattr(writer, "_store_batch", fails_in_groups)
     results = await asyncio.gather(
         *(
             service.send_message(
