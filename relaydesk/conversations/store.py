@@ -17,6 +17,9 @@ statements built once, or the SQLite driver's cursor directly).
 
 The seq is therefore guarded by the database's own lock, as before group commit, and holds
 across processes; no process-local lock is involved.
+
+This is the whole write on SQLite. On PostgreSQL it is the fallback: the common batch goes
+through `store_postgres` in one compare-and-set statement, planned by `plan_batch` below.
 """
 
 from __future__ import annotations
