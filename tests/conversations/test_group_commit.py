@@ -4,11 +4,9 @@ a batch fails alone, and an overfull write queue refuses at once with `server_bu
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import pytest
-from sqlalchemy import Connection
 from sqlmodel import func, select
 
 from relaydesk.conversations import service, store, transitions
@@ -20,6 +18,7 @@ from relaydesk.core.errors import DomainError
 from relaydesk.core.models import Conversation, Event, Message
 from relaydesk.sites import service as sites
 from tests.factories import make_site, make_staff
+from tests.spies import count_write_transactions
 
 pytestmark = pytest.mark.postgres
 
@@ -28,18 +27,6 @@ async def _conversation(db: Database, site_id: int) -> tuple[str, str]:
     visitor = await sites.create_visitor(db, site_id=site_id, locale=None)
     conversation, _ = await service.open_conversation(db, site_id=site_id, visitor_id=visitor.id)
     return conversation.id, visitor.id
-
-
-def _count_transactions(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    calls: list[int] = []
-    original = db.run_write
-
-    async def counting(transaction: Callable[[Connection], Any]) -> Any:
-        calls.append(1)
-        return await original(transaction)
-
-    monkeypatch.setattr(db, "run_write", counting)
-    return calls
 
 
 async def test_refused_messages_in_a_batch_fail_alone(
@@ -55,7 +42,7 @@ async def test_refused_messages_in_a_batch_fail_alone(
     await service.send_message(
         db, conversation_id=owned, sender=Actor.visitor(owned_visitor), client_id="first", text="a"
     )
-    transactions = _count_transactions(db, monkeypatch)
+    transactions = count_write_transactions(db, monkeypatch)
 
     sends: list[tuple[str, Actor, str]] = []
     for i in range(10):

@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection
 from sqlmodel import select
 
 from relaydesk.conversations import service, store_postgres, transitions
@@ -20,20 +19,9 @@ from relaydesk.core.errors import DomainError
 from relaydesk.core.models import Conversation, ConversationStatus, Event, Message, Team
 from relaydesk.sites import service as sites
 from tests.factories import make_site, make_staff
+from tests.spies import count_write_transactions
 
 pytestmark = pytest.mark.postgres_only
-
-
-def _count_locked(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    calls: list[int] = []
-    original = db.run_write
-
-    async def counting(transaction: Callable[[Connection], Any]) -> Any:
-        calls.append(1)
-        return await original(transaction)
-
-    monkeypatch.setattr(db, "run_write", counting)
-    return calls
 
 
 def _between_read_and_write(
@@ -88,7 +76,7 @@ async def test_plain_batches_commit_without_the_locked_path(
     site = await make_site(db)
     assert site.id is not None
     opened = [await _open(db, site.id) for _ in range(4)]
-    locked = _count_locked(db, monkeypatch)
+    locked = count_write_transactions(db, monkeypatch)
 
     sends = [(c, v, f"m{i}") for i in range(3) for c, v in opened]
     results = await asyncio.gather(
@@ -166,7 +154,7 @@ async def test_a_message_stored_by_another_node_in_between_keeps_seqs_gap_free(
         )
 
     attempts = _between_read_and_write(monkeypatch, other_node_sends)
-    locked = _count_locked(db, monkeypatch)
+    locked = count_write_transactions(db, monkeypatch)
     try:
         ours = await service.send_message(
             db, conversation_id=conversation_id, sender=visitor, client_id="ours", text="b"
@@ -312,7 +300,7 @@ async def test_the_acked_conversation_is_the_committed_one(
         )
 
     _between_read_and_write(monkeypatch, move_to_billing)
-    locked = _count_locked(db, monkeypatch)
+    locked = count_write_transactions(db, monkeypatch)
     result = await service.send_message(
         db, conversation_id=conversation_id, sender=visitor, client_id="q", text="still there?"
     )
@@ -356,7 +344,7 @@ async def test_state_changing_messages_take_the_locked_path(
     assert site.id is not None
     agent = await make_staff(db, site=site)
     conversation_id, visitor = await _open(db, site.id)
-    locked = _count_locked(db, monkeypatch)
+    locked = count_write_transactions(db, monkeypatch)
 
     takeover = await service.send_message(
         db, conversation_id=conversation_id, sender=Actor.staff(agent), client_id="a", text="hi"
