@@ -145,12 +145,13 @@ class OptimisticStore:
         if connection is None:
             args, options = db.engine.dialect.create_connect_args(db.engine.url)
             accepted = inspect.signature(asyncpg.connect).parameters
-            connection = self._connection = await asyncpg.connect(
-                *args,
-                **{k: v for k, v in options.items() if k in accepted},
-                server_settings={"plan_cache_mode": "force_custom_plan"},
+            connection = await asyncpg.connect(
+                *args, **{k: v for k, v in options.items() if k in accepted}
             )
-            self._loop = loop
+            # A SET rather than a startup parameter, which connection poolers such as
+            # PgBouncer refuse unless told to ignore it.
+            await connection.execute("SET plan_cache_mode = force_custom_plan")
+            self._connection, self._loop = connection, loop
         return connection
 
     async def close(self) -> None:

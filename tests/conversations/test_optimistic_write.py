@@ -391,3 +391,25 @@ async def test_a_lost_connection_falls_back_without_losing_or_doubling(
         db, conversation_id=conversation_id, sender=visitor, client_id="n", text="again"
     )
     assert after.created and after.message.seq == 2
+
+
+async def test_the_store_plans_every_write_afresh_and_closes_with_the_database(
+    database_url: str, backend: str
+) -> None:
+    """Its connection never caches a generic plan (see `OptimisticStore._connect`), and
+    disposing of the database closes it."""
+    node = Database(database_url)
+    site = await make_site(node)
+    assert site.id is not None
+    conversation_id, visitor = await _open(node, site.id)
+    await service.send_message(
+        node, conversation_id=conversation_id, sender=visitor, client_id="m", text="hi"
+    )
+    store = service._writer(node)._store_batch.__self__  # type: ignore[attr-defined]
+    assert isinstance(store, store_postgres.OptimisticStore)
+    connection = store._connection
+    assert connection is not None
+    assert await connection.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
+
+    await node.dispose()
+    assert connection.is_closed()
