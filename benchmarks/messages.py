@@ -920,9 +920,9 @@ def code_under_test() -> dict[str, Any]:
     only comparable with the same fingerprint."""
     import hashlib
 
-    import relaydesk
-
-    package = Path(relaydesk.__file__).resolve().parent
+    # The servers import this repository's code (`_server_env`), whatever checkout this
+    # process's own `import relaydesk` would find, so that is the code to fingerprint.
+    package = REPO_ROOT / "relaydesk"
     digest = hashlib.sha256()
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode())
