@@ -170,9 +170,10 @@ class OptimisticStore:
             raise RuntimeError("the database was disposed of")
         outcomes: list[Outcome | None] = [None] * len(requests)
         pending = list(range(len(requests)))
+        locked: list[int] = []  # for the locked path whatever happens
         for remembered in (True, False):
             try:
-                pending = await self._attempt(db, requests, pending, outcomes, remembered)
+                pending, changing = await self._attempt(db, requests, pending, outcomes, remembered)
             except Exception as exc:
                 # Nothing is known to have committed: the locked path does what is left,
                 # and its resend check returns whatever did commit as stored.
@@ -180,8 +181,10 @@ class OptimisticStore:
                 for i in pending:
                     self._known.pop(requests[i].conversation_id, None)
                 break
+            locked += changing
             if not pending:
                 break
+        pending = sorted(locked + pending)
         if pending:
             again = await db.run_write(
                 partial(store_batch, requests=[requests[i] for i in pending])
@@ -198,9 +201,11 @@ class OptimisticStore:
         pending: list[int],
         outcomes: list[Outcome | None],
         remembered: bool,
-    ) -> list[int]:
-        """Try the `pending` requests: fill in the outcomes of those settled, return the
-        indexes of the rest (their conversations' compare-and-set did not match)."""
+    ) -> tuple[list[int], list[int]]:
+        """Try the `pending` requests and fill in the outcomes of those settled. Returns
+        the indexes of the rest: those worth another try (their conversation's
+        compare-and-set did not match, or a refusal came from memory), and those only the
+        locked path can store (their messages change the conversation's state)."""
         now = utcnow()
         batch = [requests[i] for i in pending]
         ids = sorted({r.conversation_id for r in batch})
@@ -232,11 +237,15 @@ class OptimisticStore:
             pg.terminate()
             raise
         unsettled = (set(plan.counts) | doubtful) - won.keys()
-        left: list[int] = []
+        retry: list[int] = []
+        changing: list[int] = []
         for i, request, outcome in zip(pending, batch, plan.outcomes, strict=True):
             conversation_id = request.conversation_id
+            if conversation_id in plan.changed:
+                changing.append(i)
+                continue
             if conversation_id in unsettled:
-                left.append(i)
+                retry.append(i)
                 continue
             if isinstance(outcome, Stored):
                 # The conversation as committed: columns no validation depends on (its
@@ -246,7 +255,7 @@ class OptimisticStore:
                 )
             outcomes[i] = outcome
         self._remember(won, forget=unsettled)
-        return left
+        return retry, changing
 
     def _remember(self, won: dict[str, ConversationPublic], forget: set[str]) -> None:
         for conversation_id in forget:

@@ -345,6 +345,7 @@ async def test_state_changing_messages_take_the_locked_path(
     agent = await make_staff(db, site=site)
     conversation_id, visitor = await _open(db, site.id)
     locked = count_write_transactions(db, monkeypatch)
+    reads = _count_reads(monkeypatch)
 
     takeover = await service.send_message(
         db, conversation_id=conversation_id, sender=Actor.staff(agent), client_id="a", text="hi"
@@ -357,6 +358,8 @@ async def test_state_changing_messages_take_the_locked_path(
     assert takeover.status_changed and takeover.conversation.assignee_id == agent.id
     assert reopened.status_changed and reopened.conversation.status == ConversationStatus.BOT
     assert len(locked) == 2
+    # Straight there: no second, fresh-read try first, which could not store them either.
+    assert len(reads) == 2
     assert [m.seq for m in await _stored(db, conversation_id)] == [1, 2]
 
 
