@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import math
@@ -124,7 +125,10 @@ def parse_options(argv: list[str] | None = None) -> Options:
         "instead of having the agents accept them",
     )
     parser.add_argument(
-        "--log-dir", type=Path, help="copy each server's log here (default: logs are deleted)"
+        "--log-dir",
+        type=Path,
+        help="copy each server's log here, with each client process's messages (send time,"
+        " ack and delivery latency) of the target's last round (default: nothing is kept)",
     )
     args = parser.parse_args(argv)
     if args.quick:
@@ -172,6 +176,7 @@ class WorkerSpec:
     connect_concurrency: int
     seed: int
     accept: bool
+    trace_path: str | None = None
 
 
 @dataclass
@@ -385,8 +390,24 @@ class Worker:
         while time.monotonic() < deadline and self._outstanding():
             await asyncio.sleep(0.1)
 
+    def write_trace(self, path: Path) -> None:
+        """Every measured message as `send_ns ack_ms delivery_ms client_id`, to line the
+        slow ones up with the server's log (both clocks are `time.time_ns()`)."""
+        with path.open("w") as trace:
+            for client_id, record in self.sent.items():
+                if not record.measured:
+                    continue
+                ack = delivery = "-"
+                if record.ack_ns is not None:
+                    ack = f"{(record.ack_ns - record.send_ns) / NS_PER_MS:.2f}"
+                if (delivered_ns := self.delivered.get(client_id)) is not None:
+                    delivery = f"{(delivered_ns - record.send_ns) / NS_PER_MS:.2f}"
+                trace.write(f"{record.send_ns} {ack} {delivery} {client_id}\n")
+
     def summarise(self) -> WorkerResult:
         result = self.result
+        if self.spec.trace_path:
+            self.write_trace(Path(self.spec.trace_path))
         for client_id, record in self.sent.items():
             delivered_ns = self.delivered.get(client_id)
             if not record.ack_ok:
@@ -419,13 +440,22 @@ async def _run_worker(spec: WorkerSpec, conn: Connection) -> WorkerResult:
     # The parent answers with one shared start time once every process is set up.
     start_ns: int = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
     cpu_before = time.process_time()
-    await asyncio.gather(
-        *(
-            worker.visitor_loop(i, client, conversation_id, start_ns)
-            for i, (client, conversation_id) in enumerate(visitors)
+    # The clients are the instrument: a pause of theirs would be counted as the server's
+    # latency. Their full collections, walking every record of what was sent, took 50-70
+    # ms; with what the setup made frozen and the collector off, a run adds a few MB.
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        await asyncio.gather(
+            *(
+                worker.visitor_loop(i, client, conversation_id, start_ns)
+                for i, (client, conversation_id) in enumerate(visitors)
+            )
         )
-    )
-    await worker.drain()
+        await worker.drain()
+    finally:
+        gc.enable()
     worker.stopping = True
     clients = agents + [client for client, _ in visitors]
     await asyncio.gather(*(_quiet_disconnect(c) for c in clients))
@@ -734,6 +764,11 @@ def _worker_specs(server: Server, options: Options) -> list[WorkerSpec]:
             connect_concurrency=options.connect_concurrency,
             seed=options.seed,
             accept=not options.bot,
+            trace_path=(
+                str(options.log_dir / f"{server.name}-messages-{i}.txt")
+                if options.log_dir is not None
+                else None
+            ),
         )
         for i in range(options.processes)
     ]
@@ -895,13 +930,14 @@ def run_target(name: str, options: Options) -> dict[str, Any]:
         load = wait_for_quiet(options.quiet_wait)
         log.info("%s: machine load before the run: %.0f%% of a core", name, load)
     log.info("%s: starting server", name)
+    if options.log_dir is not None:
+        options.log_dir.mkdir(parents=True, exist_ok=True)
     with target_server(name) as server:
         log.info("%s: server ready at %s; starting %d client processes", name, server.url,
                  options.processes)  # fmt: skip
         figures = drive_clients(server, options)
         tracebacks, excerpt = server_log_errors(server.log_path)
         if options.log_dir is not None:
-            options.log_dir.mkdir(parents=True, exist_ok=True)
             shutil.copy(server.log_path, options.log_dir / f"{name}-server.log")
     summary = summarise(figures, options)
     summary["server_tracebacks"] = tracebacks

@@ -32,10 +32,12 @@ async def _until_gone(gone: Callable[[], Node | None]) -> bool:
 
 async def test_full_collections_run_on_the_timer_and_thresholds_come_back() -> None:
     before = gc.get_threshold()
-    task = asyncio.create_task(gc_policy.run_collections(young_interval=0.02, full_interval=0.1))
+    task = asyncio.create_task(
+        gc_policy.run_collections(young_interval=0.02, middle_interval=60, full_interval=0.1)
+    )
     await asyncio.sleep(0)
     young, middle, old = gc.get_threshold()
-    assert (young, middle) == before[:2] and old > 1_000_000
+    assert young == before[0] and middle > 1_000_000 and old > 1_000_000
     # A cycle that has reached the oldest generation is found by the timed full collection.
     gone = _cycle()
     gc.collect(1)
@@ -45,6 +47,27 @@ async def test_full_collections_run_on_the_timer_and_thresholds_come_back() -> N
     with contextlib.suppress(asyncio.CancelledError):
         await task
     assert gc.get_threshold() == before
+
+
+async def test_middle_collections_run_on_the_timer_not_by_count() -> None:
+    task = asyncio.create_task(
+        gc_policy.run_collections(young_interval=0.02, middle_interval=0.1, full_interval=60)
+    )
+    try:
+        await asyncio.sleep(0)
+        gc.collect()
+        held = Node()
+        held.other = Node()
+        held.other.other = held
+        gc.collect(0)  # survives a young collection: now in the middle generation
+        gone = weakref.ref(held)
+        del held
+        assert gone() is not None  # no young collection, timed or counted, finds it
+        assert await _until_gone(gone)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def test_the_youngest_generation_is_collected_on_the_timer_not_by_count() -> None:
