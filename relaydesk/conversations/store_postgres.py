@@ -9,15 +9,16 @@ conversations are not in this process's memory:
 1. The batch's conversations as this process last wrote them (`OptimisticStore`), or else
    as read now, without locking them.
 2. Plan the batch against that state in memory (`store.plan_batch`, the same validation as
-   the locked path), then write it in ONE statement, which PostgreSQL runs atomically:
-   bump each conversation's `last_seq` only WHERE it still holds the expected `last_seq`,
+   the locked path), then write it in ONE statement, a call of the function that
+   migration 0004_store_messages_function creates, which PostgreSQL runs atomically: bump
+   each conversation's `last_seq` only WHERE it still holds the expected `last_seq`,
    status and assignee and none of the batch's client ids is stored in it yet; insert the
    messages and events of exactly the conversations whose bump matched.
 
 Why that is enough: every stored message bumps `last_seq` in the statement (or
 transaction) that stores it, so an unchanged `last_seq` means no message was added since
-the state was taken, hence the seqs planned from it are the next ones and the resend check
-made in the statement is current. Status and assignee are all the validation reads (see
+the state was taken, hence the seqs planned from it are the next ones and the resend check,
+made after the state was taken, is current. Status and assignee are all the validation reads (see
 `store.message_effects`). The UPDATE holds the row lock of a matched conversation until the
 statement commits, and when it had to wait for another writer's lock, PostgreSQL re-checks
 the condition against the row that writer committed.
@@ -60,49 +61,14 @@ log = logging.getLogger(__name__)
 
 _READ = "SELECT * FROM conversation WHERE id = ANY($1::varchar[])"
 
+# The write, a function created by migration 0004_store_messages_function.
 _WRITE = """
-WITH expected AS (
-    SELECT * FROM unnest($1::varchar[], $2::int[], $3::varchar[], $4::int[], $5::int[])
-        AS e(id, last_seq, status, assignee_id, added)
-), new_message AS (
-    SELECT * FROM unnest(
-        $6::varchar[], $7::varchar[], $8::int[], $9::varchar[], $10::varchar[],
-        $11::varchar[], $12::varchar[], $13::text[], $14::text[]
-    ) AS m(id, conversation_id, seq, sender_kind, sender_id, sender_name, client_id, text,
-           payload)
-), resent AS (
-    -- Conversations already holding one of the batch's client ids: a resend, which the
-    -- locked path answers with the stored message. One index probe per new message.
-    SELECT DISTINCT old.conversation_id AS id
-    FROM new_message AS m JOIN message AS old
-        ON old.conversation_id = m.conversation_id AND old.client_id = m.client_id
-), bumped AS (
-    UPDATE conversation AS c
-    SET last_seq = c.last_seq + e.added, updated_at = $15, last_message_at = $15
-    FROM expected AS e
-    WHERE c.id = ANY($1::varchar[])  -- so the planner finds them by primary key
-      AND c.id = e.id
-      AND c.last_seq = e.last_seq
-      AND c.status = e.status
-      AND c.assignee_id IS NOT DISTINCT FROM e.assignee_id
-      AND c.id NOT IN (SELECT id FROM resent)
-    RETURNING c.*
-), stored_message AS (
-    INSERT INTO message (id, conversation_id, seq, sender_kind, sender_id, sender_name,
-                         client_id, text, payload, created_at)
-    SELECT m.id, m.conversation_id, m.seq, m.sender_kind, m.sender_id, m.sender_name,
-           m.client_id, m.text, m.payload::json, $15
-    FROM new_message AS m JOIN bumped AS b ON b.id = m.conversation_id
-), stored_event AS (
-    INSERT INTO event (site_id, type, conversation_id, actor_kind, actor_id, payload,
-                       created_at)
-    SELECT ev.site_id, ev.type, ev.conversation_id, ev.actor_kind, ev.actor_id,
-           ev.payload::json, $15
-    FROM unnest($16::int[], $17::varchar[], $18::varchar[], $19::varchar[], $20::varchar[],
-                $21::text[]) AS ev(site_id, type, conversation_id, actor_kind, actor_id, payload)
-    JOIN bumped AS b ON b.id = ev.conversation_id
+SELECT * FROM relaydesk_store_messages_v1(
+    $1::varchar[], $2::int[], $3::varchar[], $4::int[], $5::int[],
+    $6::varchar[], $7::varchar[], $8::int[], $9::varchar[], $10::varchar[], $11::varchar[],
+    $12::varchar[], $13::text[], $14::text[], $15::timestamptz,
+    $16::int[], $17::varchar[], $18::varchar[], $19::varchar[], $20::varchar[], $21::text[]
 )
-SELECT * FROM bumped
 """
 
 
@@ -130,13 +96,8 @@ class OptimisticStore:
         db.on_dispose(self.close)
 
     async def _connect(self, db: Database) -> asyncpg.Connection:
-        """The store's own connection, beside the pool, whose statements are planned afresh
-        on every execution (`plan_cache_mode`). By default PostgreSQL switches a prepared
-        statement to a generic plan after five runs, and for the write statement that plan
-        slowed down as the conversation table accumulated row versions between vacuums:
-        0.8 ms at first, 3 ms after 12,000 writes to 500 conversations, where a fresh plan
-        stays at 0.9 ms (0.5 of it planning). Batches run one at a time (`BatchWriter`),
-        so one connection is enough."""
+        """The store's own connection, beside the pool: batches run one at a time
+        (`BatchWriter`), so one is enough, and it skips the pool's checkout."""
         loop = asyncio.get_running_loop()
         connection = self._connection
         if connection is not None and (self._loop is not loop or connection.is_closed()):
@@ -148,9 +109,6 @@ class OptimisticStore:
             connection = await asyncpg.connect(
                 *args, **{k: v for k, v in options.items() if k in accepted}
             )
-            # A SET rather than a startup parameter, which connection poolers such as
-            # PgBouncer refuse unless told to ignore it.
-            await connection.execute("SET plan_cache_mode = force_custom_plan")
             self._connection, self._loop = connection, loop
         return connection
 

@@ -279,6 +279,33 @@ async def test_a_transfer_in_between_refuses_the_previous_assignees_message(
     assert conversation.last_seq == 0 and conversation.assignee_id == successor.id
 
 
+async def test_a_resolve_in_between_makes_the_visitors_message_reopen_it(
+    db: Database, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transition writes no message, so only the status in the compare-and-set notices
+    it: planned on `assigned`, the message would be stored into a resolved conversation."""
+    site = await make_site(db)
+    assert site.id is not None
+    agent = await make_staff(db, site=site)
+    conversation_id, visitor = await _open(db, site.id)
+    await transitions.accept(db, conversation_id=conversation_id, agent=agent)
+
+    async def resolve() -> None:
+        await transitions.resolve(db, conversation_id=conversation_id, actor=Actor.staff(agent))
+
+    _between_read_and_write(monkeypatch, resolve)
+    result = await service.send_message(
+        db, conversation_id=conversation_id, sender=visitor, client_id="after", text="again"
+    )
+
+    assert result.created and result.message.seq == 1
+    assert result.conversation.status == ConversationStatus.BOT
+    async with db.read() as session:
+        conversation = await session.get(Conversation, conversation_id)
+    assert conversation is not None
+    assert conversation.status == ConversationStatus.BOT and conversation.assignee_id is None
+
+
 async def test_the_acked_conversation_is_the_committed_one(
     db: Database, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -396,11 +423,11 @@ async def test_a_lost_connection_falls_back_without_losing_or_doubling(
     assert after.created and after.message.seq == 2
 
 
-async def test_the_store_plans_every_write_afresh_and_closes_with_the_database(
+async def test_the_store_writes_through_the_migrated_function_and_closes_with_the_database(
     database_url: str, backend: str
 ) -> None:
-    """Its connection never caches a generic plan (see `OptimisticStore._connect`), and
-    disposing of the database closes it."""
+    """The write is the function of migration 0004, prepared on the store's connection,
+    and disposing of the database closes that connection."""
     node = Database(database_url)
     site = await make_site(node)
     assert site.id is not None
@@ -412,7 +439,12 @@ async def test_the_store_plans_every_write_afresh_and_closes_with_the_database(
     assert isinstance(store, store_postgres.OptimisticStore)
     connection = store._connection
     assert connection is not None
-    assert await connection.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
+    assert "relaydesk_store_messages_v1(" in store_postgres._WRITE
+    # Prepared by the write above: the call and the function's statements are planned once.
+    assert any(
+        "relaydesk_store_messages_v1" in row["statement"]
+        for row in await connection.fetch("SELECT statement FROM pg_prepared_statements")
+    )
 
     await node.dispose()
     assert connection.is_closed()
