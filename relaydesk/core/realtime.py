@@ -15,6 +15,9 @@ import logging
 from typing import Any, Protocol
 
 import socketio
+from engineio import packet as eio_packet
+from engineio.exceptions import SocketIsClosedError
+from socketio import packet as sio_packet
 
 from relaydesk.core.config import Settings
 from relaydesk.core.wire import JsonPacket
@@ -71,7 +74,40 @@ class SocketIOEmitter:
         namespace: str,
         skip_sid: str | None = None,
     ) -> None:
-        await self.server.emit(event, data, room=room, namespace=namespace, skip_sid=skip_sid)
+        if type(self.server.manager) is socketio.AsyncManager:
+            await self._emit_here(event, data, room=room, namespace=namespace, skip_sid=skip_sid)
+        else:
+            # A pub/sub manager: other nodes hold sockets of the room too.
+            await self.server.emit(event, data, room=room, namespace=namespace, skip_sid=skip_sid)
+
+    async def _emit_here(
+        self, event: str, data: Any, *, room: str, namespace: str, skip_sid: str | None
+    ) -> None:
+        """`AsyncServer.emit` when this node holds every socket, without its task per
+        recipient and its wait for them all: queueing a packet on a socket never blocks,
+        but that wait took a turn of the event loop, and the sender's ack waited behind it
+        (0.14 ms at the median under the message benchmark, 2 ms in the slowest 1%).
+        Packets are queued in the order of the calls, as with `AsyncServer.emit`."""
+        manager = self.server.manager
+        recipients = [
+            eio_sid for sid, eio_sid in manager.get_participants(namespace, room) if sid != skip_sid
+        ]
+        if not recipients:
+            return
+        args = list(data) if isinstance(data, tuple) else [] if data is None else [data]
+        encoded = self.server.packet_class(
+            sio_packet.EVENT, namespace=namespace, data=[event, *args]
+        ).encode()
+        packets = [
+            eio_packet.Packet(eio_packet.MESSAGE, part)
+            for part in (encoded if isinstance(encoded, list) else [encoded])
+        ]
+        for eio_sid in recipients:
+            try:
+                for part in packets:
+                    await self.server.eio.send_packet(eio_sid, part)
+            except SocketIsClosedError:
+                continue  # it is going away; a reconnecting client syncs what it missed
 
     async def leave_room(self, sid: str, room: str, *, namespace: str) -> None:
         # Through the client manager, so a socket connected to another node leaves too.
