@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import logging
 import weakref
 from collections import OrderedDict
@@ -44,6 +43,7 @@ from functools import partial
 from typing import Any
 
 import asyncpg
+import orjson
 
 from relaydesk.conversations.schemas import ConversationPublic
 from relaydesk.conversations.store import (
@@ -62,14 +62,7 @@ log = logging.getLogger(__name__)
 _READ = "SELECT * FROM conversation WHERE id = ANY($1::varchar[])"
 
 # The write, a function created by migration 0004_store_messages_function.
-_WRITE = """
-SELECT * FROM relaydesk_store_messages_v1(
-    $1::varchar[], $2::int[], $3::varchar[], $4::int[], $5::int[],
-    $6::varchar[], $7::varchar[], $8::int[], $9::varchar[], $10::varchar[], $11::varchar[],
-    $12::varchar[], $13::text[], $14::text[], $15::timestamptz,
-    $16::int[], $17::varchar[], $18::varchar[], $19::varchar[], $20::varchar[], $21::text[]
-)
-"""
+_WRITE = "SELECT * FROM relaydesk_store_messages_v1($1::json, $2::json, $3::json, $4)"
 
 
 # Conversations whose state this process last saw, to skip step 1. More than a node's
@@ -242,28 +235,42 @@ async def _compare_and_set(
     """Run the write statement for `counts`' conversations; those whose bump matched, as
     committed."""
     ids = sorted(counts)
-    messages = [m for m in plan.message_rows if m["conversation_id"] in counts]
-    events = [e for e in plan.event_rows if e["conversation_id"] in counts]
-    rows = await pg.fetch(
-        _WRITE,
-        ids,
-        [expected[c].last_seq for c in ids],
-        [expected[c].status for c in ids],
-        [expected[c].assignee_id for c in ids],
-        [counts[c] for c in ids],
-        *_columns(
-            messages,
-            ("id", "conversation_id", "seq", "sender_kind", "sender_id", "sender_name"),
-        ),
-        *_columns(messages, ("client_id", "text")),
-        [json.dumps(m["payload"]) for m in messages],
-        now,
-        *_columns(events, ("site_id", "type", "conversation_id", "actor_kind", "actor_id")),
-        [json.dumps(e["payload"]) for e in events],
-    )
+    conversations = [
+        {
+            "id": c,
+            "last_seq": expected[c].last_seq,
+            "status": expected[c].status,
+            "assignee_id": expected[c].assignee_id,
+            "added": counts[c],
+        }
+        for c in ids
+    ]
+    messages = [
+        _pick(m, _MESSAGE_FIELDS) for m in plan.message_rows if m["conversation_id"] in counts
+    ]
+    events = [_pick(e, _EVENT_FIELDS) for e in plan.event_rows if e["conversation_id"] in counts]
+    rows = await pg.fetch(_WRITE, _json(conversations), _json(messages), _json(events), now)
     return {row["id"]: ConversationPublic.model_validate(dict(row)) for row in rows}
 
 
-def _columns(rows: list[dict[str, Any]], names: Sequence[str]) -> list[list[Any]]:
-    """Column-wise arrays of `rows`, for unnest()."""
-    return [[row[name] for row in rows] for name in names]
+_MESSAGE_FIELDS = (
+    "id",
+    "conversation_id",
+    "seq",
+    "sender_kind",
+    "sender_id",
+    "sender_name",
+    "client_id",
+    "text",
+    "payload",
+)
+_EVENT_FIELDS = ("site_id", "type", "conversation_id", "actor_kind", "actor_id", "payload")
+
+
+def _pick(row: dict[str, Any], names: Sequence[str]) -> dict[str, Any]:
+    return {name: row[name] for name in names}
+
+
+def _json(rows: list[dict[str, Any]]) -> str:
+    # Integer keys become strings, as with the stdlib `json` the locked path stores with.
+    return orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS).decode()

@@ -172,6 +172,55 @@ async def test_a_message_stored_by_another_node_in_between_keeps_seqs_gap_free(
     assert [m.client_id for m in await _stored(db, conversation_id)] == ["theirs", "ours"]
 
 
+async def test_in_a_batch_only_the_conversations_whose_bump_matched_get_messages(
+    db: Database,
+    database_url: str,
+    backend: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One statement stores the matching conversation's message and nothing of the other,
+    whose message is planned again on a fresh read (not by the locked path, which a
+    constraint violation of a wrongly inserted message would have sent it to)."""
+    site = await make_site(db)
+    assert site.id is not None
+    (calm, calm_visitor), (busy, busy_visitor) = [await _open(db, site.id) for _ in range(2)]
+    other_node = Database(database_url)
+
+    async def other_node_sends() -> None:
+        await service.send_message(
+            other_node, conversation_id=busy, sender=busy_visitor, client_id="theirs", text="a"
+        )
+
+    attempts = _between_read_and_write(monkeypatch, other_node_sends)
+    locked = count_write_transactions(db, monkeypatch)
+    try:
+        calm_result, busy_result = await asyncio.gather(
+            service.send_message(
+                db, conversation_id=calm, sender=calm_visitor, client_id="ours", text="b"
+            ),
+            service.send_message(
+                db, conversation_id=busy, sender=busy_visitor, client_id="ours", text="c"
+            ),
+        )
+    finally:
+        await other_node.dispose()
+
+    assert len(attempts) == 3  # the batch, the other node's, the busy conversation again
+    assert locked == []
+    assert not [r for r in caplog.records if r.name == store_postgres.__name__]
+    assert calm_result.message.seq == 1 and busy_result.message.seq == 2
+    assert [(m.client_id, m.seq) for m in await _stored(db, calm)] == [("ours", 1)]
+    assert [(m.client_id, m.seq) for m in await _stored(db, busy)] == [("theirs", 1), ("ours", 2)]
+    async with db.read() as session:
+        events = (
+            await session.execute(select(Event).where(Event.type == "message.stored"))
+        ).scalars()
+        assert sorted((e.conversation_id, e.payload["seq"]) for e in events) == sorted(
+            [(calm, 1), (busy, 1), (busy, 2)]
+        )
+
+
 async def test_a_batch_of_remembered_conversations_takes_one_statement(
     db: Database, database_url: str, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
