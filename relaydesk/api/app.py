@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
     sio = realtime.create_socket_server(settings)
     sio.register_namespace(WidgetNamespace(realtime.WIDGET))
     sio.register_namespace(ConsoleNamespace(realtime.CONSOLE))
-    hooks.on_visitor_message(bot_turn.on_visitor_message)
+    hooks.on_visitor_message(bot_turn.on_visitor_message, wants=bot_turn.wants_turn)
     routing.install()
 
     @asynccontextmanager

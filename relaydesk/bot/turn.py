@@ -41,12 +41,17 @@ def stream_id_for(message_id: str) -> str:
     return f"bot:{message_id}"
 
 
+def wants_turn(result: SendResult) -> bool:
+    """Whether a visitor's message is the bot's to answer (`on_visitor_message`'s filter)."""
+    # Files alone (`text_auto`): the text is only their names, nothing to answer.
+    return result.conversation.status == ConversationStatus.BOT and not result.message.payload.get(
+        "text_auto"
+    )
+
+
 async def on_visitor_message(result: SendResult) -> None:
-    """The `conversations.hooks.on_visitor_message` hook."""
-    if result.conversation.status != ConversationStatus.BOT:
-        return
-    if result.message.payload.get("text_auto"):
-        # Files alone: the text is only their names, nothing the bot could answer.
+    """The `conversations.hooks.on_visitor_message` hook, registered with `wants_turn`."""
+    if not wants_turn(result):
         return
     await run_turn(get_database(), conversation_id=result.conversation.id, trigger=result.message)
 

@@ -21,14 +21,29 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MessageHook = Callable[["SendResult"], Awaitable[None]]
-_visitor_message_hooks: list[MessageHook] = []
+MessageFilter = Callable[["SendResult"], bool]
+
+
+@dataclass(frozen=True)
+class _MessageHook:
+    run: MessageHook
+    wants: MessageFilter
+
+
+_visitor_message_hooks: list[_MessageHook] = []
 _running: set[asyncio.Task[None]] = set()
 
 
-def on_visitor_message(hook: MessageHook) -> MessageHook:
-    """Register `hook` to run after each new (non-duplicate) visitor message."""
-    if hook not in _visitor_message_hooks:
-        _visitor_message_hooks.append(hook)
+def _every_message(_: SendResult) -> bool:
+    return True
+
+
+def on_visitor_message(hook: MessageHook, wants: MessageFilter = _every_message) -> MessageHook:
+    """Register `hook` to run after each new (non-duplicate) visitor message that
+    `wants(result)` accepts. A message no hook wants starts no task: checked first, most
+    messages (those of conversations a human handles, for the bot) cost nothing here."""
+    if all(registered.run is not hook for registered in _visitor_message_hooks):
+        _visitor_message_hooks.append(_MessageHook(hook, wants))
     return hook
 
 
@@ -59,10 +74,12 @@ _waiting: dict[str, SendResult] = {}
 
 async def _guarded(result: SendResult) -> None:
     for hook in list(_visitor_message_hooks):
+        if not hook.wants(result):
+            continue
         try:
-            await hook(result)
+            await hook.run(result)
         except Exception:
-            log.exception("hook %s failed for message %s", hook, result.message.id)
+            log.exception("hook %s failed for message %s", hook.run, result.message.id)
 
 
 def _start(result: SendResult) -> None:
@@ -84,7 +101,7 @@ def _finished(conversation_id: str, task: asyncio.Task[None]) -> None:
 
 
 def visitor_message_stored(result: SendResult) -> None:
-    if not _visitor_message_hooks:
+    if not any(hook.wants(result) for hook in _visitor_message_hooks):
         return
     conversation_id = result.conversation.id
     if conversation_id in _active or len(_running) >= MAX_RUNNING:

@@ -14,13 +14,13 @@ from relaydesk.conversations.service import SendResult
 from relaydesk.core.models import SenderKind, utcnow
 
 
-def _result(conversation_id: str, seq: int) -> SendResult:
+def _result(conversation_id: str, seq: int, status: str = "bot") -> SendResult:
     conversation = ConversationPublic.model_validate(
         {
             "id": conversation_id,
             "site_id": 1,
             "visitor_id": "v",
-            "status": "bot",
+            "status": status,
             "assignee_id": None,
             "team_id": None,
             "handoff_reason": None,
@@ -88,3 +88,29 @@ async def test_runs_are_capped_per_process(
     await hooks.drain()
     assert concurrency[1] == 2
     assert sorted(seen) == [(f"c{n}", 1) for n in range(6)]
+
+
+async def test_a_message_no_hook_wants_starts_no_task() -> None:
+    seen: list[int] = []
+
+    async def hook(result: SendResult) -> None:
+        seen.append(result.message.seq)
+
+    async def every(result: SendResult) -> None:
+        seen.append(-result.message.seq)
+
+    hooks.clear_hooks()
+    try:
+        hooks.on_visitor_message(hook, wants=lambda r: r.conversation.status == "bot")
+        hooks.visitor_message_stored(_result("c1", 1, status="assigned"))
+        assert not hooks._running and not hooks._waiting
+        hooks.visitor_message_stored(_result("c1", 2))
+        await hooks.drain()
+        assert seen == [2]
+        # Another hook that wants everything: each runs only for what it wants.
+        hooks.on_visitor_message(every)
+        hooks.visitor_message_stored(_result("c1", 3, status="assigned"))
+        await hooks.drain()
+        assert seen == [2, -3]
+    finally:
+        hooks.clear_hooks()
