@@ -25,8 +25,8 @@ p99 arrived, nearly all of them, during one of three kinds of collection:
   timer, the first one after the benchmark's clients connected still stalled the server
   for 90-120 ms, and 60 to 100 of its 15,000 messages were acked later than the p99.
   So each timer tick collects the young and the middle generation together: the middle
-  one then only ever holds what survived the previous tick, and a tick costs 1.3-1.5 ms
-  on average (p90 2.2-2.6, at most 7.5). What lives longer moves on to the oldest
+  one then only ever holds what survived the previous tick, and a tick costs 1.0-1.5 ms
+  on average (p90 1.5-2.6, at most 7.5). What lives longer moves on to the oldest
   generation, where reference counting still frees it when it dies; only cycles wait for
   the full collection. That one runs every `FULL_COLLECTION_INTERVAL_S`, or sooner once
   the heap has grown by `FULL_COLLECTION_HEAP_GROWTH` since the last (CPython's own rule
