@@ -101,6 +101,17 @@ class Worker:
 
         return client
 
+    async def _connect(
+        self, client: socketio.AsyncClient, auth: dict[str, Any], namespace: str
+    ) -> None:
+        await client.connect(
+            self.spec.url,
+            auth=auth,
+            transports=["websocket"],
+            namespaces=[namespace],
+            wait_timeout=30,
+        )
+
     async def connect_agent(self, gate: asyncio.Semaphore) -> socketio.AsyncClient | None:
         client = self._client("agent")
 
@@ -112,13 +123,7 @@ class Worker:
         client.on("message:new", on_message, namespace=CONSOLE)
         async with gate:
             try:
-                await client.connect(
-                    self.spec.url,
-                    auth={"token": self.spec.token},
-                    transports=["websocket"],
-                    namespaces=[CONSOLE],
-                    wait_timeout=30,
-                )
+                await self._connect(client, {"token": self.spec.token}, CONSOLE)
             except Exception as exc:
                 self.error(f"agent connect: {exc!r}")
                 return None
@@ -130,13 +135,7 @@ class Worker:
         client = self._client("visitor")
         async with gate:
             try:
-                await client.connect(
-                    self.spec.url,
-                    auth={"site_key": self.spec.site_key},
-                    transports=["websocket"],
-                    namespaces=[WIDGET],
-                    wait_timeout=30,
-                )
+                await self._connect(client, {"site_key": self.spec.site_key}, WIDGET)
                 ack = await client.call("conversation:open", {}, namespace=WIDGET, timeout=30)
             except Exception as exc:
                 self.error(f"visitor connect/open: {exc!r}")

@@ -44,9 +44,8 @@ def stream_id_for(message_id: str) -> str:
 def wants_turn(result: SendResult) -> bool:
     """Whether a visitor's message is the bot's to answer (`on_visitor_message`'s filter)."""
     # Files alone (`text_auto`): the text is only their names, nothing to answer.
-    return result.conversation.status == ConversationStatus.BOT and not result.message.payload.get(
-        "text_auto"
-    )
+    files_only = bool(result.message.payload.get("text_auto"))
+    return result.conversation.status == ConversationStatus.BOT and not files_only
 
 
 async def on_visitor_message(result: SendResult) -> None:
