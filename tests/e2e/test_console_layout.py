@@ -49,8 +49,10 @@ async def test_admin_users_table_fits_its_card_at_1440(
           const table = document.querySelector('#rd-users');
           const card = table.closest('.rd-card');
           const style = getComputedStyle(card);
-          const inner = card.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-          const heads = [...table.querySelectorAll('thead th')].filter((th) => th.textContent.trim());
+          const inner = card.clientWidth - parseFloat(style.paddingLeft)
+            - parseFloat(style.paddingRight);
+          const heads = [...table.querySelectorAll('thead th')]
+            .filter((th) => th.textContent.trim());
           return {
             table: table.scrollWidth,
             card: Math.round(inner),
