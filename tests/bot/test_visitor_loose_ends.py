@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlmodel import col, update
 
 from relaydesk.bot import answer, events, extractive, related, summary
 from relaydesk.bot.knowledge import KbHit
@@ -15,7 +16,7 @@ from relaydesk.conversations import hooks, transitions
 from relaydesk.conversations import service as conversations
 from relaydesk.conversations.service import BOT, Actor
 from relaydesk.core.db import Database
-from relaydesk.core.models import ConversationStatus, Site
+from relaydesk.core.models import ConversationStatus, Site, Visitor
 from relaydesk.sites import service as sites
 from tests.bot.faq import FAQ
 from tests.factories import make_site, make_staff
@@ -190,3 +191,24 @@ async def test_summary_is_gone_once_the_conversation_is_back_with_the_bot(
     )
     assert back.status == ConversationStatus.BOT
     assert (await events.handoff_summary(db, back))["summary"] is None
+
+
+async def test_live_turn_offers_related_articles_in_the_widgets_language(
+    db: Database, site: Site, live_server: str
+) -> None:
+    from tests.bot.test_live_conversation import open_visitor, say, wait_bot
+
+    visitor, conversation_id = await open_visitor(live_server, site)
+    async with db.write() as session:
+        await session.execute(
+            update(Visitor)
+            .where(col(Visitor.id) == visitor.received["session"][0]["visitor_id"])
+            .values(locale="zh-CN")
+        )
+    # An order number says nothing about language: the widget's (Chinese) decides.
+    await say(visitor, conversation_id, "10023-77")
+    [reply] = await wait_bot(visitor, 1)
+    related_items = reply["payload"]["related"]
+    assert related_items
+    assert {LOCALE_OF[r["entry_id"]] for r in related_items} == {"zh"}, related_items
+    await visitor.disconnect()

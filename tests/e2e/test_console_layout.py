@@ -81,6 +81,16 @@ async def test_admin_users_table_fits_its_card_at_1440(
         assert head["lines"] == 1 and head["height"] < 1.6 * head["line"], head
     if lang == "zh":
         assert "接待上限" in [h["text"] for h in sizes["heads"]]
+    # The page's icons load (the browser's own /favicon.ico was a 404 on every page).
+    icons = await page.evaluate(
+        """async () => Promise.all(
+          ['/favicon.ico', ...[...document.querySelectorAll('link[rel=icon]')].map((l) => l.href)]
+            .map(async (href) => {
+              const r = await fetch(href);
+              return [r.status, r.headers.get('content-type')];
+            }))"""
+    )
+    assert len(icons) == 3 and all(s == 200 and t.startswith("image/") for s, t in icons), icons
     assert errors == []
     await context.close()
 
