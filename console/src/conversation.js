@@ -54,8 +54,11 @@ export class Conversation {
     });
     socket.on("conversation:updated", ({ conversation }) => {
       if (conversation.id === this.id) {
+        const back = conversation.status === "bot" && this.conv?.status !== "bot";
         this.conv = { ...this.conv, ...conversation };
         this.renderHeader();
+        // Back with the bot, the handoff summary is history: the server now leaves it out.
+        if (back) this.loadSummary(this.id);
       }
     });
     // `Relaydesk.identify` on the visitor's page: show the new name and email at once.
@@ -111,8 +114,7 @@ export class Conversation {
     this.renderHeader();
     this.markRead();
     this.loadDetails(id);
-    const s = await call(this.socket, "handoff:summary", { conversation_id: id });
-    if (s.ok && id === this.id && (s.summary || s.offline_messages?.length)) this.renderSummary(s.summary, s.offline_messages || []);
+    await this.loadSummary(id);
     this.renderAssistButton();
     for (const p of this.pending.values()) if (p.state === "sending") this.trySend(p);
   }
@@ -191,9 +193,11 @@ export class Conversation {
       this.flash(errorText(ack.error));
       return;
     }
+    const back = ack.conversation.status === "bot" && this.conv?.status !== "bot";
     this.conv = ack.conversation;
     this.renderHeader();
     this.onUpdated(ack.conversation);
+    if (back) this.loadSummary(this.id);
     if (event === "conversation:accept") this.focusReply();
   }
 
@@ -201,6 +205,13 @@ export class Conversation {
     const el = h("div", { class: "rd-flash", role: "alert" }, text);
     this.root.append(el);
     setTimeout(() => el.remove(), 4000);
+  }
+
+  async loadSummary(id) {
+    const s = await call(this.socket, "handoff:summary", { conversation_id: id });
+    if (!s.ok || id !== this.id) return;
+    if (s.summary || s.offline_messages?.length) this.renderSummary(s.summary, s.offline_messages || []);
+    else this.summary.hidden = true;
   }
 
   renderSummary(s, offline) {

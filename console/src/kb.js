@@ -1,7 +1,38 @@
 import { fill, api, boot, clear, h, t, upload, when } from "./dom.js";
 import { lineDiff, renderMarkdown } from "./markdown.js";
+import { languageName } from "./i18n.js";
 
 const KB = "/api/v1/knowledge";
+const LANGUAGES = ["en", "zh"];
+const CJK = /[\u3400-\u9fff\uf900-\ufaff]/gu;
+
+// `zh` for text that is mostly Chinese, `en` for other text, null with no letters yet
+// (the server's rule, relaydesk/knowledge/importers/text.py).
+export function detectLanguage(text) {
+  const letters = (text.match(/\p{L}/gu) || []).length;
+  if (!letters) return null;
+  return (text.match(CJK) || []).length / letters > 0.3 ? "zh" : "en";
+}
+
+// The language of an article or FAQ entry as a choice. A new one starts in the console's
+// language and follows what is typed (`sources`) until the editor picks one by hand; a
+// language from an import that is not offered stays as it is.
+function languageField(value, readonly, sources) {
+  const current = value || (boot.locale === "zh" ? "zh" : "en");
+  const codes = LANGUAGES.includes(current) ? LANGUAGES : [...LANGUAGES, current];
+  const select = h("select", { class: "rd-input rd-locale", name: "locale", "aria-label": t("console.kb.locale"), disabled: readonly },
+    codes.map((code) => h("option", { value: code, selected: code === current }, LANGUAGES.includes(code) ? languageName(code) : `${languageName(code)} (${code})`)));
+  if (!value && !readonly) {
+    let chosen = false;
+    select.addEventListener("change", () => (chosen = true));
+    const follow = () => {
+      const found = chosen ? null : detectLanguage(sources.map((el) => el.value).join("\n"));
+      if (found) select.value = found;
+    };
+    for (const el of sources) el.addEventListener("input", follow);
+  }
+  return select;
+}
 
 export class KnowledgeBase {
   constructor() {
@@ -89,7 +120,7 @@ export class KnowledgeBase {
       const current = location.hash === href;
       this.list.append(h("li", { class: `rd-row${current ? " sel" : ""}`, dataset: { id: item.id }, onclick: () => (location.hash = href) },
         h("div", { class: "rd-row-top" }, h("span", { class: "rd-row-name" }, item.title), h("span", { class: `rd-status s-${item.status}` }, t(`console.kb.status.${item.status}`))),
-        h("div", { class: "rd-row-meta" }, h("span", {}, item.locale), h("span", {}, when(item.updated_at)))));
+        h("div", { class: "rd-row-meta" }, h("span", { class: "rd-row-locale", dataset: { locale: item.locale } }, languageName(item.locale)), h("span", {}, when(item.updated_at)))));
     }
     if (!page.items.length) this.list.append(h("li", { class: "rd-empty-row" }, "—"));
   }
@@ -109,6 +140,7 @@ export class KnowledgeBase {
     this.preview = h("div", { class: "rd-preview", "aria-label": t("console.kb.preview") });
     this.body = h("textarea", { class: "rd-input rd-body", placeholder: t("console.kb.body"), "aria-label": t("console.kb.body"), readonly: ro, oninput: () => this.renderPreview() });
     this.body.value = a.body;
+    this.locale = languageField(a.locale, ro, [this.title, this.body]);
     this.statusLine = h("span", { class: "rd-save-status", role: "status" });
     this.versions = h("div", { class: "rd-versions" });
     this.diff = h("div", { class: "rd-diff" });
@@ -121,7 +153,7 @@ export class KnowledgeBase {
         ro ? null : btn("save", () => this.save(), true),
         ro || !a.id ? null : a.status === "published" ? btn("unpublish", () => this.setPublished(false)) : btn("publish", () => this.setPublished(true))),
       ro ? h("p", { class: "muted" }, t("console.kb.readonly")) : null,
-      this.title,
+      h("div", { class: "rd-row-flex rd-title-row" }, this.title, this.locale),
       h("div", { class: "rd-split" }, this.body, this.preview),
       a.id ? h("h3", {}, t("console.kb.versions")) : null, this.versions, this.diff);
     this.renderPreview();
@@ -134,7 +166,7 @@ export class KnowledgeBase {
 
   async save() {
     if (!this.canEdit || !this.article) return;
-    const data = { title: this.title.value.trim(), body: this.body.value };
+    const data = { title: this.title.value.trim(), body: this.body.value, locale: this.locale.value };
     try {
       const saved = this.article.id
         ? await api("PATCH", `${KB}/articles/${this.article.id}`, data)
@@ -192,7 +224,7 @@ export class KnowledgeBase {
 
   async openFaq(id) {
     this.article = null;
-    let f = { id: null, title: "", questions: [], answer: "", tags: [], locale: document.documentElement.lang?.startsWith("zh") ? "zh" : "en", status: "draft" };
+    let f = { id: null, title: "", questions: [], answer: "", tags: [], locale: null, status: "draft" };
     if (id) {
       try {
         f = await api("GET", `${KB}/faqs/${id}`);
@@ -210,7 +242,7 @@ export class KnowledgeBase {
     const answer = h("textarea", { class: "rd-input rd-body", name: "answer", placeholder: t("console.kb.answer"), "aria-label": t("console.kb.answer"), readonly: ro, oninput: () => fill(preview, renderMarkdown(answer.value)) });
     answer.value = f.answer;
     const tags = h("input", { class: "rd-input", name: "tags", value: f.tags.join(", "), "aria-label": t("console.kb.tags"), readonly: ro });
-    const locale = h("input", { class: "rd-input rd-locale", name: "locale", value: f.locale, maxlength: "16", "aria-label": t("console.kb.locale"), readonly: ro });
+    const locale = languageField(f.locale, ro, [title, questions, answer]);
     const status = h("span", { class: "rd-save-status", role: "status" });
     const fail = (err) => (status.textContent = `${t("console.kb.error")}: ${err.message}`);
     const save = async () => {
@@ -219,7 +251,7 @@ export class KnowledgeBase {
         questions: questions.value.split("\n").map((q) => q.trim()).filter(Boolean),
         answer: answer.value.trim(),
         tags: tags.value.split(/[,，]/).map((x) => x.trim()).filter(Boolean),
-        locale: locale.value.trim() || "en",
+        locale: locale.value,
       };
       try {
         const saved = f.id ? await api("PATCH", `${KB}/faqs/${f.id}`, data) : await api("POST", `${KB}/faqs`, { ...data, site_id: +this.site });

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from relaydesk.bot import extractive, generate, intents, prompt
+from relaydesk.bot import extractive, generate, intents, prompt, related
 from relaydesk.bot.knowledge import KbHit, KbResult, get_source
 from relaydesk.bot.policy import Action, BotPolicy, Decision, decide
 from relaydesk.bot.prompt import Turn
@@ -19,7 +19,6 @@ from relaydesk.core.db import Database
 SEARCH_K = 5
 PASSAGES = 3
 HISTORY_TURNS = 6
-RELATED = 3
 # A follow-up leans on earlier turns: short, or pointing back ("that", "它", "呢").
 FOLLOW_UP_WORDS = 10
 _FOLLOW_UP_CUE = re.compile(
@@ -90,10 +89,6 @@ def _citation(n: int, hit: KbHit) -> dict[str, Any]:
     }
 
 
-def _related(hits: Sequence[KbHit]) -> list[dict[str, Any]]:
-    return [{"entry_id": h.entry_id, "title": h.title, "url": h.url} for h in hits[:RELATED]]
-
-
 async def respond(
     db: Database,
     *,
@@ -107,11 +102,14 @@ async def respond(
     on_start: Callable[[], Awaitable[None]] | None = None,
     handoff_text: str | None = None,
     needs_knowledge: bool = False,
+    locale: str | None = None,
 ) -> Reply | None:
     """The bot's reply, or None when `needs_knowledge` and the site's knowledge base has
     nothing at all for it (a site nobody set the bot up for: no knowledge, no policy).
-    `on_start` runs once the bot knows it will reply (the caller shows it typing)."""
+    `on_start` runs once the bot knows it will reply (the caller shows it typing).
+    `locale` is the visitor's widget language; related items are in the visitor's."""
     language = intents.language(question)
+    reader = related.visitor_language(question, locale)
     earlier = [t.text for t in history if t.role == "visitor"]
     result, query = await retrieve(
         db,
@@ -131,12 +129,12 @@ async def respond(
             "handoff",
             text,
             decision.confidence,
-            related=_related(result.hits),
+            related=related.pick(result.hits, reader),
             reason=decision.reason,
             query=query,
         )
     if decision.action == "clarify":
-        return _not_sure(decision, result, language, policy, query)
+        return _not_sure(decision, result, language, reader, policy, query)
     hits = result.hits[:PASSAGES]
     settings = get_settings()
     failure = None
@@ -153,7 +151,7 @@ async def respond(
             checked = prompt.check_answer(generation.text, built)
             if not checked.grounded:
                 # The model found no support in the passages (or broke the rules): say so.
-                reply = _not_sure(decision, result, language, policy, query)
+                reply = _not_sure(decision, result, language, reader, policy, query)
                 reply.mode, reply.failure = "llm", "ungrounded"
                 return reply
             return Reply(
@@ -161,7 +159,7 @@ async def respond(
                 checked.text,
                 decision.confidence,
                 citations=[_citation(n, hits[n - 1]) for n in checked.cited],
-                related=_related(result.hits[1:]),
+                related=related.pick(result.hits[1:], reader),
                 mode="llm",
                 query=query,
             )
@@ -172,7 +170,7 @@ async def respond(
         extractive.answer(best.text),
         decision.confidence,
         citations=[_citation(1, best)],
-        related=_related(result.hits[1:]),
+        related=related.pick(result.hits[1:], reader),
         mode="extractive",
         failure=failure,
         query=query,
@@ -180,7 +178,12 @@ async def respond(
 
 
 def _not_sure(
-    decision: Decision, result: KbResult, language: str, policy: BotPolicy, query: str
+    decision: Decision,
+    result: KbResult,
+    language: str,
+    reader: str,
+    policy: BotPolicy,
+    query: str,
 ) -> Reply:
     if decision.small_talk is not None:
         return Reply(
@@ -190,12 +193,12 @@ def _not_sure(
             small_talk=decision.small_talk,
             query=query,
         )
-    related = _related(result.hits)
+    items = related.pick(result.hits, reader)
     return Reply(
         "clarify",
-        extractive.not_sure(language, has_related=bool(related), offer_human=policy.offer_human),
+        extractive.not_sure(language, has_related=bool(items), offer_human=policy.offer_human),
         decision.confidence,
-        related=related,
-        suggestions=[r["title"] for r in related if r["title"]],
+        related=items,
+        suggestions=[r["title"] for r in items if r["title"]],
         query=query,
     )

@@ -11,7 +11,7 @@ from pydantic import Field, StringConstraints
 from relaydesk.bot import assist, service, turn
 from relaydesk.conversations.schemas import Id, Payload
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation
+from relaydesk.core.models import Conversation, ConversationStatus
 from relaydesk.core.text import clean_text
 
 MAX_FORM_CHARS = 5000
@@ -89,7 +89,13 @@ async def assist_suggest(db: Database, conversation: Conversation) -> dict[str, 
 
 
 async def handoff_summary(db: Database, conversation: Conversation) -> dict[str, Any]:
-    row = await service.latest_summary(db, conversation.id)
+    """The summary of the handoff the conversation is in: none once it is back with the
+    bot (handed back, or a resolved one the visitor wrote in again), when it is history."""
+    row = (
+        None
+        if conversation.status == ConversationStatus.BOT
+        else await service.latest_summary(db, conversation.id)
+    )
     offline = await service.offline_messages(db, conversation.id)
     return {
         "summary": service.summary_public(row) if row is not None else None,

@@ -15,9 +15,11 @@ _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "not_sure": "I'm not sure I have the right answer to that.",
-        "not_sure_related": "I'm not sure I have the right answer to that. These articles "
-        "might help:",
-        "offer_human": "If you like, I can connect you with a person.",
+        # The related articles are listed under the message, so this says so in a whole
+        # sentence instead of ending on a colon that the next sentence would complete.
+        "not_sure_related": "I'm not sure I have the right answer to that. The related "
+        "articles below might help.",
+        "offer_human": "If you like, I can also connect you with a person.",
         "rephrase": "Could you tell me a bit more about what you need?",
         "handoff_queued": "I'm connecting you with a person from our team. You're number "
         "{position} in the queue.",
@@ -29,8 +31,8 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "zh": {
         "not_sure": "抱歉，我不确定能正确回答这个问题。",
-        "not_sure_related": "抱歉，我不确定能正确回答这个问题。以下文章或许有帮助：",
-        "offer_human": "如果需要，我可以为您转接人工客服。",
+        "not_sure_related": "抱歉，我不确定能正确回答这个问题。下方的相关文章或许有帮助。",
+        "offer_human": "如果需要，我也可以为您转接人工客服。",
         "rephrase": "能再详细说说您遇到的问题吗？",
         "handoff_queued": "正在为您转接人工客服，您当前排在第 {position} 位。",
         "handoff_queued_no_position": "正在为您转接人工客服。",

@@ -36,6 +36,8 @@ class KbHit:
     kind: str
     # What the bot may answer from: an FAQ entry's answer or an article passage.
     text: str
+    # The entry's language, so related items can be offered in the visitor's.
+    locale: str = "en"
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ def hit_from(raw: Any) -> KbHit:
         confidence=_float(getattr(raw, "confidence", 0.0)),
         kind=_text(getattr(raw, "kind", None), "faq"),
         text=text,
+        locale=_text(getattr(raw, "locale", None), "en"),
     )
 
 
@@ -166,6 +169,7 @@ class IndexSource:
                     confidence=hit.confidence,
                     kind=str(meta.get("kind", "faq")),
                     text=text,
+                    locale=str(meta.get("locale") or "en"),
                 )
             )
         return KbResult(hits=out, took_ms=took, lexical_only=kb.index.lexical_only)

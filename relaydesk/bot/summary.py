@@ -10,6 +10,7 @@ from the details with the same strings the console uses."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -26,6 +27,14 @@ from relaydesk.core.models import Conversation, Message, SenderKind
 
 MAX_QUESTIONS = 5
 SNIPPET = 200
+MAX_LLM_SUMMARY = 2000
+ELLIPSIS = "…"
+# The run of letters and digits a cut may not split (Latin words, numbers, accented words);
+# Chinese has no spaces, so any character boundary is a place to cut it.
+_WORD_TAIL = re.compile(r"[0-9A-Za-z\u00c0-\u024f'’-]+$")
+_WORD_CHAR = re.compile(r"[0-9A-Za-z\u00c0-\u024f'’-]")
+_OPEN_CITATION = re.compile(r"\[\d*$")
+_TRAILING = " \t\n,;:，；：、-"
 # The widget's "talk to a person" button (relaydesk/widget/events.py).
 VISITOR_REQUEST = "visitor_request"
 # Every reason code that has its own label; `keyword:<word>` labels carry the word.
@@ -58,11 +67,28 @@ def summary_locale(site_locale: str | None) -> str:
     return normalise_locale(site_locale) or "en"
 
 
+def clip(text: str, limit: int = SNIPPET) -> str:
+    """`text` in at most `limit` characters: whole words (Chinese: whole characters) and
+    an ellipsis when it had to be shortened; "print the prepaid la" helps no one."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    head = text[: limit - len(ELLIPSIS)]
+    if _WORD_CHAR.match(text[len(head)]):
+        tail = _WORD_TAIL.search(head)
+        # One word longer than the limit is cut anyway: something beats nothing.
+        if tail is not None and tail.start() > 0:
+            head = head[: tail.start()]
+    # Nor half a citation marker ("[1").
+    head = _OPEN_CITATION.sub("", head)
+    return head.rstrip(_TRAILING) + ELLIPSIS
+
+
 def details_of(messages: list[Message], reason: str, locale: str) -> dict[str, Any]:
-    questions = [m.text[:SNIPPET] for m in messages if m.sender_kind == SenderKind.VISITOR]
+    questions = [clip(m.text) for m in messages if m.sender_kind == SenderKind.VISITOR]
     answers = [
         {
-            "text": m.text[:SNIPPET],
+            "text": clip(m.text),
             "action": m.payload.get("action"),
             "sources": [c.get("title") for c in m.payload.get("citations", [])],
         }
@@ -138,7 +164,7 @@ async def summarise(db: Database, *, conversation: Conversation) -> BotHandoffSu
             ],
         )
         if generation.ok:
-            text, generated_by = generation.text[:2000], "llm"
+            text, generated_by = clip(generation.text, MAX_LLM_SUMMARY), "llm"
     row = await service.store_summary(
         db,
         conversation=conversation,

@@ -26,6 +26,7 @@ from relaydesk.core import event_log, realtime
 from relaydesk.core.db import Database, get_database
 from relaydesk.core.errors import Conflict
 from relaydesk.core.models import Conversation, ConversationStatus, Message, SenderKind
+from relaydesk.sites import service as sites
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,9 @@ async def _reply(
     on_start: Callable[[], Awaitable[None]],
 ) -> None:
     site = await service.get_site(db, conversation.site_id)
+    visitor = await sites.get_visitor(
+        db, visitor_id=conversation.visitor_id, site_id=conversation.site_id
+    )
     language = intents.language(trigger.text)
     stream_id = stream_id_for(trigger.id)
     index = 0
@@ -142,6 +146,7 @@ async def _reply(
         on_start=on_start,
         handoff_text=handoff_text,
         needs_knowledge=needs_knowledge,
+        locale=(visitor.locale if visitor else None) or site.default_locale,
     )
     if reply is None:
         return

@@ -27,6 +27,7 @@ from relaydesk.knowledge.common import (
 from relaydesk.knowledge.errors import (
     VersionNotFound,
 )
+from relaydesk.knowledge.importers.text import detect_locale
 from relaydesk.knowledge.models import (
     Article,
     ArticleCreate,
@@ -71,7 +72,7 @@ async def create_article(db: Database, *, data: ArticleCreate, actor: Actor) -> 
             title=data.title,
             body=data.body,
             status=data.status,
-            locale=data.locale,
+            locale=data.locale or detect_locale(f"{data.title}\n{data.body}"),
             tags=data.tags,
             created_at=now,
             updated_at=now,

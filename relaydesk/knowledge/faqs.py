@@ -23,6 +23,7 @@ from relaydesk.knowledge.common import (
     reindex_entries,
     require_site_in,
 )
+from relaydesk.knowledge.importers.text import detect_locale
 from relaydesk.knowledge.models import (
     ContentStatus,
     FaqEntry,
@@ -50,7 +51,8 @@ async def create_faq_entry(db: Database, *, data: FaqEntryCreate, actor: Actor) 
             questions=data.questions,
             answer=data.answer,
             tags=data.tags,
-            locale=data.locale,
+            locale=data.locale
+            or detect_locale(f"{data.title}\n{' '.join(data.questions)}\n{data.answer}"),
             status=data.status,
             created_at=now,
             updated_at=now,

@@ -201,7 +201,8 @@ class ArticleCreate(_ArticleFields):
     site_id: int
     title: Title
     body: str = PydanticField("", max_length=MAX_BODY_CHARS)
-    locale: str = "en"
+    # None: detected from the title and body (zh when mostly Chinese, else en).
+    locale: str | None = None
     tags: list[str] = PydanticField(default_factory=list)
     external_id: ExternalId | None = None
     source_url: str | None = PydanticField(None, max_length=MAX_URL_CHARS)
@@ -278,7 +279,8 @@ class FaqEntryCreate(_FaqFields):
     questions: list[str] = PydanticField(default_factory=list)
     answer: str = PydanticField(min_length=1, max_length=MAX_ANSWER_CHARS)
     tags: list[str] = PydanticField(default_factory=list)
-    locale: str = "en"
+    # None: detected from the title, questions and answer (zh when mostly Chinese, else en).
+    locale: str | None = None
     external_id: ExternalId | None = None
     status: ContentStatus = ContentStatus.DRAFT
 

@@ -138,7 +138,7 @@ async def test_editor_writes_edits_publishes_and_deletes_an_faq_entry(
     await page.fill(".rd-body", "There is a **covered bike rack** next to the entrance.")
     await expect(page.locator(".rd-preview strong")).to_have_text("covered bike rack")
     await page.fill('input[name="tags"]', "store, parking")
-    await page.fill('input[name="locale"]', "en")
+    await page.select_option('select[name="locale"]', "en")
     await page.click('[data-action="save"]')
     await page.wait_for_url("**/console#/kb/f/*")
     await expect(page.locator(".rd-kb-bar .rd-status")).to_have_text("Draft")
@@ -187,4 +187,71 @@ async def test_editor_writes_edits_publishes_and_deletes_an_faq_entry(
     await expect(page.locator('[data-action="delete"]')).to_have_text("删除")
     await expect(page.locator(".rd-field-label").first).to_have_text("问题")
     await shoot(page, "console-kb-faq-zh")
+    assert errors == []
+
+
+async def test_article_and_faq_language_follow_the_console_and_the_text(
+    db: Database, live_server: str, demo_site: Site, context: BrowserContext
+) -> None:
+    editor = await make_staff(db, site=demo_site, roles=[Role.EDITOR], name="编辑小王")
+    page = await context.new_page()
+    errors = errors_of(page)
+    await sign_in(page, live_server, editor, lang="zh")
+    language = page.locator('.rd-kb-editor select[name="locale"]')
+
+    # A Chinese article written in the Chinese console is Chinese, in the list too.
+    await page.click('[data-action="new"]')
+    await expect(language).to_have_value("zh")
+    assert await language.locator("option").all_inner_texts() == ["英语", "中文"]
+    await page.fill(".rd-title", "退货政策")
+    await page.fill(".rd-body", "收货后 30 天内可以退货，欧盟境内退货免费。")
+    await page.click('[data-action="save"]')
+    await page.wait_for_url("**/console#/kb/a/*")
+    row = page.locator(".rd-kb-list .rd-row", has_text="退货政策")
+    await expect(row.locator(".rd-row-locale")).to_have_text("中文")
+    await expect(row.locator(".rd-row-locale")).to_have_attribute("data-locale", "zh")
+    await expect(language).to_have_value("zh")
+    await shoot(page, "console-kb-language-zh")
+
+    # English text typed in the Chinese console is detected as English ...
+    await page.click('[data-action="new"]')
+    await page.fill(".rd-title", "Gift cards")
+    await page.fill(".rd-body", "Gift cards never expire.")
+    await expect(language).to_have_value("en")
+    # ... until the editor picks the language by hand; then typing leaves it alone.
+    await language.select_option("zh")
+    await page.fill(".rd-body", "Gift cards never expire. 礼品卡永不过期。")
+    await expect(language).to_have_value("zh")
+    await language.select_option("en")
+    await page.click('[data-action="save"]')
+    await page.wait_for_url("**/console#/kb/a/*")
+    gift = page.locator(".rd-kb-list .rd-row", has_text="Gift cards")
+    await expect(gift.locator(".rd-row-locale")).to_have_attribute("data-locale", "en")
+
+    # The language of a saved article can be changed.
+    await language.select_option("zh")
+    await page.click('[data-action="save"]')
+    await expect(gift.locator(".rd-row-locale")).to_have_attribute("data-locale", "zh")
+
+    # An FAQ entry's language is a choice too, starting from the console's language.
+    await page.locator(".rd-tab", has_text="常见问题").click()
+    await page.click('[data-action="new"]')
+    await expect(language).to_have_value("zh")
+    await page.fill(".rd-title", "运费")
+    await page.fill(".rd-questions", "运费多少？")
+    await page.fill(".rd-body", "满 50 欧免运费。")
+    await page.click('[data-action="save"]')
+    await page.wait_for_url("**/console#/kb/f/*")
+    faq = page.locator(".rd-kb-list .rd-row", has_text="运费")
+    await expect(faq.locator(".rd-row-locale")).to_have_text("中文")
+    await shoot(page, "console-kb-faq-language-zh")
+
+    # The English console starts new entries in English.
+    await page.goto(f"{live_server}/console?lang=en#/kb")
+    await page.click('[data-action="new"]')
+    await expect(language).to_have_value("en")
+    assert await language.locator("option").all_inner_texts() == ["English", "Chinese"]
+    await expect(
+        page.locator(".rd-kb-list .rd-row", has_text="退货政策").locator(".rd-row-locale")
+    ).to_have_text("Chinese")
     assert errors == []

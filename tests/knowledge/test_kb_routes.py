@@ -301,3 +301,35 @@ async def test_the_server_token_imports_and_nothing_else(
         assert (await client.post("/api/v1/knowledge/reindex", headers=token)).status_code == 200
     finally:
         server_link.set_server_token(None)
+
+
+async def test_language_is_detected_when_not_given_and_editable(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    site_id, headers = await _headers(db)
+    editor = headers["editor"]
+
+    async def create(kind: str, **fields: object) -> dict[str, object]:
+        response = await client.post(
+            f"/api/v1/knowledge/{kind}", json={"site_id": site_id, **fields}, headers=editor
+        )
+        assert response.status_code == 201, response.text
+        body: dict[str, object] = response.json()
+        return body
+
+    zh = await create("articles", title="退货政策", body="收货后 30 天内可以退货，欧盟境内免费。")
+    en = await create("articles", title="Returns", body="Return within 30 days, free in the EU.")
+    chosen = await create("articles", title="退货", body="…", locale="en")
+    assert (zh["locale"], en["locale"], chosen["locale"]) == ("zh", "en", "en")
+    faq = await create("faqs", title="运费", questions=["运费多少？"], answer="满 50 欧免运费。")
+    assert faq["locale"] == "zh"
+    faq_en = await create("faqs", title="Shipping", questions=["Cost?"], answer="4.90 €.")
+    assert faq_en["locale"] == "en"
+
+    edited = await client.patch(
+        f"/api/v1/knowledge/articles/{chosen['id']}", json={"locale": "zh"}, headers=editor
+    )
+    assert edited.status_code == 200 and edited.json()["locale"] == "zh"
+    listed = await client.get(f"/api/v1/knowledge/articles?site={site_id}", headers=editor)
+    by_id = {a["id"]: a["locale"] for a in listed.json()["items"]}
+    assert by_id[zh["id"]] == "zh" and by_id[chosen["id"]] == "zh" and by_id[en["id"]] == "en"
