@@ -31,14 +31,12 @@ MESSAGE: Table = Message.__table__  # type: ignore[attr-defined]
 COLUMNS = {c.name for c in MESSAGE.columns}
 # Chosen by the server when it stores the message, never by the sender.
 SERVER_ASSIGNED = {"id", "seq", "created_at"}
-MIGRATION = (
-    Path(relaydesk.__file__).parent / "migrations/versions/0004_store_messages_function.py"
-)
+MIGRATION = Path(relaydesk.__file__).parent / "migrations/versions/0004_store_messages_function.py"
 
 
 def test_the_table_has_the_columns_this_test_knows() -> None:
     # If this fails a column was added or removed: update the places listed above.
-    assert COLUMNS == {
+    assert {
         "id",
         "conversation_id",
         "seq",
@@ -49,7 +47,7 @@ def test_the_table_has_the_columns_this_test_knows() -> None:
         "text",
         "payload",
         "created_at",
-    }
+    } == COLUMNS
 
 
 def test_store_request_has_every_column_the_sender_provides() -> None:
