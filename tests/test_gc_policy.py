@@ -14,6 +14,7 @@ from relaydesk.api.app import create_app
 from relaydesk.core import gc_policy
 from relaydesk.core.config import override_settings
 from relaydesk.core.db import Database
+from tests.waiting import eventually
 
 # Ticks every 20 ms; no full collection unless a test asks for one.
 TICK = {"young_interval": 0.02, "full_interval": 60.0, "heap_growth": 100.0}
@@ -46,11 +47,8 @@ def _garbage_after(collect: Callable[[], object]) -> Callable[[], Node | None]:
 
 
 async def _until_gone(gone: Callable[[], Node | None]) -> bool:
-    for _ in range(100):
-        if gone() is None:
-            return True
-        await asyncio.sleep(0.02)
-    return False
+    await eventually(lambda: gone() is None, timeout=2)
+    return True
 
 
 async def _stop(task: asyncio.Task[None]) -> None:
