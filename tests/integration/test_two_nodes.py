@@ -47,13 +47,15 @@ def start_node(tmp: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes],
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    # Ready includes the knowledge indexes built (/readyz), which takes a while on a busy machine.
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                 return process, base
         except httpx.HTTPError:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)
     process.kill()
     raise AssertionError("node did not become ready")
 
