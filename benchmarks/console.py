@@ -18,8 +18,9 @@ plus one conversation of 500 messages, and measures:
 
 Prints one JSON object on stdout; logs go to stderr.
 
-    python benchmarks/console.py                    # SQLite and PostgreSQL
-    python benchmarks/console.py --targets sqlite --conversations 2000 --repeats 10
+    python -m benchmarks.console                    # SQLite and PostgreSQL
+    python -m benchmarks.console --targets sqlite --conversations 2000 --repeats 10
+    python -m benchmarks.console --quick            # smoke run: SQLite, 200 conversations
 """
 
 from __future__ import annotations
@@ -48,18 +49,17 @@ import httpx
 import socketio
 
 # The server, database and process helpers are the messages benchmark's own.
-from messages import (
+from benchmarks._message_servers import (
     AGENT_EMAIL,
     AGENT_PASSWORD,
     HOST,
     Server,
-    code_under_test,
     postgres_database,
     relaydesk_server,
     server_log_errors,
-    wait_for_quiet,
 )
-from messages import _cli as run_cli
+from benchmarks._message_servers import _cli as run_cli
+from benchmarks.messages import code_under_test, wait_for_quiet
 
 log = logging.getLogger("bench.console")
 
@@ -94,7 +94,13 @@ def parse_options(argv: list[str] | None = None) -> Options:
         default=120.0,
         help="seconds to wait for other work on the machine to stop before each target",
     )
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: SQLite, 200 conversations, no waiting"
+    )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.targets, args.conversations, args.repeats, args.handoffs = "sqlite", 200, 3, 2
+        args.quiet_wait = 0.0
     targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
     unknown = set(targets) - set(TARGETS)
     if unknown:

@@ -24,9 +24,9 @@ figures are printed.
 
 Prints one JSON object on stdout; logs go to stderr.
 
-    python benchmarks/messages.py                      # 500 visitors, 1 msg/s, 30 s
-    python benchmarks/messages.py --quick              # 50 visitors for 5 s
-    python benchmarks/messages.py --targets relay,sqlite --visitors 200
+    python -m benchmarks.messages                      # 500 visitors, 1 msg/s, 30 s
+    python -m benchmarks.messages --quick              # 50 visitors for 5 s, no waiting
+    python -m benchmarks.messages --targets relay,sqlite --visitors 200
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
     args = parser.parse_args(argv)
     if args.quick:
         args.visitors, args.agents, args.duration, args.warmup = 50, 5, 5.0, 2.0
-        args.rounds = 1
+        args.rounds, args.quiet_wait = 1, 0.0
     targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
     unknown = set(targets) - set(TARGETS)
     if unknown:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import socketio
@@ -47,6 +48,11 @@ class Peer:
                 self._changed.wait_for(lambda: len(self.received[event]) >= count), timeout
             )
             return self.received[event][:count]
+
+    async def wait_until(self, check: Callable[[], bool], timeout: float = 5) -> None:
+        """Until `check()` holds, re-checked on every event received."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(check), timeout)
 
     def messages(self) -> list[dict[str, Any]]:
         return [payload["message"] for payload in self.received["message:new"]]

@@ -10,7 +10,11 @@ import sys
 import weakref
 from collections.abc import AsyncIterator, Callable
 
+from relaydesk.api.app import create_app
 from relaydesk.core import gc_policy
+from relaydesk.core.config import override_settings
+from relaydesk.core.db import Database
+from tests.waiting import eventually
 
 # Ticks every 20 ms; no full collection unless a test asks for one.
 TICK = {"young_interval": 0.02, "full_interval": 60.0, "heap_growth": 100.0}
@@ -43,11 +47,8 @@ def _garbage_after(collect: Callable[[], object]) -> Callable[[], Node | None]:
 
 
 async def _until_gone(gone: Callable[[], Node | None]) -> bool:
-    for _ in range(100):
-        if gone() is None:
-            return True
-        await asyncio.sleep(0.02)
-    return False
+    await eventually(lambda: gone() is None, timeout=2)
+    return True
 
 
 async def _stop(task: asyncio.Task[None]) -> None:
@@ -138,3 +139,26 @@ def test_freeze_long_lived_hides_what_is_alive_now() -> None:
         assert sum(len(gc.get_objects(generation)) for generation in range(3)) < 1000
     finally:
         gc.unfreeze()
+
+
+def test_the_policy_applies_only_to_cpython_3_11_to_3_13_and_can_be_switched_off() -> None:
+    assert gc_policy.applies(implementation="cpython", version=(3, 11))
+    assert gc_policy.applies(implementation="cpython", version=(3, 13))
+    # 3.14's incremental collector has two generations: the thresholds mean something else.
+    assert not gc_policy.applies(implementation="cpython", version=(3, 14))
+    assert not gc_policy.applies(implementation="cpython", version=(3, 10))
+    assert not gc_policy.applies(implementation="pypy", version=(3, 11))
+    assert not gc_policy.applies(False, implementation="cpython", version=(3, 12))
+
+
+async def test_the_server_leaves_the_collector_alone_when_the_setting_is_off(
+    db: Database,
+) -> None:
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    with override_settings(gc_tuning=False):
+        app = create_app()
+        async with app.api.router.lifespan_context(app.api):
+            for _ in range(2):  # the warm-up task runs to its first await (after its freeze)
+                await asyncio.sleep(0)
+            assert gc.get_threshold() == before
+            assert gc.get_freeze_count() == frozen

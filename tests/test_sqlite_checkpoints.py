@@ -11,6 +11,7 @@ from sqlalchemy import Connection, text
 
 from relaydesk.core import db as db_module
 from relaydesk.core.db import Database
+from tests.waiting import eventually
 
 
 def _main_file_pages(path: Path) -> int:
@@ -65,11 +66,7 @@ async def test_the_checkpointer_copies_the_wal_while_running(
     try:
         before = _main_file_pages(path)
         await _write_rows(database, 50)
-        for _ in range(100):
-            if _main_file_pages(path) > before:
-                break
-            await asyncio.sleep(0.05)
-        assert _main_file_pages(path) > before
+        await eventually(lambda: _main_file_pages(path) > before, timeout=5)
     finally:
         await database.dispose()
 

@@ -57,14 +57,16 @@ class RelaydeskApp(socketio.ASGIApp):  # type: ignore[misc]
         self.api = api
 
 
-async def _warm_up_then_freeze(db: Database, settings: Settings) -> None:
+async def _warm_up_then_freeze(db: Database, settings: Settings, *, freeze: bool) -> None:
     """Build the knowledge indexes, then move everything alive into the garbage
     collector's permanent generation: the model, tokenizer and dictionaries are hundreds
     of MB of long-lived objects, and a full collection scanning them stalls every
     request for hundreds of milliseconds (it set the message-ack p99)."""
-    gc.freeze()
+    if freeze:
+        gc.freeze()
     await knowledge_search.warm_up(db, settings)
-    gc_policy.freeze_long_lived()
+    if freeze:
+        gc_policy.freeze_long_lived()
 
 
 def create_app(settings: Settings | None = None) -> RelaydeskApp:
@@ -85,11 +87,14 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
         db = get_database(settings)
         # Build the knowledge indexes in the background: the first answers need them, but
         # readiness does not wait for embeddings.
-        warm_up = asyncio.create_task(_warm_up_then_freeze(db, settings))
-        gc_timers = asyncio.create_task(gc_policy.run_collections())
+        tune_gc = gc_policy.applies(settings.gc_tuning)
+        warm_up = asyncio.create_task(_warm_up_then_freeze(db, settings, freeze=tune_gc))
         upload_sweeps = asyncio.create_task(attachments_cleanup.run_sweeps(db))
+        background = [warm_up, upload_sweeps]
+        if tune_gc:
+            background.append(asyncio.create_task(gc_policy.run_collections()))
         yield
-        for task in (warm_up, gc_timers, upload_sweeps):
+        for task in background:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

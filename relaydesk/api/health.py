@@ -23,7 +23,9 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(db: DbDep) -> JSONResponse:
-    """Ready for traffic: the database answers and its schema is at the newest migration."""
+    """Ready for traffic, meaning ready to answer: the database answers, its schema is at
+    the newest migration, and retrieval has finished starting (model resolved, indexes
+    built), so a load balancer never sends visitors to a bot that cannot answer yet."""
     details: dict[str, Any] = {}
     ready = True
     try:
@@ -37,8 +39,9 @@ async def readyz(db: DbDep) -> JSONResponse:
     except Exception as exc:  # any failure to reach the database means "not ready"
         details["database"] = f"unreachable: {type(exc).__name__}"
         ready = False
-    # Informational: lexical-only retrieval (no embedding model) still serves answers.
-    details["retrieval"] = retrieval_status()
+    # Lexical-only retrieval (no embedding model) still answers: ready once it started.
+    details["retrieval"] = retrieval = retrieval_status()
+    ready = ready and bool(retrieval["ready"])
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "details": details},
         status_code=200 if ready else 503,

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Uploaded files that no message carries are deleted after this many hours.",
     )
+    gc_tuning: bool = Field(
+        True,
+        description="Run the garbage collector on timers tuned for tail latency "
+        "(core/gc_policy.py; CPython 3.11-3.13 only, elsewhere always off).",
+    )
     url_import_allow_private_networks: bool = Field(
         False,
         description="Let URL and sitemap imports fetch from loopback, private and link-local "

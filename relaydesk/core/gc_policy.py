@@ -1,36 +1,15 @@
 """When the garbage collector runs, in a server whose tail latency matters.
 
-Reference counting frees almost everything the moment it is unused; the cyclic collector
-only finds cycles, and while it runs no socket is served. Measured under the message
-benchmark (500 sockets, 500 messages/s), the messages whose acks were slower than the
-p99 arrived, nearly all of them, during one of three kinds of collection:
+While the cyclic collector runs no socket is served, and CPython's own schedule let young,
+middle and full collections land in the message path (10-120 ms pauses). So a timer
+collects the young and middle generations every `YOUNG_COLLECTION_INTERVAL_S` (each tick
+then holds only one tick's survivors, about a millisecond of work) and everything every
+`FULL_COLLECTION_INTERVAL_S` or once the heap grew by `FULL_COLLECTION_HEAP_GROWTH`.
+The measurements behind each choice are in docs/performance.md.
 
-- Full collections walk every tracked object: ~550k objects of the imported libraries
-  (frozen at start-up, see `api/app.py`) and ~100 per connected socket. 60-80 ms each,
-  one every 10-20 s. They are off while the server runs; a timer runs one every
-  `FULL_COLLECTION_INTERVAL_S` instead, so cycles that outlive the young generations are
-  still found.
-- Young collections of 15-30 ms. CPython starts one when allocations exceed
-  deallocations by 700, but every socket keeps a few asyncio objects (its pending read,
-  its timers) that are replaced each time it receives: old ones die as new ones are
-  made, so the count barely moves while the youngest generation fills with tens of
-  thousands of them. The rare collection that does start then walks them all. So a timer
-  also collects the youngest generation every `YOUNG_COLLECTION_INTERVAL_S`: it only ever
-  holds a tenth of a second's survivors, and its pauses are a few milliseconds.
-- Middle collections. CPython runs one after every ten young ones, and each walks
-  everything that survived a young collection since the last one and is still alive: the
-  sockets' current asyncio objects, 50-70 per socket (34k objects, 23 ms, for 500), and
-  after a burst of connections everything they set up (107k objects, 57-87 ms once 500
-  had connected). Most of that is alive: of the 34k, 1.7-1.9k were garbage. On a 30 s
-  timer, the first one after the benchmark's clients connected still stalled the server
-  for 90-120 ms, and 60 to 100 of its 15,000 messages were acked later than the p99.
-  So each timer tick collects the young and the middle generation together: the middle
-  one then only ever holds what survived the previous tick, and a tick costs 1.0-1.5 ms
-  on average (p90 1.5-2.6, at most 7.5). What lives longer moves on to the oldest
-  generation, where reference counting still frees it when it dies; only cycles wait for
-  the full collection. That one runs every `FULL_COLLECTION_INTERVAL_S`, or sooner once
-  the heap has grown by `FULL_COLLECTION_HEAP_GROWTH` since the last (CPython's own rule
-  for its oldest generation), so cycles left by connection churn cannot pile up.
+The policy is tuned to CPython 3.11-3.13's three generations; on any other interpreter
+(3.14's incremental collector has two) or with `RELAYDESK_GC_TUNING=false` the server
+leaves the collector alone.
 """
 
 from __future__ import annotations
@@ -42,6 +21,9 @@ import sys
 import time
 
 log = logging.getLogger(__name__)
+
+# (implementation, first, last) versions whose collector this policy was measured on.
+SUPPORTED_INTERPRETER = ("cpython", (3, 11), (3, 13))
 
 YOUNG_COLLECTION_INTERVAL_S = 0.1
 FULL_COLLECTION_INTERVAL_S = 300.0
@@ -55,6 +37,33 @@ _NEVER = 1_000_000_000
 # timer to start saves CPython's thresholds and the last one to stop puts them back.
 _running = 0
 _saved_thresholds: tuple[int, int, int] | None = None
+
+
+def applies(
+    enabled: bool = True,
+    *,
+    implementation: str | None = None,
+    version: tuple[int, int] | None = None,
+) -> bool:
+    """Whether the server should tune the collector: the setting is on and this is an
+    interpreter whose generations the policy was measured on."""
+    name, first, last = SUPPORTED_INTERPRETER
+    implementation = implementation or sys.implementation.name
+    version = version or (sys.version_info.major, sys.version_info.minor)
+    if not enabled:
+        return False
+    if implementation != name or not first <= version <= last:
+        log.info(
+            "garbage collector left at the interpreter's defaults: the tuning is for "
+            "%s %d.%d-%d.%d, this is %s %d.%d",
+            name,
+            *first,
+            *last,
+            implementation,
+            *version,
+        )
+        return False
+    return True
 
 
 def freeze_long_lived() -> None:

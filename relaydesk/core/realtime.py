@@ -83,11 +83,10 @@ class SocketIOEmitter:
     async def _emit_here(
         self, event: str, data: Any, *, room: str, namespace: str, skip_sid: str | None
     ) -> None:
-        """`AsyncServer.emit` when this node holds every socket, without its task per
-        recipient and its wait for them all: queueing a packet on a socket never blocks,
-        but that wait took a turn of the event loop, and the sender's ack waited behind it
-        (0.14 ms at the median under the message benchmark, 2 ms in the slowest 1%).
-        Packets are queued in the order of the calls, as with `AsyncServer.emit`."""
+        """`AsyncServer.emit` without its task per recipient and its wait for them all,
+        which delayed the sender's ack by a turn of the event loop (docs/performance.md).
+        Packets are queued in the order of the calls, as with `AsyncServer.emit`; this
+        uses python-socketio internals, hence its version bound in pyproject.toml."""
         manager = self.server.manager
         recipients = [
             eio_sid for sid, eio_sid in manager.get_participants(namespace, room) if sid != skip_sid

@@ -111,6 +111,9 @@ class IndexManager:
         self._site_locks: dict[int, asyncio.Lock] = {}
         self._resolve_lock: asyncio.Lock | None = None
         self.store_error: str | None = None
+        # Set once start-up has resolved the model and built the indexes of every site
+        # with content (`warm_up`): from then on a question is answered without waiting.
+        self.warmed_up = False
 
     # Embedding model
 
@@ -358,8 +361,12 @@ def retrieval_status() -> dict[str, Any]:
     """For /readyz: which retrieval mode this process runs in."""
     manager = _manager
     if manager is None:
-        return {"mode": "not started"}
-    status: dict[str, Any] = {"mode": manager.mode, "sites_loaded": len(manager.loaded_sites())}
+        return {"mode": "not started", "ready": False}
+    status: dict[str, Any] = {
+        "mode": manager.mode,
+        "ready": manager.warmed_up,
+        "sites_loaded": len(manager.loaded_sites()),
+    }
     if manager.model_id:
         status["model"] = manager.model_id
     status["vector_store"] = "chroma server" if manager.settings.chroma_url else "embedded chroma"
@@ -388,6 +395,7 @@ async def warm_up(db: Database, settings: Settings | None = None) -> None:
             await manager.index_for(db, site_id)
     except Exception:
         log.exception("warming up the knowledge indexes failed; they build on first search")
+    manager.warmed_up = True
 
 
 # The bot's API

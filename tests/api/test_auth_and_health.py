@@ -10,9 +10,11 @@ import pytest
 from sqlalchemy import text
 
 from relaydesk.api.app import create_app
+from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
 from relaydesk.core.models import Role
 from relaydesk.core.security import CSRF_COOKIE, SESSION_COOKIE
+from relaydesk.knowledge import search as knowledge_search
 from tests import sockets
 from tests.factories import PASSWORD, bearer_for, make_site, make_staff
 
@@ -121,8 +123,17 @@ async def test_console_cookie_login_with_csrf(
 
 async def test_health_and_readiness(db: Database, client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
+    # Not ready while retrieval is still starting (the app's warm-up has not run for this
+    # manager): the bot could not answer yet.
+    knowledge_search.set_index_manager(knowledge_search.IndexManager(get_settings()))
+    starting = await client.get("/readyz")
+    assert starting.status_code == 503 and starting.json()["status"] == "not ready"
+    assert starting.json()["details"]["database"] == "ok"
+    assert starting.json()["details"]["retrieval"]["ready"] is False
+    await knowledge_search.warm_up(db)
     ready = await client.get("/readyz")
-    assert ready.status_code == 200
+    assert ready.status_code == 200, ready.json()
+    assert ready.json()["details"]["retrieval"]["ready"] is True
     migrations = ready.json()["details"]["migrations"]
     assert migrations["current"] == migrations["heads"] and migrations["heads"]
     async with db.write() as session:

@@ -3,7 +3,6 @@ stand-in LLM behind the real ChatOpenAI client."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -18,6 +17,7 @@ from relaydesk.testing.llm_standin import LLMStandIn, Reply
 from tests import sockets
 from tests.bot.conftest import configure
 from tests.factories import bearer_for, make_staff, route_manually
+from tests.waiting import assert_quiet
 
 
 def cid() -> str:
@@ -44,11 +44,7 @@ def bot_messages(peer: sockets.Peer) -> list[dict[str, Any]]:
 
 
 async def wait_bot(peer: sockets.Peer, count: int, timeout: float = 10) -> list[dict[str, Any]]:
-    async def until() -> None:
-        while len(bot_messages(peer)) < count:
-            await asyncio.sleep(0.02)
-
-    await asyncio.wait_for(until(), timeout)
+    await peer.wait_until(lambda: len(bot_messages(peer)) >= count, timeout)
     return bot_messages(peer)
 
 
@@ -136,7 +132,20 @@ async def test_handoff_agent_silence_resolve_and_fresh_start(
     await say(visitor, conversation_id, "When will my card arrive?")
     await say(visitor, conversation_id, "hello? anyone?")
     await hooks.drain()
-    await asyncio.sleep(0.2)
+    # The sentinel: the agent's reply reaches the visitor after any bot message would have.
+    seen = len(visitor.received["message:new"])
+    reply = await console.call(
+        "message:send",
+        {"conversation_id": conversation_id, "client_id": "agent-1", "text": "I am here."},
+    )
+    assert reply["ok"], reply
+    await assert_quiet(
+        visitor,
+        "message:new",
+        after=seen,
+        sentinel="message:new",
+        is_sentinel=lambda p: p["message"]["text"] == "I am here.",
+    )
     assert len(bot_messages(visitor)) == 1, "the bot stays silent once a human took over"
 
     ack = await console.call("conversation:resolve", {"conversation_id": conversation_id})

@@ -4,8 +4,7 @@ Also the inbox's Team view and counts, and reopening over the socket."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -24,6 +23,7 @@ from relaydesk.core.models import Conversation, Role, Site, StaffUser
 from tests import sockets
 from tests.conftest import RecordingEmitter
 from tests.factories import bearer_for, default_team, make_conversation, make_site, make_staff
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -36,13 +36,6 @@ async def client(db: Database) -> AsyncIterator[httpx.AsyncClient]:
 
 def auth(user: StaffUser) -> dict[str, str]:
     return {"Authorization": f"Bearer {bearer_for(user)}"}
-
-
-async def eventually(check: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 async def _conversation(db: Database, site: Site, *, team_id: int | None = None) -> Conversation:

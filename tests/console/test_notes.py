@@ -3,8 +3,7 @@ notes take no part in the visitor-visible `seq`."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -20,15 +19,9 @@ from relaydesk.core.models import Role, StaffUser
 from tests import sockets
 from tests.conftest import RecordingEmitter
 from tests.factories import bearer_for, make_conversation, make_site, make_staff
+from tests.waiting import eventually
 
 SECRET = "Private: customer is on the VIP list"
-
-
-async def eventually(check: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

@@ -6,14 +6,12 @@ Never `playwright install`: the browser is the system's `/usr/bin/chromium`.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import os
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp import web
@@ -27,6 +25,7 @@ from relaydesk.sites import service as sites
 from relaydesk.testing.servers import free_port
 from tests import sockets
 from tests.factories import bearer_for, make_staff
+from tests.waiting import eventually  # noqa: F401  (browser tests import it from here)
 
 CHROMIUM = os.environ.get("RELAYDESK_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -148,24 +147,6 @@ async def conversation_of(db: Database, site: Site) -> Conversation:
             return found
         await asyncio.sleep(0.05)
     raise AssertionError("the widget opened no conversation")
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 10) -> Any:
-    """Polls `check` (sync or async) until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        try:
-            result = check()
-            if inspect.isawaitable(result):
-                result = await result
-            if result:
-                return result
-        except AssertionError:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 async def shoot(page: Page, name: str) -> Path:

@@ -4,14 +4,13 @@ knowledge-base edits made through node A reach search on node B."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -24,6 +23,7 @@ from relaydesk.core.models import Role
 from relaydesk.testing.servers import PostgresCluster, RedisServer, free_port
 from tests import sockets
 from tests.factories import bearer_for, make_site, make_staff
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -47,13 +47,15 @@ def start_node(tmp: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes],
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    # Ready includes the knowledge indexes built (/readyz), which takes a while on a busy machine.
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                 return process, base
         except httpx.HTTPError:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)
     process.kill()
     raise AssertionError("node did not become ready")
 
@@ -144,15 +146,6 @@ async def _search_titles(http: httpx.AsyncClient, site_id: int, query: str) -> l
     return [hit["title"] for hit in response.json()["hits"]]
 
 
-async def _eventually(check: Callable[[], Awaitable[bool]], seconds: float = 15.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if await check():
-            return True
-        await asyncio.sleep(0.25)
-    return await check()
-
-
 async def test_knowledge_edits_on_one_node_reach_search_on_the_other(
     cluster_url: str, nodes: list[tuple[subprocess.Popen[bytes], str]]
 ) -> None:
@@ -181,14 +174,14 @@ async def test_knowledge_edits_on_one_node_reach_search_on_the_other(
         async def b_finds(query: str, title: str) -> bool:
             return (await _search_titles(node_b, site.id, query))[:1] == [title]  # type: ignore[arg-type]
 
-        assert await _eventually(lambda: b_finds("broken spokes", "Bicycle repairs"))
+        await eventually(lambda: b_finds("broken spokes", "Bicycle repairs"), timeout=15)
 
         edited = await node_a.patch(
             f"/api/v1/knowledge/articles/{article_id}",
             json={"title": "Scooter repairs", "body": "We fix punctured scooter tyres."},
         )
         assert edited.status_code == 200, edited.text
-        assert await _eventually(lambda: b_finds("punctured tyres", "Scooter repairs"))
+        await eventually(lambda: b_finds("punctured tyres", "Scooter repairs"), timeout=15)
 
         unpublished = await node_a.post(f"/api/v1/knowledge/articles/{article_id}/unpublish")
         assert unpublished.status_code == 200, unpublished.text
@@ -196,4 +189,4 @@ async def test_knowledge_edits_on_one_node_reach_search_on_the_other(
         async def b_finds_nothing() -> bool:
             return await _search_titles(node_b, site.id, "scooter tyres") == []  # type: ignore[arg-type]
 
-        assert await _eventually(b_finds_nothing)
+        await eventually(b_finds_nothing, timeout=15)

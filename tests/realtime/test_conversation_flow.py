@@ -3,11 +3,10 @@ what was missed; resends are idempotent."""
 
 from __future__ import annotations
 
-import asyncio
-
 from relaydesk.core.db import Database
 from tests import sockets
 from tests.factories import bearer_for, make_site, make_staff
+from tests.waiting import assert_quiet
 
 
 async def test_visitor_and_agent_talk_and_reconnect_replays_exactly_the_gap(
@@ -71,9 +70,20 @@ async def test_visitor_and_agent_talk_and_reconnect_replays_exactly_the_gap(
         "while away 2",
     ]
     assert [m["seq"] for m in synced["messages"]] == [3, 4, 5]
-    # Exactly once: nothing arrives live that sync already returned.
-    await asyncio.sleep(0.2)
-    assert back.messages() == []
+    # Exactly once: nothing arrives live that sync already returned. The sentinel, a new
+    # message, arrives after anything the server could still send for the old ones.
+    sentinel = await agent.call(
+        "message:send",
+        {"conversation_id": conversation_id, "client_id": "a-after", "text": "after sync"},
+    )
+    assert sentinel["ok"]
+    await assert_quiet(
+        back,
+        "message:new",
+        after=0,
+        sentinel="message:new",
+        is_sentinel=lambda p: p["message"]["text"] == "after sync",
+    )
     await back.disconnect()
     await agent.disconnect()
 
@@ -100,14 +110,32 @@ async def test_resend_with_same_client_id_returns_original_and_fans_out_nothing(
     assert second["message"]["seq"] == first["message"]["seq"] == 1
     assert third["message"]["text"] == "once"
 
-    await asyncio.sleep(0.3)
-    assert len(agent.messages()) == 1
-    assert len(other_tab.messages()) == 1
-    assert visitor.messages() == []  # the sender has it from its acks
     nxt = await visitor.call(
         "message:send", {"conversation_id": conversation_id, "client_id": "next", "text": "two"}
     )
     assert nxt["message"]["seq"] == 2  # the resends consumed no sequence number
+    # "two" is the sentinel: the resends' fan-out, had there been one, came before it.
+    for peer in (agent, other_tab):
+        await assert_quiet(
+            peer,
+            "message:new",
+            after=1,
+            sentinel="message:new",
+            is_sentinel=lambda p: p["message"]["text"] == "two",
+        )
+        assert [m["text"] for m in peer.messages()] == ["once", "two"]
+    # The sender has its messages from its acks; an agent's reply is its sentinel.
+    reply = await agent.call(
+        "message:send", {"conversation_id": conversation_id, "client_id": "a-2", "text": "ok"}
+    )
+    assert reply["ok"]
+    await assert_quiet(
+        visitor,
+        "message:new",
+        after=0,
+        sentinel="message:new",
+        is_sentinel=lambda p: p["message"]["text"] == "ok",
+    )
     await visitor.disconnect()
     await other_tab.disconnect()
     await agent.disconnect()

@@ -17,21 +17,11 @@ from relaydesk.testing.servers import RedisServer
 from tests import sockets
 from tests.factories import bearer_for, default_team, make_site
 from tests.routing.conftest import agent
+from tests.waiting import eventually
 
 
 async def _status(db: Database, user_id: int) -> str:
     return (await presence.get_presence(db, user_id)).status
-
-
-async def _eventually(check: object, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        assert callable(check)
-        if await check():
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached")
-        await asyncio.sleep(0.05)
 
 
 async def test_online_until_the_last_tab_closes(db: Database, live_server: str) -> None:
@@ -42,7 +32,7 @@ async def test_online_until_the_last_tab_closes(db: Database, live_server: str) 
     supervisor = await sockets.staff(live_server, bearer_for(lead))
     assert await _status(db, user.id) == "offline"
     tab1 = await sockets.staff(live_server, bearer_for(user))
-    await _eventually(lambda: _online(db, user.id))
+    await eventually(lambda: _online(db, user.id))
     tab2 = await sockets.staff(live_server, bearer_for(user))
     await tab1.disconnect()
     await asyncio.sleep(0.3)
@@ -62,7 +52,7 @@ async def test_online_until_the_last_tab_closes(db: Database, live_server: str) 
     assert bad["ok"] is False and bad["error"]["code"] == "invalid_payload"
 
     await tab2.disconnect()
-    await _eventually(lambda: _offline(db, user.id))
+    await eventually(lambda: _offline(db, user.id))
     await supervisor.wait_for("presence:updated", count=3)
     last = [p["presence"] for p in supervisor.received["presence:updated"]][-1]
     fresh = await presence.get_presence(db, user.id)
@@ -70,7 +60,7 @@ async def test_online_until_the_last_tab_closes(db: Database, live_server: str) 
 
     # Away is a deliberate choice and survives a reconnect.
     tab3 = await sockets.staff(live_server, bearer_for(user))
-    await _eventually(lambda: _is(db, user.id, "away"))
+    await eventually(lambda: _is(db, user.id, "away"))
     await tab3.disconnect()
     await supervisor.disconnect()
 

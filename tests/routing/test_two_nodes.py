@@ -19,6 +19,7 @@ from relaydesk.sites import service as sites
 from tests import sockets
 from tests.factories import bearer_for, make_site, make_staff
 from tests.integration.test_two_nodes import cluster_url, nodes, seeding
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 __all__ = ["cluster_url", "nodes"]
@@ -90,10 +91,6 @@ async def test_presence_and_room_revocation_across_nodes(
         updates = [p["presence"] for p in supervisor.received["presence:updated"]]
         return any(p["user_id"] == ann.id and p["status"] == "offline" for p in updates)
 
-    for _ in range(100):
-        if await offline():
-            break
-        await asyncio.sleep(0.05)
-    assert await offline()
+    await eventually(offline, timeout=5)
     for peer in (supervisor, watcher, bob_peer):
         await peer.disconnect()

@@ -3,7 +3,6 @@ visitor and pushed to the staff who have the visitor's conversation open, and no
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import httpx
@@ -17,6 +16,7 @@ from relaydesk.core.models import Visitor
 from relaydesk.widget import page
 from tests import sockets
 from tests.factories import bearer_for, make_site, make_staff
+from tests.waiting import assert_quiet
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
@@ -70,8 +70,16 @@ async def test_the_page_is_stored_and_reaches_staff_in_the_conversation_only(
         # The same page again changes nothing and tells no one.
         assert (await peer.call("visitor:page", {"url": "http://shop.example/cart"}))["ok"]
 
-        await asyncio.sleep(0.3)
-        assert len(staff.received["visitor:updated"]) == 2
+        # The sentinel: a third page, sent to the same sockets after any update the repeat
+        # could have caused.
+        assert (await peer.call("visitor:page", {"url": "http://shop.example/paid"}))["ok"]
+        await assert_quiet(
+            staff,
+            "visitor:updated",
+            after=2,
+            sentinel="visitor:updated",
+            is_sentinel=lambda p: p["visitor"]["last_page_url"] == "http://shop.example/paid",
+        )
         assert "visitor:updated" not in bystander.received
         assert "visitor:updated" not in other_visitor.received
         assert "visitor:updated" not in peer.received

@@ -1,0 +1,63 @@
+"""Every benchmark still runs: each in its `--quick` mode (seconds, not minutes, of
+measuring), printing one JSON object with its figures. Benchmarks are only run by hand
+otherwise, and one that no longer starts would go unnoticed (it happened to the console
+benchmark when the messages benchmark was split).
+
+Run from the repository root as the README shows, `python -m benchmarks.NAME`; the figures
+themselves are not judged here (a smoke run on a busy machine measures nothing)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Benchmark -> keys its JSON must have.
+BENCHMARKS: dict[str, set[str]] = {
+    "messages": {"benchmark", "config", "targets", "target_met"},
+    "console": {"benchmark", "config", "targets"},
+    "widget": {"loader_gzip_bytes", "bundle_gzip_bytes", "open_ms"},
+    "retrieval": {"banking77-faq", "bq-faq", "banking77-faq-open", "latency"},
+    "bot": {"decisions", "first_token_ms"},
+}
+
+
+def test_every_benchmark_is_smoke_tested() -> None:
+    scripts = {p.stem for p in (REPO / "benchmarks").glob("*.py") if not p.stem.startswith("_")}
+    assert scripts == set(BENCHMARKS)
+
+
+def _run(name: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", f"benchmarks.{name}", "--quick"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    # A benchmark exits 1 when a figure misses its target: not a failure of the smoke run.
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    try:
+        output = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(f"{name} printed no JSON object:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    assert isinstance(output, dict)
+    return output
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("name", sorted(BENCHMARKS))
+def test_benchmark_quick_mode_prints_its_figures(name: str) -> None:
+    output = _run(name)
+    assert BENCHMARKS[name] <= set(output), sorted(output)
+    for target, figures in output.get("targets", {}).items():
+        if isinstance(figures, dict):
+            assert "failed" not in figures, (target, figures["failed"])
