@@ -6,15 +6,16 @@ the event loop: `run_search` hands it to one process-wide executor with one work
 core the process may use, so a burst of searches queues for the cores instead of all
 running at once.
 
-Each search is single-threaded on purpose. With 4 concurrent clients on 2 cores, the
-Chinese search p95 was 209 ms (bq-faq) while one search took 12 ms: each search ran
-numpy's OpenBLAS on 2 threads (the sentence encoder asks `threadpoolctl` for 1, but that
-package was not installed, so the request was silently dropped), and the default thread
-pool let 4 such searches, 8 BLAS threads plus onnxruntime's, fight for 2 cores, doubling
-the CPU a query costs (24 -> 56 ms). BLAS on 1 thread (for the whole process: its thread
-count is global) halved the CPU of a Chinese query at 4 clients and cut it by a third
-alone. Parallelism comes from the executor's workers instead, and from running a large
-embedding batch's sub-batches side by side (embedding.py).
+Each search is single-threaded on purpose. With 4 concurrent clients on 2 cores the
+Chinese search p95 was 209 ms (bq-faq) where one search took 12 ms. Measured on bq-faq
+(3,720 entries, in-process, 200 queries): numpy's OpenBLAS ran on 2 threads per call (the
+sentence encoder asks `threadpoolctl` for 1, but that package was not installed, so the
+request was dropped) and onnxruntime on 2, and the default thread pool let 4 searches run
+at once, so a query's CPU went from 24 ms alone to 56 ms at 4 threads. With BLAS on one
+thread it was 17 ms both ways; onnxruntime on one thread took an English query at 4
+threads from 14 to 11.5 ms. BLAS's thread count is process-wide, so it is set once (by
+whoever builds an index). Parallelism comes from the executor's workers instead, and
+from running a large embedding job's batches side by side (embedding.py).
 """
 
 from __future__ import annotations
