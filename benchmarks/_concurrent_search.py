@@ -33,7 +33,7 @@ import httpx
 import psutil
 
 from benchmarks._datasets import FaqTask
-from benchmarks._message_servers import HOST, _server_env, _spawn, _stop, _wait_ready
+from benchmarks._message_servers import HOST, _server_env, _spawn, _stop, _tail
 from relaydesk.knowledge.retrieval.index import HybridIndex
 from relaydesk.testing.servers import free_port
 
@@ -76,6 +76,20 @@ def _cli(args: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
         raise RuntimeError(f"relaydesk {' '.join(args[:2])} failed: {done.stderr[-2000:]}")
     parsed: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return parsed
+
+
+def _wait_ready(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
+    # As _message_servers._wait_ready, with time for start-up on a busy machine.
+    deadline = time.monotonic() + WARM_UP_SECONDS
+    with httpx.Client(trust_env=False, timeout=5) as http:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{_tail(log_path)}")
+            with contextlib.suppress(httpx.HTTPError):
+                if http.get(f"{url}/healthz").status_code < 500:
+                    return
+            time.sleep(0.5)
+    raise TimeoutError(f"server not ready at {url}:\n{_tail(log_path)}")
 
 
 @contextlib.contextmanager
