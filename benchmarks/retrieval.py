@@ -3,6 +3,7 @@
     python -m benchmarks.retrieval [--quick] [--data-dir DIR] [--model-dir DIR]
     python -m benchmarks.retrieval --fit-confidence   # refit confidence_models.json
     python -m benchmarks.retrieval --tune-fusion      # the dev-split grid behind fusion.py
+    python -m benchmarks.retrieval --concurrent 4     # search latency over the real server
 
 Prints one JSON object. Tasks are built per datasets/README.md (benchmarks/_datasets.py).
 Tuning only ever reads the dev split carved from train.csv, never test.csv.
@@ -307,6 +308,29 @@ def tune_fusion(data_dir: Path, embedder: Embedder, limit: int | None) -> list[d
     return sorted(grid, key=lambda row: (-row["recall@1"], -row["mrr@10"]))
 
 
+CONCURRENT_QUERIES = 200
+
+
+def concurrent_report(args: argparse.Namespace) -> dict[str, Any]:
+    """`--concurrent N`: the FAQ tasks' search latency over HTTP (_concurrent_search.py)."""
+    from benchmarks._concurrent_search import concurrent_figures
+
+    if args.concurrent < 1 or args.runs < 1:
+        sys.exit("--concurrent and --runs must be at least 1")
+    tasks = [banking77_faq(args.data_dir), bq_faq(args.data_dir)]
+    limit = 50 if args.quick else CONCURRENT_QUERIES
+    samples = {task.name: sample(task, limit) for task in tasks}
+    started = time.perf_counter()
+    report: dict[str, Any] = {
+        "quick": args.quick,
+        "mode": f"concurrent: 1 and {args.concurrent} clients over HTTP, {args.runs} runs",
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        **concurrent_figures(tasks, samples, args.concurrent, args.runs),
+    }
+    report["total_seconds"] = round(time.perf_counter() - started, 1)
+    return report
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="subsample for a smoke run")
@@ -318,7 +342,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--fit-confidence", action="store_true")
     parser.add_argument("--tune-fusion", action="store_true")
+    parser.add_argument(
+        "--concurrent",
+        type=int,
+        metavar="N",
+        help="search latency over the real server with 1 and N concurrent clients",
+    )
+    parser.add_argument("--runs", type=int, default=3, help="repetitions (--concurrent)")
     args = parser.parse_args(argv)
+    if args.concurrent:
+        print(json.dumps(concurrent_report(args), indent=2, ensure_ascii=False))
+        return
 
     model_dir = onnx_folder(args.model_dir)
     if model_dir is None:

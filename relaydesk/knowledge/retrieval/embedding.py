@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -17,6 +17,8 @@ import numpy as np
 import onnxruntime as ort
 from numpy.typing import NDArray
 from tokenizers import Tokenizer
+
+from .execution import usable_cores
 
 Vectors = NDArray[np.float32]
 
@@ -55,9 +57,10 @@ def normalize_rows(vectors: NDArray[np.floating]) -> Vectors:
 def _session(model_path: str) -> ort.InferenceSession:
     """One session per model file and process: loading it costs ~0.5 s and 90 MB."""
     options = ort.SessionOptions()
-    # Intra-op parallelism over the physical cores; more threads than cores only adds
-    # contention on the small machines this runs on.
-    options.intra_op_num_threads = max(1, min(len(os.sched_getaffinity(0)), 4))
+    # One thread per run: searches already run side by side, one per core (execution.py),
+    # and a run splitting itself over the cores too made 4 concurrent searches on 2 cores
+    # cost about a fifth more CPU each. Large batches get their parallelism in `embed`.
+    options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     # Idle workers sleep instead of spinning: the serving process shares the cores with
     # its event loop, BLAS and other workers, and spinning threads starve them.
@@ -104,9 +107,21 @@ class OnnxMiniLMEmbedder:
         # every batch only to its own longest member wastes almost nothing.
         order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), self._batch_size):
-            batch = order[start : start + self._batch_size]
-            out[batch] = self._embed_batch([encodings[i].ids for i in batch])
+        batches = [
+            order[start : start + self._batch_size]
+            for start in range(0, len(order), self._batch_size)
+        ]
+        workers = min(len(batches), usable_cores())
+        if workers <= 1:
+            for batch in batches:
+                out[batch] = self._embed_batch([encodings[i].ids for i in batch])
+            return out
+        # The session runs single-threaded (see _session) and releases the GIL, so a
+        # large job (an index build) uses the cores by running its batches side by side.
+        with ThreadPoolExecutor(workers, thread_name_prefix="relaydesk-embed") as pool:
+            done = pool.map(lambda b: self._embed_batch([encodings[i].ids for i in b]), batches)
+            for batch, vectors in zip(batches, done, strict=True):
+                out[batch] = vectors
         return out
 
     def _embed_batch(self, token_ids: list[list[int]]) -> Vectors:
