@@ -9,6 +9,8 @@ const SAFE_LINK = /^(https?:|mailto:)/i;
 
 export function createMarkdown(MarkdownIt) {
   const md = new MarkdownIt("default", { html: false, linkify: false, typographer: false, breaks: true });
+  // Chat text is shown as typed: "&lt;" stays "&lt;" (no entity decoding).
+  md.disable("entity");
   md.validateLink = (url) => SAFE_LINK.test(url.trim());
   const linkOpen = md.renderer.rules.link_open || ((tokens, idx, options, env, self) => self.renderToken(tokens, idx, options));
   md.renderer.rules.link_open = (tokens, idx, options, env, self) => {

@@ -29,3 +29,13 @@ def test_no_unsafe_output() -> None:
         assert "<script" not in html
         assert 'href="javascript' not in html and 'href="data' not in html
         assert "<img" not in html
+
+
+def test_inbox_snippets_are_plain_text() -> None:
+    from relaydesk.agents_console.inbox_details import SNIPPET_CHARS, snippet
+    from relaydesk.core.models import Message
+
+    message = Message(text="Try the **Colombia Huila Decaf** from [our shop](https://x.example).")
+    assert snippet(message) == "Try the Colombia Huila Decaf from our shop."
+    long = snippet(Message(text="**" + "咖啡" * 200 + "**"))
+    assert long is not None and "**" not in long and len(long) == SNIPPET_CHARS

@@ -9,6 +9,7 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { emit, hashed } from "../tools/bundle-output.mjs";
+import { markdownLite } from "../tools/markdown-lite.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const out = join(here, "..", "relaydesk", "widget", "static");
@@ -39,7 +40,7 @@ const common = {
 const widget = await build({
   ...common,
   entryPoints: [join(here, "src/widget/main.js")],
-  plugins: [cssText],
+  plugins: [cssText, markdownLite],
   banner: { js: "/*! Relaydesk widget (Apache-2.0); includes socket.io-client (MIT) */" },
 });
 const widgetCode = widget.outputFiles[0].contents;

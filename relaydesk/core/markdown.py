@@ -42,6 +42,8 @@ def _image(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, e
 def _build() -> MarkdownIt:
     md = MarkdownIt("js-default", {"html": False, "linkify": False, "typographer": False})
     md.options["breaks"] = True
+    # Chat text is shown as typed: "&lt;" stays "&lt;" (no entity decoding).
+    md.disable("entity")
     md.validateLink = lambda url: bool(_SAFE_LINK.match(url.strip()))  # type: ignore[method-assign]
     md.add_render_rule("link_open", _link_open)
     md.add_render_rule("image", _image)
