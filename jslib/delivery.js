@@ -116,8 +116,9 @@ export class Outbox {
           if (!this.ready()) return;
           const ack = await this.send(item);
           if (ack?.ok) {
-            this.items.delete(item.cid);
+            // onAck sees the item still queued (it may `confirm` it itself), then it goes.
             this.onAck(item, ack);
+            this.items.delete(item.cid);
             break;
           }
           if (this.items.get(item.cid) !== item) break; // confirmed or dropped meanwhile

@@ -178,7 +178,8 @@ async def test_attachments_both_ways(
     await expect(failed.locator(".attachment.file .file-name")).to_have_text("evil.png")
     # Too big is refused before any upload.
     await picker.set_input_files(
-        {"name": "huge.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-" + b"0" * 11_000_000}
+        {"name": "huge.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-" + b"0" * 11_000_000},
+        timeout=40_000,  # 11 MB through the DevTools protocol is slow on a loaded machine
     )
     await expect(page.locator("relaydesk-widget .file-error")).to_have_text(
         "That file is too large (10 MB at most)."

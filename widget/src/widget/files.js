@@ -38,7 +38,9 @@ export function upload(url, token, file, onProgress) {
       let body = null;
       try {
         body = JSON.parse(x.responseText);
-      } catch {}
+      } catch {
+        // Not JSON (a proxy's error page): judged by the status alone.
+      }
       if (x.status === 201 && body?.attachment?.id) resolve({ ok: true, attachment: body.attachment });
       else resolve({ ok: false, status: x.status, error: body?.error });
     };

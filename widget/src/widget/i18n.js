@@ -129,7 +129,7 @@ export function pickLocale(option, siteDefault) {
     if (l.startsWith("zh")) return "zh";
     if (l.startsWith("en")) return "en";
   }
-  return siteDefault == "zh" ? "zh" : "en";
+  return siteDefault === "zh" ? "zh" : "en";
 }
 
 export function translator(locale) {
