@@ -55,7 +55,7 @@ _MD = _build()
 
 def render(source: str) -> str:
     """Markdown to safe HTML (a fragment)."""
-    return _MD.render(source)
+    return str(_MD.render(source))
 
 
 def plain(source: str) -> str:

@@ -17,7 +17,8 @@ RECORD_COLOURS = """
 window.__launcherColours = [];
 const started = performance.now();
 const look = () => {
-  const b = document.querySelector("relaydesk-widget")?.shadowRoot?.querySelector("button.launcher");
+  const root = document.querySelector("relaydesk-widget")?.shadowRoot;
+  const b = root?.querySelector("button.launcher");
   if (b && b.isConnected) {
     const c = getComputedStyle(b).backgroundColor;
     if (window.__launcherColours.at(-1) !== c) window.__launcherColours.push(c);

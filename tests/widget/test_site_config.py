@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from relaydesk.core.config import get_settings
 from relaydesk.api.app import create_app
 from relaydesk.bot import service as bot_service
 from relaydesk.bot.policy import BotPolicy
+from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
 from relaydesk.core.models import Role, Site
 from relaydesk.sites import service as sites
