@@ -7,13 +7,33 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import BrowserContext, expect
 
+from relaydesk.bot import extractive
+from relaydesk.bot.policy import VISITOR_ASKED
+from relaydesk.bot.turn import hand_off
 from relaydesk.conversations import service as conversations
 from relaydesk.conversations.service import BOT
 from relaydesk.core.db import Database
-from relaydesk.core.models import Availability, Site, StaffUser
+from relaydesk.core.models import Availability, Conversation, Site, StaffUser
 from tests.e2e.conftest import Agent, conversation_of, errors_of, open_widget, shoot
 from tests.e2e.test_console_inbox import sign_in
 from tests.factories import route_manually
+
+
+async def bot_hands_off(db: Database, conversation: Conversation, *, online: bool) -> None:
+    """What the bot's turn does on a handoff (bot/turn.py `_reply`): its message, with the
+    queue preview in the payload, then the handoff. Driven here so the test does not wait
+    on a search index; tests/bot covers the turn itself."""
+    queue = {"position": 1 if online else None, "agents_online": online}
+    key = "handoff_queued_no_position" if online else "handoff_offline"
+    await conversations.send_message(
+        db,
+        conversation_id=conversation.id,
+        sender=BOT,
+        client_id="bot-handoff",
+        text=extractive.text("en", key),
+        payload={"action": "handoff", "queue": queue, "offline_form": not online},
+    )
+    await hand_off(db, conversation_id=conversation.id, reason=VISITOR_ASKED)
 
 
 async def test_bot_handoff_without_agents_shows_the_offline_form(
@@ -22,7 +42,7 @@ async def test_bot_handoff_without_agents_shows_the_offline_form(
     page = await context.new_page()
     errors = errors_of(page)
     widget = await open_widget(page, f"{live_server}/demo")
-    await widget.send("I want to talk to a person")
+    await bot_hands_off(db, await conversation_of(db, demo_site), online=False)
     # The bot asks for an email; the form is there without "Talk to a person".
     await expect(widget.log.locator(".msg.bot .bubble")).to_contain_text("Leave your email")
     form = page.locator("relaydesk-widget form.offline")
@@ -44,7 +64,7 @@ async def test_assignment_clears_queue_and_chip_and_resolve_clears_typing(
     page = await context.new_page()
     errors = errors_of(page)
     widget = await open_widget(page, f"{live_server}/demo")
-    await widget.send("I want to talk to a person")
+    await bot_hands_off(db, await conversation_of(db, demo_site), online=True)
     # Auto-assigned to Ava (online): no queue status and no "Talk to a person" left.
     await expect(page.locator("relaydesk-widget .title")).to_have_text("Ava Agent")
     await expect(page.locator("relaydesk-widget .card.queue")).to_have_count(0)
