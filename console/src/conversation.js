@@ -7,7 +7,7 @@ import { transferButton } from "./transfer.js";
 import { Attachments, renderAttachments } from "./attachments.js";
 import { colon, errorText, languageName, quote, reasonLabel, senderLabel } from "./i18n.js";
 import { call } from "./rpc.js";
-import { renderMarkdown } from "./markdown.js";
+import { plainText, renderMarkdown } from "./markdown.js";
 import { Outbox, newClientId, syncFrom } from "../../jslib/delivery.js";
 
 export class Conversation {
@@ -436,7 +436,7 @@ function summaryLines(s) {
   const answered = d.answers.filter((a) => a.action === "answer");
   for (const a of answered) {
     const sources = (a.sources || []).filter(Boolean);
-    out.push(line("console.summary.answered", quote(a.text), " ",
+    out.push(line("console.summary.answered", quote(plainText(a.text)), " ",
       h("span", { class: "muted" }, paren(`${t("console.summary.sources")}${colon()}${sources.length ? sources.join(zh ? "、" : ", ") : t("console.summary.no_sources")}`))));
   }
   if (!answered.length) out.push(h("p", {}, t("console.summary.no_answer")));
