@@ -12,6 +12,7 @@ from relaydesk.bot.policy import VISITOR_ASKED
 from relaydesk.bot.turn import hand_off
 from relaydesk.conversations import service as conversations
 from relaydesk.conversations.service import BOT
+from relaydesk.core.config import override_settings
 from relaydesk.core.db import Database
 from relaydesk.core.models import Availability, Conversation, Site, StaffUser
 from tests.e2e.conftest import Agent, conversation_of, errors_of, open_widget, shoot
@@ -153,3 +154,25 @@ async def test_markdown_in_widget_and_inbox(
     assert "**" not in (body or "")
     await shoot(console, f"console-markdown-{lang}")
     assert errors == []
+
+
+async def test_widget_checks_files_against_the_servers_limit(
+    live_server: str, db: Database, demo_site: Site, context: BrowserContext
+) -> None:
+    # RELAYDESK_ATTACHMENT_MAX_BYTES, served by /widget/config: not a number of the widget's.
+    with override_settings(attachment_max_bytes=1024 * 1024):
+        page = await context.new_page()
+        errors = errors_of(page)
+        widget = await open_widget(page, f"{live_server}/demo")
+        await page.locator("relaydesk-widget .composer input[type=file]").set_input_files(
+            {
+                "name": "scan.pdf",
+                "mimeType": "application/pdf",
+                "buffer": b"%PDF-" + b"0" * 1_100_000,
+            }
+        )
+        await expect(page.locator("relaydesk-widget .file-error")).to_have_text(
+            "That file is too large (1 MB at most)."
+        )
+        await expect(widget.log.locator(".msg.pending")).to_have_count(0)
+        assert errors == []
