@@ -17,7 +17,7 @@ export default [
     languageOptions: {
       ecmaVersion: 2022,
       sourceType: "module",
-      globals: { ...globals.browser, ...globals.node, __BUNDLE__: "readonly" },
+      globals: { ...globals.browser, ...globals.node, __BUNDLE__: "readonly", __MARKDOWN__: "readonly" },
     },
     rules: {
       ...js.configs.recommended.rules,

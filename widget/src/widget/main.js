@@ -5,6 +5,7 @@
 // socket, sends, uploads); delivery rules are jslib/delivery.js's, shared with the console.
 import { api, cfg, ctx, emitEvent, launcher, root, store } from "./context.js";
 import { identify } from "./forms.js";
+import { loadMarkdown } from "./markdown.js";
 import { S, restorePending } from "./state.js";
 import { connect, markRead, onInput, sendFiles, submit, watchPage } from "./transport.js";
 import { composer, input, panel, picker, prechat, renderAll, renderUnread, scrollEnd, wrap } from "./view.js";
@@ -75,6 +76,7 @@ addEventListener("focus", refreshRead);
 watchPage();
 
 launcher.onclick = () => setOpen(!S.open);
+loadMarkdown();
 S.identity = store.json("identity", null);
 restorePending();
 renderAll();

@@ -1,11 +1,27 @@
 // Bot answers, agent replies: Markdown through the shared configuration (jslib/markdown.js,
 // the same as the server's and the console's). Its HTML is safe by construction (raw HTML
 // off, only http(s)/mailto links); `[n]` citation markers become links afterwards.
-import MarkdownIt from "markdown-it";
-import { createMarkdown } from "../../../jslib/markdown.js";
+// markdown-it comes in its own file (markdown-chunk.js), fetched as the widget starts;
+// until it arrives (or if it never does) a bubble shows its text as plain text.
+import { ctx } from "./context.js";
 import { h } from "./dom.js";
 
-const md = createMarkdown(MarkdownIt);
+let md = null;
+const waiting = new Map(); // bubble → [text, cite]: drawn again when markdown-it arrives
+
+export function loadMarkdown() {
+  if (md || ctx.onMarkdown) return;
+  ctx.onMarkdown = (renderer) => {
+    md = renderer;
+    for (const [el, [text, cite]] of waiting) setMarkdown(el, text, cite);
+    waiting.clear();
+  };
+  const s = document.createElement("script");
+  s.src = ctx.base + __MARKDOWN__;
+  s.async = true;
+  s.onerror = () => console.warn("Relaydesk: could not load the Markdown renderer");
+  document.head.append(s);
+}
 
 /** A bubble of Markdown text; `cite(n)` gives the element for marker `[n]`, or null. */
 export function markdownBubble(text, cite) {
@@ -15,6 +31,11 @@ export function markdownBubble(text, cite) {
 }
 
 export function setMarkdown(el, text, cite) {
+  if (!md) {
+    el.textContent = text;
+    waiting.set(el, [text, cite]);
+    return;
+  }
   el.innerHTML = md.render(text).trim();
   if (cite) linkCitations(el, cite);
 }
@@ -37,5 +58,3 @@ function linkCitations(el, cite) {
     node.replaceWith(...out);
   }
 }
-
-export const plainText = md.plain;
