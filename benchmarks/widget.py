@@ -54,7 +54,7 @@ WATCH = """() => new Promise((resolve) => {
     preloaded = typeof window.Relaydesk.toggle === 'function';
   }, { capture: true, once: true });
   const usable = () => {
-    const input = root.querySelector('.cp textarea');
+    const input = root.querySelector('.composer textarea');
     return !!input && input.offsetParent !== null && !input.disabled
       && root.activeElement === input;
   };
@@ -86,7 +86,7 @@ async def open_times(base: str, runs: int, *, idle_preload: bool) -> tuple[list[
                     # The worst case: the browser never idles before the press.
                     await page.add_init_script("window.requestIdleCallback = () => 0;")
                 await page.goto(f"{base}/demo")
-                launcher = page.locator("relaydesk-widget button.l")
+                launcher = page.locator("relaydesk-widget button.launcher")
                 await launcher.wait_for(state="visible")
                 box = await launcher.bounding_box()
                 assert box is not None

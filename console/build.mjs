@@ -7,6 +7,7 @@ import { build } from "esbuild";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { emit, hashed } from "../tools/bundle-output.mjs";
+import { markdownLite } from "../tools/markdown-lite.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const out = join(here, "..", "relaydesk", "agents_console", "static");
@@ -27,6 +28,7 @@ const js = await build({
   ...common,
   format: "iife",
   entryPoints: [join(here, "src/main.js")],
+  plugins: [markdownLite],
   banner: { js: "/*! Relaydesk console (Apache-2.0); includes socket.io-client (MIT) */" },
 });
 // The admin and profile pages load only this small script (no socket, no inbox).

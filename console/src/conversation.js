@@ -6,11 +6,9 @@ import { CannedPicker } from "./canned.js";
 import { transferButton } from "./transfer.js";
 import { Attachments, renderAttachments } from "./attachments.js";
 import { colon, errorText, languageName, quote, reasonLabel, senderLabel } from "./i18n.js";
-import { RETRYABLE, call } from "./rpc.js";
-
-let counter = 0;
-const clientId = () => `c-${Date.now()}-${Math.random().toString(36).slice(2, 8)}-${++counter}`;
-
+import { call } from "./rpc.js";
+import { plainText, renderMarkdown } from "./markdown.js";
+import { Outbox, newClientId, syncFrom } from "../../jslib/delivery.js";
 
 export class Conversation {
   constructor(socket, onUpdated) {
@@ -40,6 +38,14 @@ export class Conversation {
         h("div", { class: "rd-compose" }, this.input, this.sendButton)),
       h("aside", { class: "rd-side" }, this.details, this.assist),
     );
+    // Replies not yet acknowledged, by client_id: sent one at a time in the agent's order,
+    // retried with the same client_id (jslib/delivery.js, the widget's policy too).
+    this.outbox = new Outbox({
+      send: (p) => this.sendOnce(p),
+      ready: () => socket.connected,
+      onAck: (p, ack) => this.onSendAck(p, ack),
+      onFail: (p) => this.onSendFailed(p),
+    });
     this.notes = new Notes(this);
     this.labels = new Labels(this);
     this.attachments = new Attachments(this);
@@ -55,6 +61,8 @@ export class Conversation {
     socket.on("conversation:updated", ({ conversation }) => {
       if (conversation.id === this.id) {
         const back = conversation.status === "bot" && this.conv?.status !== "bot";
+        // A status change ends whoever's turn it was: drop a stale "typing…" line.
+        if (this.conv && this.conv.status !== conversation.status) this.clearTyping();
         this.conv = { ...this.conv, ...conversation };
         this.renderHeader();
         // Back with the bot, the handoff summary is history: the server now leaves it out.
@@ -69,7 +77,8 @@ export class Conversation {
 
   reset() {
     this.messages = new Map();
-    this.pending = new Map();
+    // Failed replies of the conversation left behind are dropped with its view.
+    for (const p of [...this.outbox.values()]) if (p.status === "failed") this.outbox.drop(p.cid);
     this.streams = new Map();
     this.visitorRead = 0;
     this.conv = null;
@@ -116,7 +125,7 @@ export class Conversation {
     this.loadDetails(id);
     await this.loadSummary(id);
     this.renderAssistButton();
-    for (const p of this.pending.values()) if (p.state === "sending") this.trySend(p);
+    this.outbox.flush();
   }
 
   async resync() {
@@ -127,14 +136,10 @@ export class Conversation {
       this.notes.load(joined.notes || []);
       this.labels.show(joined.labels || []);
     }
-    let after = Math.max(0, ...this.messages.keys());
-    for (;;) {
-      const ack = await call(this.socket, "sync", { conversation_id: id, after_seq: after });
-      if (!ack.ok || id !== this.id || !ack.messages.length) break;
-      ack.messages.forEach((m) => this.addMessage(m));
-      after = ack.messages[ack.messages.length - 1].seq;
-    }
-    for (const p of this.pending.values()) if (p.state === "sending") this.trySend(p);
+    const after = Math.max(0, ...this.messages.keys());
+    await syncFrom((event, body) => call(this.socket, event, body), id, after, (m) => id === this.id && this.addMessage(m));
+    this.outbox.flush();
+    this.notes.outbox.flush();
   }
 
   async loadDetails(id) {
@@ -242,7 +247,7 @@ export class Conversation {
     for (const s of items) {
       this.assist.append(
         h("div", { class: "rd-suggestion" },
-          h("div", { class: "rd-suggestion-title" }, s.title, s.confidence != null ? h("span", { class: "muted" }, ` ${Math.round(s.confidence * 100)}%`) : null),
+          h("div", { class: "rd-suggestion-title" }, s.title, typeof s.confidence === "number" ? h("span", { class: "muted" }, ` ${Math.round(s.confidence * 100)}%`) : null),
           h("div", { class: "rd-suggestion-text" }, s.text),
           h("button", { class: "rd-btn small", onclick: () => this.insert(s.text) }, t("console.conv.insert"))),
       );
@@ -265,7 +270,9 @@ export class Conversation {
     const kind = m.sender.kind;
     const el = h("div", { class: `rd-msg k-${kind}`, dataset: { seq: m.seq, clientId: m.client_id } },
       h("div", { class: "rd-msg-who" }, senderLabel(m.sender), " · ", when(m.created_at)),
-      h("div", { class: "rd-msg-text" }, m.text));
+      // Bot answers and agent replies are Markdown; the visitor's words are shown as typed.
+      kind === "bot" || kind === "agent" ? renderMarkdown(m.text) : h("div", { class: "rd-msg-text" }, m.text));
+    el.querySelector(".md")?.classList.add("rd-msg-text");
     const cites = m.payload?.citations || [];
     if (cites.length) {
       el.append(h("div", { class: "rd-cites" }, `${t("console.conv.sources")}${colon()}`,
@@ -296,11 +303,8 @@ export class Conversation {
       stream.el.remove();
       this.streams.delete(m.client_id);
     }
-    const pend = this.pending.get(m.client_id);
-    if (pend) {
-      pend.el.remove();
-      this.pending.delete(m.client_id);
-    }
+    const pend = this.outbox.confirm(m.client_id);
+    if (pend) pend.el.remove();
     const el = this.bubble(m);
     const after = [...this.log.querySelectorAll(".rd-msg[data-seq]")].find((x) => +x.dataset.seq > m.seq);
     const firstPending = this.log.querySelector(".rd-msg.pending, .rd-msg.streaming");
@@ -323,7 +327,7 @@ export class Conversation {
     // Deltas may arrive out of order: show the contiguous prefix only.
     let text = "";
     for (let i = 0; s.parts[i] !== undefined; i++) text += s.parts[i];
-    s.text.textContent = text;
+    s.text.replaceChildren(...renderMarkdown(text).childNodes);
     this.log.scrollTop = this.log.scrollHeight;
   }
 
@@ -332,7 +336,12 @@ export class Conversation {
     clearTimeout(this.typingTimer);
     const who = senderLabel(d.sender);
     this.typingLine.textContent = d.typing ? `${who} ${t("console.conv.typing")}` : "";
-    if (d.typing) this.typingTimer = setTimeout(() => (this.typingLine.textContent = ""), 8000);
+    if (d.typing) this.typingTimer = setTimeout(() => this.clearTyping(), 8000);
+  }
+
+  clearTyping() {
+    clearTimeout(this.typingTimer);
+    this.typingLine.textContent = "";
   }
 
   renderTicks() {
@@ -386,40 +395,37 @@ export class Conversation {
     if (files === null || (!text && !files.length)) return;
     this.input.value = "";
     this.stopTyping();
-    const id = clientId();
+    const id = newClientId("c");
     const el = h("div", { class: "rd-msg k-agent pending", dataset: { clientId: id } },
       h("div", { class: "rd-msg-who" }, boot.user.name),
       h("div", { class: "rd-msg-text" }, text),
       h("div", { class: "rd-tick" }, `… ${t("console.conv.sending")}`));
     this.log.append(el);
     this.log.scrollTop = this.log.scrollHeight;
-    const p = { id, text, el, tries: 0, state: "sending", conversation: this.id, files };
-    this.pending.set(id, p);
-    this.trySend(p);
+    this.outbox.add({ cid: id, text, el, conversation: this.id, files });
   }
 
-  async trySend(p) {
-    if (p.inFlight) return;
-    p.inFlight = true;
-    p.state = "sending";
-    const body = { conversation_id: p.conversation, client_id: p.id, text: p.text };
+  sendOnce(p) {
+    const body = { conversation_id: p.conversation, client_id: p.cid, text: p.text };
     if (p.files?.length) body.attachment_ids = p.files;
-    const ack = await call(this.socket, "message:send", body);
-    p.inFlight = false;
-    if (ack.ok) {
-      if (p.conversation === this.id) this.addMessage(ack.message);
-      this.onSent?.(ack.message);
-      if (ack.message && !this.conv?.assignee_id && p.conversation === this.id) this.conv && (this.conv.assignee_id = boot.user.id);
-      return;
-    }
-    if (RETRYABLE.has(ack.error.code) && ++p.tries < 3) {
-      setTimeout(() => this.trySend(p), 500 * 2 ** p.tries);
-      return;
-    }
-    p.state = "failed";
+    return call(this.socket, "message:send", body);
+  }
+
+  onSendAck(p, ack) {
+    if (p.conversation === this.id) this.addMessage(ack.message);
+    else this.outbox.confirm(p.cid);
+    this.onSent?.(ack.message);
+    if (ack.message && this.conv && !this.conv.assignee_id && p.conversation === this.id) this.conv.assignee_id = boot.user.id;
+  }
+
+  onSendFailed(p) {
     const tick = p.el.querySelector(".rd-tick");
-    fill(tick, `⚠ ${t("console.conv.failed")} (${errorText(ack.error)}) `,
-      h("button", { class: "rd-link", onclick: () => { p.tries = 0; tick.textContent = `… ${t("console.conv.sending")}`; this.trySend(p); } }, t("console.conv.retry")));
+    fill(tick, `⚠ ${t("console.conv.failed")} (${errorText(p.error)}) `,
+      h("button", { class: "rd-link", onclick: () => {
+        tick.textContent = `… ${t("console.conv.sending")}`;
+        p.el.classList.remove("failed");
+        this.outbox.retry(p.cid);
+      } }, t("console.conv.retry")));
     p.el.classList.add("failed");
   }
 }
@@ -441,7 +447,7 @@ function summaryLines(s) {
   const answered = d.answers.filter((a) => a.action === "answer");
   for (const a of answered) {
     const sources = (a.sources || []).filter(Boolean);
-    out.push(line("console.summary.answered", quote(a.text), " ",
+    out.push(line("console.summary.answered", quote(plainText(a.text)), " ",
       h("span", { class: "muted" }, paren(`${t("console.summary.sources")}${colon()}${sources.length ? sources.join(zh ? "、" : ", ") : t("console.summary.no_sources")}`))));
   }
   if (!answered.length) out.push(h("p", {}, t("console.summary.no_answer")));

@@ -104,7 +104,9 @@ export function upload(path, form, onProgress) {
       let data = null;
       try {
         data = JSON.parse(xhr.responseText);
-      } catch {}
+      } catch {
+        // Not JSON: the status decides.
+      }
       if (xhr.status >= 200 && xhr.status < 300) resolve(data);
       else reject(new ApiError(xhr.status, data?.error));
     };

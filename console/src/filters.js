@@ -75,7 +75,9 @@ export class InboxFilters {
     let teams = [];
     try {
       teams = await api("GET", "/api/v1/teams");
-    } catch {}
+    } catch {
+        // Teams are optional here: without them the filter has no team choice.
+      }
     const many = boot.sites.length > 1;
     const siteName = (id) => boot.sites.find((s) => s.id === id)?.name || "";
     if (this.state.team && !teams.some((x) => String(x.id) === this.state.team)) this.set("team", "");

@@ -1,5 +1,6 @@
 import { fill, ago, api, boot, clear, h, t } from "./dom.js";
 import { Conversation } from "./conversation.js";
+import { plainText } from "./markdown.js";
 import { presenceMark } from "./presence.js";
 import { InboxLabels, chips } from "./labels.js";
 import { InboxFilters } from "./filters.js";
@@ -186,7 +187,8 @@ export class Inbox {
   onMessage(m) {
     const row = this.rows.get(m.conversation_id);
     if (!row) return;
-    row.last_message = m.text.length > 140 ? m.text.slice(0, 139) + "…" : m.text;
+    const text = plainText(m.text);
+    row.last_message = text.length > 140 ? text.slice(0, 139) + "…" : text;
     row.last_sender = m.sender.kind;
     row.last_seq = Math.max(row.last_seq, m.seq);
     if (m.conversation_id !== this.selected && m.sender.kind !== "agent") row.unread += 1;
@@ -203,7 +205,9 @@ export class Inbox {
           window.focus();
           location.hash = `#/inbox/queue/${c.id}`;
         };
-      } catch {}
+      } catch {
+        // Notifications are best effort.
+      }
     }
   }
 

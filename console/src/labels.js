@@ -69,7 +69,7 @@ export class Labels {
 
   async openPicker() {
     const siteId = this.conv.conv?.site_id;
-    if (siteId == null) return;
+    if (siteId === null || siteId === undefined) return;
     const all = await siteLabels(siteId);
     const on = new Set(this.current.map((l) => l.id));
     fill(
@@ -151,7 +151,9 @@ export class InboxLabels {
     let labels = [];
     try {
       labels = await api("GET", "/api/v1/labels");
-    } catch {}
+    } catch {
+        // Best effort: the list works without it.
+      }
     const many = boot.sites.length > 1;
     const siteName = (id) => boot.sites.find((s) => s.id === id)?.name || "";
     if (this.label && !labels.some((l) => String(l.id) === this.label)) this.label = "";
@@ -190,7 +192,9 @@ export class InboxLabels {
           inbox.order.unshift(id);
           inbox.renderList();
         }
-      } catch {}
+      } catch {
+        // Best effort: the list works without it.
+      }
     }
     this.refreshCounts();
   }
@@ -214,6 +218,6 @@ export class InboxLabels {
 
   count(view) {
     const n = this.counts[view];
-    return n == null ? null : h("span", { class: "rd-count", dataset: { view } }, String(n));
+    return n === null || n === undefined ? null : h("span", { class: "rd-count", dataset: { view } }, String(n));
   }
 }

@@ -1,18 +1,25 @@
 import { boot, h, t, when } from "./dom.js";
 import { errorText } from "./i18n.js";
-import { RETRYABLE, call } from "./rpc.js";
+import { call } from "./rpc.js";
+import { Outbox, newClientId } from "../../jslib/delivery.js";
 
 // Private notes: staff-only, shown among the messages by time, never sent to the visitor.
 // They travel on their own event (`note:add` / `note:new`), so they take no message seq.
-let counter = 0;
-const clientId = () => `n-${Date.now()}-${Math.random().toString(36).slice(2, 8)}-${++counter}`;
-
-
 export class Notes {
   constructor(conv) {
     this.conv = conv;
     this.on = false;
     this.shown = new Map();
+    // Same delivery policy as messages (jslib/delivery.js): a resend keeps the client_id.
+    this.outbox = new Outbox({
+      send: (p) => call(conv.socket, "note:add", p.note),
+      ready: () => conv.socket.connected,
+      onAck: (p, ack) => p.note.conversation_id === this.conv.id && this.add(ack.note),
+      onFail: (p) => {
+        p.el.classList.add("failed");
+        p.el.append(h("div", { class: "rd-tick" }, `⚠ ${t("console.conv.failed")} (${errorText(p.error)})`));
+      },
+    });
     this.toggle = h(
       "button",
       { type: "button", class: "rd-note-toggle", "aria-pressed": "false", title: t("console.note.hint"), onclick: () => this.set(!this.on) },
@@ -81,25 +88,11 @@ export class Notes {
     const text = this.conv.input.value.trim();
     if (!text || !this.conv.id) return;
     this.conv.input.value = "";
-    const note = { client_id: clientId(), text, conversation_id: this.conv.id };
+    const note = { client_id: newClientId("n"), text, conversation_id: this.conv.id };
     const el = this.element(note, true);
     this.shown.set(note.client_id, el);
     this.conv.log.append(el);
     this.conv.log.scrollTop = this.conv.log.scrollHeight;
-    this.trySend(note, el, 0);
-  }
-
-  async trySend(note, el, tries) {
-    const ack = await call(this.conv.socket, "note:add", note);
-    if (ack.ok) {
-      if (note.conversation_id === this.conv.id) this.add(ack.note);
-      return;
-    }
-    if (RETRYABLE.has(ack.error.code) && tries < 3) {
-      setTimeout(() => this.trySend(note, el, tries + 1), 500 * 2 ** (tries + 1));
-      return;
-    }
-    el.classList.add("failed");
-    el.append(h("div", { class: "rd-tick" }, `⚠ ${t("console.conv.failed")} (${errorText(ack.error)})`));
+    this.outbox.add({ cid: note.client_id, note, el });
   }
 }

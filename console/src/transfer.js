@@ -1,7 +1,7 @@
 // Assign / transfer: a dialog that picks an agent (with presence and load) or a team, and
 // the supervisors' "team status" panel that reassigns an away or offline agent's
 // conversations in bulk.
-import { api, boot, fill, h, t } from "./dom.js";
+import { api, boot, h, t } from "./dom.js";
 import { agentLine, dot, fillAgents, isLead, refreshAgents, knownAgents } from "./presence.js";
 import { errorText } from "./i18n.js";
 import { call } from "./rpc.js";

@@ -12,6 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from relaydesk.conversations.policy import StaffScope, can_view
+from relaydesk.core import markdown
 from relaydesk.core.db import Database
 from relaydesk.core.models import Conversation, Message
 
@@ -30,7 +31,8 @@ class EarlierConversation(BaseModel):
 
 
 def snippet(message: Message | None) -> str | None:
-    text = message.text if message is not None else None
+    """The message as inbox rows show it: plain text (no `**`), one line, cut short."""
+    text = markdown.plain(message.text) if message is not None else None
     if text is not None and len(text) > SNIPPET_CHARS:
         text = text[: SNIPPET_CHARS - 1] + "…"
     return text

@@ -129,10 +129,10 @@ async def _reply(
         index += 1
 
     queue = await _queue_preview(db, conversation, site)
-    handoff_text = (
-        extractive.text(language, "handoff_queued", position=queue["position"])
-        if queue["agents_online"]
-        else extractive.text(language, "handoff_offline")
+    # No position in the text: it goes stale the moment the queue moves or an agent takes
+    # the conversation. The widget's queue card shows it live (payload `queue`).
+    handoff_text = extractive.text(
+        language, "handoff_queued_no_position" if queue["agents_online"] else "handoff_offline"
     )
     reply = await answer.respond(
         db,

@@ -2,15 +2,14 @@
 gives is a link, also for entries with no page of their own on the business's website
 (`source_url`). Only published entries of the site are served; drafts are 404s.
 
-The body is Markdown written by the business's editors; it is rendered here as plain
-structure (headings, lists, paragraphs) with every piece of text escaped by Jinja, so no
-editor's text becomes HTML.
+The body is Markdown written by the business's editors, rendered by the same Markdown
+configuration as the widget and the console (relaydesk/core/markdown.py): raw HTML in it
+stays text, and only http(s) and mailto links become links.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -18,61 +17,28 @@ from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from sqlmodel import select
 
 from relaydesk.api.deps import DbDep
+from relaydesk.core import markdown
 from relaydesk.core.models import Site
 from relaydesk.knowledge.models import Article, ContentStatus, FaqEntry
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
 
-_INLINE = re.compile(r"(\*\*|__|`)")
-_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
-_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_TITLE = re.compile(r"\A\s*#\s+(.+?)\s*#*\s*(?:\n|\Z)")
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
 
-@dataclass
-class Block:
-    kind: Literal["h", "p", "ul"]
-    text: str = ""
-    items: list[str] = field(default_factory=list)
-
-
-def _plain(text: str) -> str:
-    return _INLINE.sub("", _LINK.sub(r"\1", text)).strip()
-
-
-def blocks(markdown: str) -> list[Block]:
-    """Markdown reduced to headings, bullet lists and paragraphs of plain text."""
-    out: list[Block] = []
-    paragraph: list[str] = []
-
-    def close() -> None:
-        if paragraph:
-            out.append(Block("p", _plain(" ".join(paragraph))))
-            paragraph.clear()
-
-    for line in markdown.splitlines():
-        if not line.strip():
-            close()
-        elif line.lstrip().startswith("#"):
-            close()
-            out.append(Block("h", _plain(line.lstrip().lstrip("#"))))
-        elif _ITEM.match(line):
-            close()
-            item = _plain(_ITEM.sub("", line))
-            if out and out[-1].kind == "ul":
-                out[-1].items.append(item)
-            else:
-                out.append(Block("ul", items=[item]))
-        elif out and out[-1].kind == "ul" and line.startswith((" ", "\t")) and not paragraph:
-            out[-1].items[-1] += " " + _plain(line)
-        else:
-            paragraph.append(line.strip())
-    close()
-    return out
+def body_html(body: str, title: str) -> Markup:
+    """The entry's Markdown as safe HTML (relaydesk/core/markdown.py: raw HTML is text,
+    only http(s)/mailto links), without a first heading that repeats the page title."""
+    heading = _TITLE.match(body)
+    if heading and heading.group(1).strip() == title.strip():
+        body = body[heading.end() :]
+    return Markup(markdown.render(body))
 
 
 def _not_found() -> Response:
@@ -101,12 +67,14 @@ async def help_entry(
     if entry.status != ContentStatus.PUBLISHED:
         return _not_found()
     body = entry.body if isinstance(entry, Article) else entry.answer
-    content = blocks(body)
-    if content and content[0].kind == "h" and content[0].text == entry.title:
-        content = content[1:]
     return templates.TemplateResponse(
         request,
         "help.html",
-        {"site": site, "title": entry.title, "blocks": content, "locale": entry.locale},
+        {
+            "site": site,
+            "title": entry.title,
+            "body": body_html(body, entry.title),
+            "locale": entry.locale,
+        },
         headers={"Cache-Control": "public, max-age=300", "Content-Security-Policy": PAGE_CSP},
     )

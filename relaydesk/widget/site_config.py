@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, StringConstraints, TypeAdapter, ValidationError
 
 from relaydesk.bot.policy import within_business_hours
+from relaydesk.core.config import get_settings
 from relaydesk.core.db import get_database
 from relaydesk.core.errors import NotFound
 from relaydesk.core.models import Site
@@ -62,6 +63,9 @@ class WidgetSiteConfig(BaseModel):
     default_locale: str
     # Inside the site's business hours now (always true without business hours).
     open_now: bool
+    # The largest attachment the server takes (RELAYDESK_ATTACHMENT_MAX_BYTES): the
+    # widget checks files against it before uploading.
+    attachment_max_bytes: int
 
 
 def _valid(adapter: TypeAdapter[Any], value: Any, *, site: Site, key: str) -> Any | None:
@@ -98,6 +102,7 @@ def widget_config(site: Site, *, now: datetime) -> WidgetSiteConfig:
         greeting=greeting,
         default_locale=locale,
         open_now=within_business_hours(hours, now),
+        attachment_max_bytes=get_settings().attachment_max_bytes,
     )
 
 

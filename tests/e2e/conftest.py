@@ -90,9 +90,9 @@ class Widget:
 
     def __init__(self, page: Page) -> None:
         self.page = page
-        self.launcher = page.locator("relaydesk-widget button.l")
-        self.panel = page.locator("relaydesk-widget .p")
-        self.input = page.locator("relaydesk-widget .cp textarea")
+        self.launcher = page.locator("relaydesk-widget button.launcher")
+        self.panel = page.locator("relaydesk-widget .panel")
+        self.input = page.locator("relaydesk-widget .composer textarea")
         self.log = page.locator("relaydesk-widget .log")
 
     async def open(self) -> None:
@@ -104,17 +104,17 @@ class Widget:
         await self.input.press("Enter")
 
     def message(self, text: str) -> Locator:
-        return self.log.locator(".m .bub", has_text=text)
+        return self.log.locator(".msg .bubble", has_text=text)
 
     def confirmed(self) -> Locator:
-        return self.log.locator(".m[data-seq]")
+        return self.log.locator(".msg[data-seq]")
 
     async def texts(self) -> list[str]:
-        bubbles = self.log.locator(".m .bub")
+        bubbles = self.log.locator(".msg .bubble")
         return [t for t in await bubbles.all_text_contents()]
 
     async def seqs(self) -> list[int]:
-        values = await self.log.locator(".m[data-seq]").evaluate_all(
+        values = await self.log.locator(".msg[data-seq]").evaluate_all(
             "els => els.map(e => +e.dataset.seq)"
         )
         return [int(v) for v in values]

@@ -25,7 +25,7 @@ async def test_streamed_answer_with_citations_suggestions_and_feedback(
     widget = await open_widget(page, f"{live_server}/demo")
     conversation = await conversation_of(db, demo_site)
     cid, stream = conversation.id, "bot-stream-1"
-    await expect(page.locator("relaydesk-widget .st")).to_have_text(
+    await expect(page.locator("relaydesk-widget .subtitle")).to_have_text(
         "We usually reply within a few minutes"
     )
 
@@ -43,7 +43,7 @@ async def test_streamed_answer_with_citations_suggestions_and_feedback(
             "message:stream",
             {"conversation_id": cid, "stream_id": stream, "index": index, "delta": deltas[index]},
         )
-    streaming = page.locator("relaydesk-widget .m.streaming .bub")
+    streaming = page.locator("relaydesk-widget .msg.streaming .bubble")
     await expect(streaming).to_have_text("Returns are free ")
     await realtime.to_conversation(
         cid,
@@ -80,31 +80,31 @@ async def test_streamed_answer_with_citations_suggestions_and_feedback(
             "suggestions": ["How do I print a label?"],
         },
     )
-    await expect(page.locator("relaydesk-widget .m.streaming")).to_have_count(0)
-    answer = widget.log.locator(".m.bot")
+    await expect(page.locator("relaydesk-widget .msg.streaming")).to_have_count(0)
+    answer = widget.log.locator(".msg.bot")
     await expect(answer).to_have_count(1)
-    await expect(answer.locator(".bub")).to_have_text(
+    await expect(answer.locator(".bubble")).to_have_text(
         "Returns are free within 30 days 1. See also 2."
     )
-    cite = answer.locator(".bub a.ci")
+    cite = answer.locator(".bubble a.cite")
     await expect(cite).to_have_count(1)
     assert await cite.get_attribute("href") == "https://shop.example/returns"
     assert await cite.get_attribute("rel") == "noopener noreferrer nofollow"
     # A javascript: URL is never a link, neither inline nor in the sources list.
     assert await answer.locator("a[href^='javascript']").count() == 0
-    await expect(answer.locator(".src a")).to_have_count(2)  # returns + related shipping
-    await expect(answer.locator(".src", has_text="Sneaky")).to_have_count(1)
+    await expect(answer.locator(".sources a")).to_have_count(2)  # returns + related shipping
+    await expect(answer.locator(".sources", has_text="Sneaky")).to_have_count(1)
 
     # Feedback goes to the real server and sticks.
-    up = answer.locator("button.fb").first
+    up = answer.locator("button.feedback").first
     await up.click()
     await expect(up).to_have_attribute("aria-pressed", "true")
 
     # The answer's suggestion is a quick reply that sends itself.
-    chip = page.locator("relaydesk-widget .qr .chip", has_text="How do I print a label?")
+    chip = page.locator("relaydesk-widget .quick-replies .chip", has_text="How do I print a label?")
     await chip.click()
-    await expect(widget.log.locator(".m.visitor", has_text="print a label")).to_have_count(1)
-    await expect(page.locator("relaydesk-widget .qr .chip")).to_have_count(0)
+    await expect(widget.log.locator(".msg.visitor", has_text="print a label")).to_have_count(1)
+    await expect(page.locator("relaydesk-widget .quick-replies .chip")).to_have_count(0)
     assert final.message.client_id == stream
     assert errors == []
 
@@ -122,10 +122,10 @@ async def test_handoff_queue_then_agent_joins_then_csat(
     conversation = await conversation_of(db, demo_site)
     cid = conversation.id
 
-    await page.locator("relaydesk-widget .hb").click()
+    await page.locator("relaydesk-widget .ask-human").click()
     queue = page.locator("relaydesk-widget .card.queue")
     await expect(queue).to_be_visible()
-    await expect(page.locator("relaydesk-widget .hb")).to_be_hidden()
+    await expect(page.locator("relaydesk-widget .ask-human")).to_be_hidden()
     # The server announces the real position (1) on its own schedule after the handoff;
     # wait for it, then re-send ours until the widget shows it, so the two cannot race.
     await expect(queue).to_have_text("You are next in line")
@@ -146,18 +146,18 @@ async def test_handoff_queue_then_agent_joins_then_csat(
 
     accepted = await agent.peer.call("conversation:accept", {"conversation_id": cid})
     assert accepted["ok"], accepted
-    await expect(page.locator("relaydesk-widget .tt")).to_have_text("Ava Agent")
+    await expect(page.locator("relaydesk-widget .title")).to_have_text("Ava Agent")
     await expect(queue).to_have_count(0)
     await agent.peer.call(
         "message:send", {"conversation_id": cid, "client_id": "a-1", "text": "Hi, I'm Ava."}
     )
-    await expect(widget.log.locator(".m.agent .bub")).to_have_text(["Hi, I'm Ava."])
+    await expect(widget.log.locator(".msg.agent .bubble")).to_have_text(["Hi, I'm Ava."])
 
     resolved = await agent.peer.call("conversation:resolve", {"conversation_id": cid})
     assert resolved["ok"], resolved
     csat = page.locator("relaydesk-widget .card.csat")
     await expect(csat).to_be_visible()
-    submit = csat.locator("button.pb")
+    submit = csat.locator("button.primary")
     await expect(submit).to_be_disabled()
     await csat.locator("button.star").nth(3).click()
     await expect(csat.locator("button.star.on")).to_have_count(4)
@@ -174,15 +174,15 @@ async def test_offline_form_when_no_agent_is_online(
     page = await context.new_page()
     widget = await open_widget(page, f"{live_server}/demo")
     await conversation_of(db, demo_site)
-    await page.locator("relaydesk-widget .hb").click()
+    await page.locator("relaydesk-widget .ask-human").click()
     form = page.locator("relaydesk-widget form.offline")
     await expect(form).to_be_visible()
     await form.locator("input[type=email]").fill("not-an-email")
     await form.locator("textarea").fill("Please call me back about a wholesale order.")
-    await form.locator("button.pb").click()
-    await expect(form.locator(".ferr")).to_have_text("Please enter a valid email address.")
+    await form.locator("button.primary").click()
+    await expect(form.locator(".form-error")).to_have_text("Please enter a valid email address.")
     await form.locator("input[type=email]").fill("lee@example.com")
-    await form.locator("button.pb").click()
+    await form.locator("button.primary").click()
     await expect(page.locator("relaydesk-widget .card.done")).to_have_text(
         "Thanks! We'll reply by email soon."
     )

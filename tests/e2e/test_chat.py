@@ -36,10 +36,10 @@ async def test_visitor_and_agent_talk_with_read_ticks(
     await expect(widget.input).to_be_focused()
     await widget.send("Hi! Where is my order #1042?")
 
-    mine = widget.log.locator(".m.visitor", has_text="order #1042")
+    mine = widget.log.locator(".msg.visitor", has_text="order #1042")
     # Shown at once, then acknowledged by the server (it gets a seq and a "sent" tick).
     await expect(mine).to_have_count(1)
-    await expect(mine.locator(".tk.sent")).to_have_count(1)
+    await expect(mine.locator(".tick.sent")).to_have_count(1)
     seq = int(await mine.get_attribute("data-seq") or 0)
     assert seq >= 1
 
@@ -52,17 +52,17 @@ async def test_visitor_and_agent_talk_with_read_ticks(
         {"conversation_id": conversation.id, "client_id": "a-1", "text": "It ships today!"},
     )
     assert sent["ok"], sent
-    reply = widget.log.locator(".m.agent", has_text="It ships today!")
+    reply = widget.log.locator(".msg.agent", has_text="It ships today!")
     await expect(reply).to_have_count(1)
-    await expect(reply.locator(".who")).to_have_text("Ava Agent")
+    await expect(reply.locator(".sender")).to_have_text("Ava Agent")
     # Once assigned, the header names the agent.
-    await expect(page.locator("relaydesk-widget .tt")).to_have_text("Ava Agent")
+    await expect(page.locator("relaydesk-widget .title")).to_have_text("Ava Agent")
 
     read = await agent.peer.call(
         "read", {"conversation_id": conversation.id, "seq": sent["message"]["seq"]}
     )
     assert read["ok"], read
-    await expect(mine.locator(".tk.read")).to_have_count(1)
+    await expect(mine.locator(".tick.read")).to_have_count(1)
     # The open widget reported the visitor's own read marker to the agent.
     await eventually(
         lambda: any(
@@ -98,7 +98,7 @@ async def test_typing_indicator_and_unread_badge(
     await expect(indicator).to_contain_text("Ava Agent")
 
     # Closed widget: a reply raises the launcher badge and flags the tab title.
-    await page.locator("relaydesk-widget .x").click()
+    await page.locator("relaydesk-widget .close").click()
     await expect(widget.launcher).to_be_focused()
     title = await page.title()
     await agent.peer.call(
@@ -144,21 +144,21 @@ async def test_attachments_both_ways(
     assert (await agent.peer.call("conversation:accept", {"conversation_id": cid}))["ok"]
     assert (await agent.peer.call("conversation:join", {"conversation_id": cid}))["ok"]
 
-    picker = page.locator("relaydesk-widget .cp input[type=file]")
+    picker = page.locator("relaydesk-widget .composer input[type=file]")
     await picker.set_input_files(
         [
             {"name": "box.png", "mimeType": "image/png", "buffer": _png((220, 90, 40))},
             {"name": "receipt.pdf", "mimeType": "application/pdf", "buffer": _pdf()},
         ]
     )
-    sent = widget.log.locator(".m.visitor[data-seq]").last
-    thumb = sent.locator(".att.img img")
+    sent = widget.log.locator(".msg.visitor[data-seq]").last
+    thumb = sent.locator(".attachment.img img")
     await expect(thumb).to_have_attribute("src", re.compile(r"^blob:"))
     await eventually(lambda: loaded(thumb))
-    await expect(sent.locator(".att.file .fn")).to_have_text("receipt.pdf")
+    await expect(sent.locator(".attachment.file .file-name")).to_have_text("receipt.pdf")
     # Files only: no text bubble with the file names.
-    await expect(sent.locator(".bub")).to_have_count(0)
-    await expect(sent.locator(".tk.sent")).to_have_count(1)
+    await expect(sent.locator(".bubble")).to_have_count(0)
+    await expect(sent.locator(".tick.sent")).to_have_count(1)
     carrying = await eventually(
         lambda: [m for m in agent.peer.messages() if m["payload"].get("attachments")]
     )
@@ -169,18 +169,19 @@ async def test_attachments_both_ways(
     await picker.set_input_files(
         {"name": "evil.png", "mimeType": "image/png", "buffer": b"<html><script>1</script>"}
     )
-    failed = widget.log.locator(".m.failed")
+    failed = widget.log.locator(".msg.failed")
     await expect(failed.locator(".err")).to_have_text(
         "Only images (PNG, JPEG, GIF, WebP) and PDF files can be sent."
     )
     # Retrying cannot change what the file is: the visitor may only remove it.
-    await expect(failed.locator("button.rt")).to_have_text("Remove")
-    await expect(failed.locator(".att.file .fn")).to_have_text("evil.png")
+    await expect(failed.locator("button.retry")).to_have_text("Remove")
+    await expect(failed.locator(".attachment.file .file-name")).to_have_text("evil.png")
     # Too big is refused before any upload.
     await picker.set_input_files(
-        {"name": "huge.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-" + b"0" * 11_000_000}
+        {"name": "huge.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-" + b"0" * 11_000_000},
+        timeout=40_000,  # 11 MB through the DevTools protocol is slow on a loaded machine
     )
-    await expect(page.locator("relaydesk-widget .fe")).to_have_text(
+    await expect(page.locator("relaydesk-widget .file-error")).to_have_text(
         "That file is too large (10 MB at most)."
     )
 
@@ -203,10 +204,10 @@ async def test_attachments_both_ways(
         },
     )
     assert reply["ok"], reply
-    theirs = widget.log.locator(".m.agent", has_text="Your return label")
-    await eventually(lambda: loaded(theirs.locator(".att.img img")))
+    theirs = widget.log.locator(".msg.agent", has_text="Your return label")
+    await eventually(lambda: loaded(theirs.locator(".attachment.img img")))
     await shoot(page, "widget-attachments")
-    await failed.locator("button.rt").click()
+    await failed.locator("button.retry").click()
     await expect(failed).to_have_count(0)
     assert errors == []
 
@@ -332,15 +333,15 @@ async def test_attachments_from_a_page_on_another_origin(
         await expect(widget.confirmed()).to_have_count(1)
         cid = (await conversation_of(db, demo_site)).id
         assert (await agent.peer.call("conversation:accept", {"conversation_id": cid}))["ok"]
-        await page.locator("relaydesk-widget .cp input[type=file]").set_input_files(
+        await page.locator("relaydesk-widget .composer input[type=file]").set_input_files(
             {"name": "cross.png", "mimeType": "image/png", "buffer": _png((90, 90, 200))}
         )
-        sent = widget.log.locator(".m.visitor[data-seq]").last
-        await eventually(lambda: loaded(sent.locator(".att.img img")))
+        sent = widget.log.locator(".msg.visitor[data-seq]").last
+        await eventually(lambda: loaded(sent.locator(".attachment.img img")))
         # A reload drops the local copy: the image is downloaded, cross-origin, with the token.
         await page.reload()
         await widget.open()
-        again = widget.log.locator(".m.visitor[data-seq] .att.img img")
+        again = widget.log.locator(".msg.visitor[data-seq] .attachment.img img")
         await expect(again).to_have_count(1)
         await eventually(lambda: loaded(again))
         assert errors == []

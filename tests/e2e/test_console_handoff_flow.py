@@ -78,7 +78,7 @@ async def test_handoff_note_transfer_resolve_csat(
     cid = (await conversation_of(db, demo_site)).id
 
     # 1. The visitor asks for a person: the handoff shows up in Ava's queue, live.
-    await visitor_page.locator("relaydesk-widget .hb").click()
+    await visitor_page.locator("relaydesk-widget .ask-human").click()
     row = ava_page.locator(f'.rd-row[data-id="{cid}"]')
     await expect(row).to_have_attribute("data-status", "queued", timeout=5_000)
     await eventually(lambda: ava_page.evaluate("window.__notes"))
@@ -90,7 +90,7 @@ async def test_handoff_note_transfer_resolve_csat(
     await row.click()
     await ava_page.click('[data-action="accept"]')
     await expect(ava_page.locator(".rd-conv-title .rd-status")).to_have_text("Assigned")
-    await expect(visitor_page.locator("relaydesk-widget .tt")).to_have_text("Ava Agent")
+    await expect(visitor_page.locator("relaydesk-widget .title")).to_have_text("Ava Agent")
 
     # 3. Messages both ways, with typing indicators and read ticks on both sides.
     reply_box = ava_page.locator(".rd-compose textarea")
@@ -107,8 +107,8 @@ async def test_handoff_note_transfer_resolve_csat(
     await expect(
         ava_page.locator(".rd-msg.k-visitor", has_text="corner is crushed")
     ).to_be_visible()
-    mine = visitor_page.locator("relaydesk-widget .m.visitor[data-seq]").last
-    await expect(mine.locator(".tk.read")).to_be_visible()
+    mine = visitor_page.locator("relaydesk-widget .msg.visitor[data-seq]").last
+    await expect(mine.locator(".tick.read")).to_be_visible()
 
     # 4. A private note and a label: staff only.
     await ava_page.click(".rd-note-toggle")
@@ -162,7 +162,7 @@ async def test_handoff_note_transfer_resolve_csat(
     ben_row = ben_page.locator(f'.rd-row[data-id="{cid}"]')
     await expect(ben_row).to_be_visible(timeout=5_000)
     await expect(ben_row.locator(".rd-chip")).to_have_text("VIP")
-    await expect(visitor_page.locator("relaydesk-widget .tt")).to_have_text("Ben Backup")
+    await expect(visitor_page.locator("relaydesk-widget .title")).to_have_text("Ben Backup")
     await ben_row.click()
     await expect(ben_page.locator(".rd-note", has_text=NOTE)).to_have_count(2)
     await expect(ben_page.locator(".rd-labels-bar > .rd-chip")).to_have_text("VIP×")

@@ -36,7 +36,7 @@ WATCH_STREAM = """
   const root = document.querySelector("relaydesk-widget").shadowRoot;
   window.__streamed = [];
   new MutationObserver(() => {
-    for (const b of root.querySelectorAll(".m.streaming .bub")) {
+    for (const b of root.querySelectorAll(".msg.streaming .bubble")) {
       const last = window.__streamed[window.__streamed.length - 1];
       if (b.textContent && b.textContent !== last) window.__streamed.push(b.textContent);
     }
@@ -103,7 +103,7 @@ async def test_demo_question_cited_answer_handoff_agent_reply_read_tick(
     await page.evaluate(WATCH_STREAM)
 
     await widget.send(QUESTION)
-    answer = widget.log.locator(".m.bot[data-seq]").first
+    answer = widget.log.locator(".msg.bot[data-seq]").first
     await expect(answer).to_be_visible(timeout=30_000)
     # Streamed: the widget showed the answer while it was being written.
     streamed = await streamed_texts(page)
@@ -114,14 +114,14 @@ async def test_demo_question_cited_answer_handoff_agent_reply_read_tick(
         ), streamed
         assert len(mode.requests) == 1 and mode.requests[0]["stream"] is True
     # Cited: an inline [n] link and the sources list point at the demo help center.
-    citation = answer.locator(".bub a.ci").first
+    citation = answer.locator(".bubble a.cite").first
     await expect(citation).to_have_text("1")
     await expect(citation).to_have_attribute("href", re.compile(r"^https?://"))
     await expect(citation).to_have_attribute("rel", re.compile("noopener"))
-    await expect(answer.locator(".src li a").first).to_have_attribute(
+    await expect(answer.locator(".sources li a").first).to_have_attribute(
         "href", re.compile(r"^https?://")
     )
-    await expect(answer.locator(".bub")).to_contain_text(re.compile("refund", re.I))
+    await expect(answer.locator(".bubble")).to_contain_text(re.compile("refund", re.I))
     # The link leads to the cited entry's page in the site's public help center.
     cited = await page.request.get(str(await citation.get_attribute("href")))
     assert cited.status == 200
@@ -133,7 +133,7 @@ async def test_demo_question_cited_answer_handoff_agent_reply_read_tick(
     peer = await sockets.staff(live_server, bearer_for(agent))
     try:
         # The visitor asks for a person; the conversation joins the queue.
-        await page.locator("relaydesk-widget .hb").click()
+        await page.locator("relaydesk-widget .ask-human").click()
         queued = await eventually(
             lambda: [
                 u
@@ -160,16 +160,16 @@ async def test_demo_question_cited_answer_handoff_agent_reply_read_tick(
             },
         )
         assert reply["ok"], reply
-        shown = widget.log.locator(".m.agent", has_text="the refund is on its way")
+        shown = widget.log.locator(".msg.agent", has_text="the refund is on its way")
         await expect(shown).to_have_count(1)
-        await expect(page.locator("relaydesk-widget .tt")).to_have_text("Ava Agent")
+        await expect(page.locator("relaydesk-widget .title")).to_have_text("Ava Agent")
 
-        mine = widget.log.locator(".m.visitor", has_text=QUESTION)
-        await expect(mine.locator(".tk.sent")).to_have_count(1)
+        mine = widget.log.locator(".msg.visitor", has_text=QUESTION)
+        await expect(mine.locator(".tick.sent")).to_have_count(1)
         read = await peer.call("read", {"conversation_id": cid, "seq": reply["message"]["seq"]})
         assert read["ok"], read
-        await expect(mine.locator(".tk.read")).to_have_count(1)
-        await expect(mine.locator(".tk.read")).to_have_attribute("aria-label", "Read")
+        await expect(mine.locator(".tick.read")).to_have_count(1)
+        await expect(mine.locator(".tick.read")).to_have_attribute("aria-label", "Read")
     finally:
         await peer.disconnect()
     if mode is None:

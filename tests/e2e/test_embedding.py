@@ -53,7 +53,7 @@ async def test_bad_options_warn_and_the_api_works(
         await page.evaluate("Relaydesk.open()")
         await expect(widget.input).to_be_focused()
         # Chinese from the page's <html lang>, since the "fr" option was refused.
-        await expect(page.locator("relaydesk-widget .tt")).to_have_text("在线客服")
+        await expect(page.locator("relaydesk-widget .title")).to_have_text("在线客服")
         await expect(page.locator("relaydesk-widget .intro")).to_have_text(
             "Welcome to the options shop"
         )

@@ -60,8 +60,8 @@ async def _check_hostile_page(url: str, context: BrowserContext) -> None:
     )
     assert sizes == ["15px", "normal"]
     await widget.send("Still works")
-    await expect(widget.log.locator(".m.visitor[data-seq]")).to_have_count(1)
-    bubble = widget.log.locator(".m.visitor .bub")
+    await expect(widget.log.locator(".msg.visitor[data-seq]")).to_have_count(1)
+    bubble = widget.log.locator(".msg.visitor .bubble")
     assert await bubble.evaluate("el => getComputedStyle(el).fontSize") == "14.5px"
     await shoot(page, "hostile-page")
     assert errors == []
@@ -91,7 +91,7 @@ async def test_message_text_is_inert(
         )
         assert sent["ok"], sent
     await widget.send(HOSTILE_TEXTS[1])
-    bubbles = widget.log.locator(".m .bub")
+    bubbles = widget.log.locator(".msg .bubble")
     await expect(bubbles).to_have_count(len(HOSTILE_TEXTS) + 1)
     shown = await bubbles.evaluate_all("els => els.map(e => e.textContent)")
     assert shown == [*HOSTILE_TEXTS, HOSTILE_TEXTS[1]]

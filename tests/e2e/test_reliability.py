@@ -31,12 +31,12 @@ async def test_offline_sends_arrive_once_and_in_order(
     await expect(widget.confirmed()).to_have_count(1, timeout=5000)
 
     await context.set_offline(True)
-    await expect(page.locator("relaydesk-widget .st")).to_have_text("Reconnecting…")
+    await expect(page.locator("relaydesk-widget .subtitle")).to_have_text("Reconnecting…")
     await widget.send("Second, typed offline")
     await widget.send("Third, typed offline")
-    pending = widget.log.locator(".m.pending")
+    pending = widget.log.locator(".msg.pending")
     await expect(pending).to_have_count(2)
-    await expect(pending.locator(".tk.sending")).to_have_count(2)
+    await expect(pending.locator(".tick.sending")).to_have_count(2)
     sent = await agent.peer.call(
         "message:send",
         {"conversation_id": cid, "client_id": "agent-1", "text": "Agent, while you were away"},
@@ -46,7 +46,7 @@ async def test_offline_sends_arrive_once_and_in_order(
     await context.set_offline(False)
 
     await expect(pending).to_have_count(0, timeout=15000)
-    await expect(widget.log.locator(".m.agent", has_text="while you were away")).to_have_count(1)
+    await expect(widget.log.locator(".msg.agent", has_text="while you were away")).to_have_count(1)
     texts = [
         "First, online",
         "Second, typed offline",
@@ -57,7 +57,7 @@ async def test_offline_sends_arrive_once_and_in_order(
     synced = await agent.peer.call("sync", {"conversation_id": cid, "after_seq": 0})
     server = [m["text"] for m in synced["messages"]]
     assert sorted(server) == sorted(texts) and len(server) == 4
-    await expect(widget.log.locator(".m .bub")).to_have_text(server)
+    await expect(widget.log.locator(".msg .bubble")).to_have_text(server)
     seqs = await widget.seqs()
     assert seqs == sorted(seqs) == [m["seq"] for m in synced["messages"]]
     # The agent got each visitor message exactly once.
@@ -78,21 +78,21 @@ async def test_reload_and_second_tab_show_the_same_conversation(
 
     await page.reload()
     await widget.open()
-    await expect(widget.log.locator(".m .bub")).to_have_text(["Hello from tab one"])
+    await expect(widget.log.locator(".msg .bubble")).to_have_text(["Hello from tab one"])
 
     second = await context.new_page()
     other = Widget(second)
     await second.goto(f"{live_server}/demo")
     await other.open()
-    await expect(other.log.locator(".m .bub")).to_have_text(["Hello from tab one"])
+    await expect(other.log.locator(".msg .bubble")).to_have_text(["Hello from tab one"])
 
     await other.send("And hello from tab two")
     await agent.peer.call(
         "message:send", {"conversation_id": cid, "client_id": "agent-2", "text": "Hi both!"}
     )
     expected = ["Hello from tab one", "And hello from tab two", "Hi both!"]
-    await expect(widget.log.locator(".m .bub")).to_have_text(expected)
-    await expect(other.log.locator(".m .bub")).to_have_text(expected)
+    await expect(widget.log.locator(".msg .bubble")).to_have_text(expected)
+    await expect(other.log.locator(".msg .bubble")).to_have_text(expected)
     # One visitor, one conversation.
     assert (await conversation_of(db, demo_site)).id == cid
 
@@ -107,13 +107,13 @@ async def test_unsent_message_survives_a_navigation(
     await expect(widget.confirmed()).to_have_count(1)
     await context.set_offline(True)
     await widget.send("Written offline, then I left")
-    await expect(widget.log.locator(".m.pending")).to_have_count(1)
+    await expect(widget.log.locator(".msg.pending")).to_have_count(1)
     await context.set_offline(False)
     # Navigate away before it could be sent: it is kept and sent from the next page.
     await page.goto(f"{live_server}/demo?lang=en")
     await widget.open()
-    await expect(widget.log.locator(".m.pending")).to_have_count(0)
-    await expect(widget.log.locator(".m[data-seq] .bub")).to_have_text(
+    await expect(widget.log.locator(".msg.pending")).to_have_count(0)
+    await expect(widget.log.locator(".msg[data-seq] .bubble")).to_have_text(
         ["Before going offline", "Written offline, then I left"]
     )
 
@@ -127,21 +127,21 @@ async def test_read_ticks_survive_a_reload(
     await widget.send("Read me")
     await widget.send("And me, later")
     await expect(widget.confirmed()).to_have_count(2)
-    first = widget.log.locator(".m.visitor", has_text="Read me")
+    first = widget.log.locator(".msg.visitor", has_text="Read me")
     seq = int(await first.get_attribute("data-seq") or 0)
     assert (await agent.peer.call("read", {"conversation_id": cid, "seq": seq}))["ok"]
-    await expect(first.locator(".tk.read")).to_have_count(1)
+    await expect(first.locator(".tick.read")).to_have_count(1)
 
     await page.reload()
     await widget.open()
     await expect(widget.confirmed()).to_have_count(2)
     # The agent read the first message only: after the reload it still says so.
     await expect(
-        widget.log.locator(".m.visitor", has_text="Read me").locator(".tk.read")
+        widget.log.locator(".msg.visitor", has_text="Read me").locator(".tick.read")
     ).to_have_count(1)
-    later = widget.log.locator(".m.visitor", has_text="And me, later")
-    await expect(later.locator(".tk.sent")).to_have_count(1)
-    await expect(later.locator(".tk.read")).to_have_count(0)
+    later = widget.log.locator(".msg.visitor", has_text="And me, later")
+    await expect(later.locator(".tick.sent")).to_have_count(1)
+    await expect(later.locator(".tick.read")).to_have_count(0)
 
 
 async def test_server_busy_sends_are_retried_with_the_same_client_id(
@@ -151,25 +151,25 @@ async def test_server_busy_sends_are_retried_with_the_same_client_id(
     errors = errors_of(page)
     widget = await open_widget(page, f"{live_server}/demo")
     cid = await taken_over(db, demo_site, agent)
-    pending = widget.log.locator(".m.pending")
+    pending = widget.log.locator(".msg.pending")
 
     # The server refuses every send with `server_busy` for a moment: the widget keeps
     # trying on its own, without showing a failure, and the message lands once.
     with override_settings(message_queue_limit=0):
         await widget.send("Sent while the server is busy")
-        await expect(pending.locator(".tk.sending")).to_have_count(1)
+        await expect(pending.locator(".tick.sending")).to_have_count(1)
         await page.wait_for_timeout(1500)
-        await expect(pending.locator(".tk.failed")).to_have_count(0)
+        await expect(pending.locator(".tick.failed")).to_have_count(0)
     await expect(pending).to_have_count(0, timeout=15000)
-    await expect(widget.log.locator(".m[data-seq] .bub")).to_have_text(
+    await expect(widget.log.locator(".msg[data-seq] .bubble")).to_have_text(
         ["Sent while the server is busy"]
     )
 
     # Busy for longer than the retries last: the widget offers "Retry", which works.
     with override_settings(message_queue_limit=0):
         await widget.send("Busy for a long time")
-        await expect(pending.locator("button.rt")).to_have_text("Retry", timeout=20000)
-    await pending.locator("button.rt").click()
+        await expect(pending.locator("button.retry")).to_have_text("Retry", timeout=20000)
+    await pending.locator("button.retry").click()
     await expect(pending).to_have_count(0)
     synced = await agent.peer.call("sync", {"conversation_id": cid, "after_seq": 0})
     texts = [m["text"] for m in synced["messages"]]

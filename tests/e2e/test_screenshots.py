@@ -22,10 +22,10 @@ async def test_screenshots_en_zh_mobile_offline(
     await widget.open()
     await widget.send("Hi! Do you ship to Canada?")
     await expect(widget.confirmed()).to_have_count(1)
-    await expect(page.locator("relaydesk-widget .p.in")).to_be_visible()
+    await expect(page.locator("relaydesk-widget .panel.shown")).to_be_visible()
     await shoot(page, "open-en")
 
-    await page.locator("relaydesk-widget .hb").click()
+    await page.locator("relaydesk-widget .ask-human").click()
     await expect(page.locator("relaydesk-widget form.offline")).to_be_visible()
     await shoot(page, "offline-form")
 
@@ -33,7 +33,7 @@ async def test_screenshots_en_zh_mobile_offline(
     zh = await zh_context.new_page()
     await zh.emulate_media(reduced_motion="reduce")
     zh_widget = await open_widget(zh, f"{live_server}/demo?lang=zh")
-    await expect(zh.locator("relaydesk-widget .tt")).to_have_text("在线客服")
+    await expect(zh.locator("relaydesk-widget .title")).to_have_text("在线客服")
     await expect(zh_widget.input).to_have_attribute("placeholder", "输入消息…")
     await zh_widget.send("你好，请问周末营业吗？")
     await expect(zh_widget.confirmed()).to_have_count(1)

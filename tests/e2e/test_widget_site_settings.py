@@ -17,7 +17,8 @@ RECORD_COLOURS = """
 window.__launcherColours = [];
 const started = performance.now();
 const look = () => {
-  const b = document.querySelector("relaydesk-widget")?.shadowRoot?.querySelector("button.l");
+  const root = document.querySelector("relaydesk-widget")?.shadowRoot;
+  const b = root?.querySelector("button.launcher");
   if (b && b.isConnected) {
     const c = getComputedStyle(b).backgroundColor;
     if (window.__launcherColours.at(-1) !== c) window.__launcherColours.push(c);
@@ -57,7 +58,7 @@ async def test_admin_settings_show_on_a_fresh_demo_page(
     await shoot(page, "site-settings-launcher")
 
     await widget.open()
-    await expect(page.locator("relaydesk-widget .intro .bub")).to_have_text(GREETING)
+    await expect(page.locator("relaydesk-widget .intro .bubble")).to_have_text(GREETING)
     await expect(page.locator("relaydesk-widget header")).to_have_css(
         "background-color", "rgb(194, 37, 92)"
     )
@@ -79,7 +80,7 @@ async def test_admin_settings_show_on_a_fresh_demo_page(
         await own.wait_for_timeout(300)
         assert await own.evaluate("window.__launcherColours") == ["rgb(43, 138, 62)"]
         await own_widget.open()
-        await expect(own.locator("relaydesk-widget .intro .bub")).to_have_text(GREETING)
+        await expect(own.locator("relaydesk-widget .intro .bubble")).to_have_text(GREETING)
     assert errors == [] and own_errors == []
 
 
@@ -97,7 +98,7 @@ async def test_outside_business_hours_the_header_says_the_team_is_away(
         assert response.status_code == 200, response.text
     page = await context.new_page()
     widget = await open_widget(page, f"{live_server}/demo")
-    await expect(page.locator("relaydesk-widget .st")).to_have_text(
+    await expect(page.locator("relaydesk-widget .subtitle")).to_have_text(
         "Our team is away; the assistant can still help"
     )
     # The built-in blue, since neither the site nor the page sets a colour.

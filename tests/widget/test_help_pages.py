@@ -7,7 +7,7 @@ import httpx
 
 from relaydesk.core.db import Database
 from relaydesk.knowledge.models import Article, ContentStatus, FaqEntry
-from relaydesk.widget.help import blocks
+from relaydesk.widget.help import body_html
 from tests.factories import make_site
 
 BODY = """# Returns
@@ -25,15 +25,13 @@ Return **unused** items within [30 days](https://x.example).
 """
 
 
-def test_markdown_becomes_plain_structure() -> None:
-    got = [(b.kind, b.text, b.items) for b in blocks(BODY)]
-    assert got == [
-        ("h", "Returns", []),
-        ("h", "Policy", []),
-        ("p", "Return unused items within 30 days.", []),
-        ("ul", "", ["Free in the EU", "Labels are prepaid", "Open the order"]),
-        ("p", "<script>alert(1)</script>", []),
-    ]
+def test_markdown_renders_safely_without_the_repeated_title() -> None:
+    html = body_html(BODY, "Returns")
+    assert "<h1>" not in html and "<h2>Policy</h2>" in html
+    assert "<strong>unused</strong>" in html and "**" not in html
+    assert '<a href="https://x.example" target="_blank" rel="noopener noreferrer nofollow">' in html
+    assert "<li>Labels are\nprepaid</li>" in html.replace("<br>", "")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>" not in html
 
 
 async def test_published_entries_only_of_that_site(db: Database, live_server: str) -> None:

@@ -12,6 +12,7 @@ import pytest
 from relaydesk.api.app import create_app
 from relaydesk.bot import service as bot_service
 from relaydesk.bot.policy import BotPolicy
+from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
 from relaydesk.core.models import Role, Site
 from relaydesk.sites import service as sites
@@ -70,6 +71,7 @@ async def test_config_carries_the_admins_settings_and_nothing_private(
         "default_locale": "zh",
         # Business hours with no open day: closed now.
         "open_now": False,
+        "attachment_max_bytes": 10 * 1024 * 1024,
     }
     for private in (SECRET, "private-keyword-refund", "shop.example", site.name):
         assert private not in response.text
@@ -167,3 +169,22 @@ def test_business_hours_decide_open_now() -> None:
     monday_night_shanghai = datetime(2026, 1, 5, 12, tzinfo=UTC)
     assert widget_config(site, now=monday_noon_shanghai).open_now is True
     assert widget_config(site, now=monday_night_shanghai).open_now is False
+
+
+async def test_config_serves_the_attachment_limit(
+    db: Database, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The widget checks files against the server's limit, not a number of its own."""
+    monkeypatch.setenv("RELAYDESK_ATTACHMENT_MAX_BYTES", "2097152")
+    get_settings.cache_clear()
+    try:
+        site = await themed_site(db)
+        response = await client.get(
+            "/widget/config",
+            params={"site_key": site.site_key},
+            headers={"Origin": "https://shop.example"},
+        )
+        assert response.json()["attachment_max_bytes"] == 2 * 1024 * 1024
+    finally:
+        monkeypatch.delenv("RELAYDESK_ATTACHMENT_MAX_BYTES")
+        get_settings.cache_clear()

@@ -12,26 +12,26 @@
   const script = d.currentScript || d.querySelector("script[data-site-key]");
   if (!script || !script.src) return warn("cannot find the loader's <script> tag");
   const base = new URL(".", script.src).href;
-  const isBool = (v) => typeof v == "boolean";
-  const isStr = (n) => (v) => typeof v == "string" && v.trim().length > 0 && v.length <= n;
+  const isBool = (v) => typeof v === "boolean";
+  const isStr = (n) => (v) => typeof v === "string" && v.trim().length > 0 && v.length <= n;
   const rules = {
     siteKey: (v) => /^[\w.:-]{1,64}$/.test(v),
-    position: (v) => v == "left" || v == "right",
+    position: (v) => v === "left" || v === "right",
     color: (v) => /^#([\da-f]{3}){1,2}$/i.test(v),
     launcherText: isStr(40),
     greeting: isStr(300),
-    locale: (v) => v == "en" || v == "zh",
+    locale: (v) => v === "en" || v === "zh",
     prechat: isBool,
     hideLauncher: isBool,
     sound: isBool,
   };
-  const user = prev && typeof prev == "object" ? prev : {};
+  const user = prev && typeof prev === "object" ? prev : {};
   const cfg = {};
   for (const k in user) if (!(k in rules)) warn(`unknown option "${k}"`);
   for (const k in rules) {
     let v = k in user ? user[k] : script.dataset[k];
     if (v === undefined) continue;
-    if (typeof v == "string" && rules[k] == isBool) v = v == "" || v == "true" || (v == "false" ? false : v);
+    if (typeof v === "string" && rules[k] === isBool) v = v === "" || v === "true" || (v === "false" ? false : v);
     if (rules[k](v)) cfg[k] = v;
     else warn(`ignoring invalid option ${k}=${JSON.stringify(v)}`);
   }
@@ -55,10 +55,10 @@
       // The page's styles reach a shadow host; `!important` in :host beats them, so a
       // hostile page (`* { all: unset }`, huge fonts, z-index wars) cannot move or hide it.
       css.textContent = `:host{all:initial!important;display:block!important;position:fixed!important;z-index:2147483647!important;top:auto!important;left:auto!important;width:0!important;height:0!important}
-.l{position:fixed;bottom:20px;${cfg.position}:20px;display:flex;align-items:center;gap:8px;height:56px;min-width:56px;padding:0 16px;box-sizing:border-box;border:0;border-radius:28px;background:${cfg.color};color:#fff;font:600 15px/1 system-ui,"PingFang SC","Noto Sans CJK SC",sans-serif;cursor:pointer;box-shadow:0 6px 24px rgba(20,24,40,.24);transition:transform .2s}
-.l:hover{transform:translateY(-2px)}.l:focus-visible{outline:3px solid #9ab;outline-offset:3px}.l svg{width:26px;height:26px;flex:none;margin:0 -3px}
-.l[hidden]{display:none}.l i{position:absolute;top:-4px;${cfg.position == "left" ? "left" : "right"}:-4px;min-width:20px;height:20px;border-radius:10px;background:#e03131;color:#fff;font:700 12px/20px system-ui,sans-serif;text-align:center;font-style:normal;padding:0 5px;box-sizing:border-box}
-.l i:empty{display:none}@media (prefers-reduced-motion:reduce){.l{transition:none}}`;
+.launcher{position:fixed;bottom:20px;${cfg.position}:20px;display:flex;align-items:center;gap:8px;height:56px;min-width:56px;padding:0 16px;box-sizing:border-box;border:0;border-radius:28px;background:${cfg.color};color:#fff;font:600 15px/1 system-ui,"PingFang SC","Noto Sans CJK SC",sans-serif;cursor:pointer;box-shadow:0 6px 24px rgba(20,24,40,.24);transition:transform .2s}
+.launcher:hover{transform:translateY(-2px)}.launcher:focus-visible{outline:3px solid #9ab;outline-offset:3px}.launcher svg{width:26px;height:26px;flex:none;margin:0 -3px}
+.launcher[hidden]{display:none}.launcher i{position:absolute;top:-4px;${cfg.position === "left" ? "left" : "right"}:-4px;min-width:20px;height:20px;border-radius:10px;background:#e03131;color:#fff;font:700 12px/20px system-ui,sans-serif;text-align:center;font-style:normal;padding:0 5px;box-sizing:border-box}
+.launcher i:empty{display:none}@media (prefers-reduced-motion:reduce){.launcher{transition:none}}`;
       launcher.hidden = !!cfg.hideLauncher;
       if (cfg.launcherText) launcher.insertBefore(d.createTextNode(cfg.launcherText), launcher.lastChild);
       launcher.setAttribute("aria-label", cfg.launcherText || "Chat");
@@ -68,7 +68,7 @@
   const root = host.attachShadow({ mode: "open" });
   const css = d.createElement("style");
   const launcher = d.createElement("button");
-  launcher.className = "l";
+  launcher.className = "launcher";
   launcher.type = "button";
   launcher.innerHTML =
     '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="M21 12a8 8 0 0 1-11.6 7.1L4 20.5l1.4-4.6A8 8 0 1 1 21 12z"/></svg><i></i>';
@@ -96,7 +96,7 @@
     close: later("close"),
     identify: later("identify"),
     on: (event, fn) => {
-      if (typeof fn == "function") (handlers[event] = handlers[event] || []).push(fn);
+      if (typeof fn === "function") (handlers[event] = handlers[event] || []).push(fn);
     },
     _c: { cfg, site, base, host, root, launcher, q, handlers },
   });

@@ -4,13 +4,13 @@ export function h(tag, props, ...kids) {
   const el = document.createElement(tag);
   for (const k in props) {
     const v = props[k];
-    if (v == null || v === false) continue;
+    if (v === null || v === undefined || v === false) continue;
     if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
-    else if (k == "class") el.className = v;
-    else if (k == "text") el.textContent = v;
+    else if (k === "class") el.className = v;
+    else if (k === "text") el.textContent = v;
     else el.setAttribute(k, v === true ? "" : v);
   }
-  for (const kid of kids.flat()) if (kid != null && kid !== false) el.append(kid);
+  for (const kid of kids.flat()) if (kid !== null && kid !== undefined && kid !== false) el.append(kid);
   return el;
 }
 
@@ -29,7 +29,7 @@ const paths = {
   doc: '<path d="M14 3H6v18h12V7z"/><path d="M14 3v4h4M9 13h6M9 17h4"/>',
 };
 
-export function icon(name, cls = "i") {
+export function icon(name, cls = "icon") {
   const span = document.createElement("span");
   span.className = cls;
   span.setAttribute("aria-hidden", "true");
@@ -39,10 +39,10 @@ export function icon(name, cls = "i") {
 
 // Only absolute http(s) URLs become links; anything else (javascript:, data:, …) is text.
 export function safeUrl(url) {
-  if (typeof url != "string") return null;
+  if (typeof url !== "string") return null;
   try {
     const u = new URL(url);
-    return u.protocol == "http:" || u.protocol == "https:" ? u.href : null;
+    return u.protocol === "http:" || u.protocol === "https:" ? u.href : null;
   } catch {
     return null;
   }

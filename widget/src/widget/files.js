@@ -5,18 +5,18 @@ import { h, icon } from "./dom.js";
 
 export const ACCEPT = "image/png,image/jpeg,image/gif,image/webp,application/pdf";
 const TYPES = new Set(ACCEPT.split(","));
-export const MAX_BYTES = 10 * 1024 * 1024;
 export const MAX_FILES = 10;
 const blobs = new Map(); // attachment id → Promise<blob: URL>
 
-export function fileProblem(file) {
+/** Why `file` cannot be sent (a string key), or null; `maxBytes` is the server's limit. */
+export function fileProblem(file, maxBytes) {
   if (!file.size) return "fileEmpty";
   if (!TYPES.has(file.type)) return "fileType";
-  if (file.size > MAX_BYTES) return "fileTooBig";
+  if (file.size > maxBytes) return "fileTooBig";
   return null;
 }
 
-export const isImage = (type) => typeof type == "string" && type.startsWith("image/");
+export const isImage = (type) => typeof type === "string" && type.startsWith("image/");
 
 export function sizeLabel(n) {
   if (n < 1024) return n + " B";
@@ -38,8 +38,10 @@ export function upload(url, token, file, onProgress) {
       let body = null;
       try {
         body = JSON.parse(x.responseText);
-      } catch {}
-      if (x.status == 201 && body?.attachment?.id) resolve({ ok: true, attachment: body.attachment });
+      } catch {
+        // Not JSON (a proxy's error page): judged by the status alone.
+      }
+      if (x.status === 201 && body?.attachment?.id) resolve({ ok: true, attachment: body.attachment });
       else resolve({ ok: false, status: x.status, error: body?.error });
     };
     const form = new FormData();
@@ -66,24 +68,24 @@ function blobUrl(a, root, token) {
 }
 
 function chip(a, t, extra) {
-  return [icon("doc"), h("span", { class: "fn", dir: "auto" }, a.name), h("span", { class: "fs" }, sizeLabel(a.size)), extra];
+  return [icon("doc"), h("span", { class: "file-name", dir: "auto" }, a.name), h("span", { class: "file-size" }, sizeLabel(a.size)), extra];
 }
 
 // One attachment of a stored message: an image thumbnail (opens full size) or a file
 // chip (downloads). `a` comes from the server but is still treated as untrusted text.
 export function attachmentView(a, root, token, t) {
-  if (!a || typeof a.id != "string" || typeof a.name != "string") return null;
+  if (!a || typeof a.id !== "string" || typeof a.name !== "string") return null;
   const size = Number.isFinite(a.size) ? a.size : 0;
   a = { id: a.id, name: a.name, size, type: String(a.type) };
   let el;
   const err = () => el.classList.add("bad");
   if (isImage(a.type)) {
     const img = h("img", { alt: a.name, loading: "lazy" });
-    el = h("button", { type: "button", class: "att img", title: a.name, "aria-label": t("openFile", { name: a.name }) }, img);
+    el = h("button", { type: "button", class: "attachment img", title: a.name, "aria-label": t("openFile", { name: a.name }) }, img);
     blobUrl(a, root, token).then((u) => (img.src = u), err);
     el.onclick = () => blobUrl(a, root, token).then((u) => open(u, "_blank", "noopener"), err);
   } else {
-    el = h("button", { type: "button", class: "att file", "aria-label": t("download", { name: a.name }) }, chip(a, t));
+    el = h("button", { type: "button", class: "attachment file", "aria-label": t("download", { name: a.name }) }, chip(a, t));
     el.onclick = () =>
       blobUrl(a, root, token).then((u) => {
         const link = h("a", { href: u, download: a.name });
@@ -101,7 +103,7 @@ export function pendingFileView(f, t, failed) {
   const body = preview ? [h("img", { src: f.preview, alt: f.name })] : chip(f, t);
   return h(
     "div",
-    { class: `att up ${preview ? "img" : "file"}`, role: "progressbar", "aria-label": t("uploading", { name: f.name }) },
+    { class: `attachment uploading ${preview ? "img" : "file"}`, role: "progressbar", "aria-label": t("uploading", { name: f.name }) },
     body,
     f.id || failed ? null : bar,
   );

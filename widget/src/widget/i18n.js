@@ -55,7 +55,7 @@ const en = {
   openFile: "Open {name}",
   download: "Download {name}",
   uploading: "Uploading {name}",
-  fileTooBig: "That file is too large (10 MB at most).",
+  fileTooBig: "That file is too large ({mb} MB at most).",
   fileType: "Only images (PNG, JPEG, GIF, WebP) and PDF files can be sent.",
   fileEmpty: "That file is empty.",
   tooManyFiles: "Send at most {n} files at once.",
@@ -116,7 +116,7 @@ const zh = {
   openFile: "打开 {name}",
   download: "下载 {name}",
   uploading: "正在上传 {name}",
-  fileTooBig: "文件太大（最大 10 MB）。",
+  fileTooBig: "文件太大（最大 {mb} MB）。",
   fileType: "只能发送图片（PNG、JPEG、GIF、WebP）和 PDF 文件。",
   fileEmpty: "文件是空的。",
   tooManyFiles: "一次最多发送 {n} 个文件。",
@@ -129,11 +129,11 @@ export function pickLocale(option, siteDefault) {
     if (l.startsWith("zh")) return "zh";
     if (l.startsWith("en")) return "en";
   }
-  return siteDefault == "zh" ? "zh" : "en";
+  return siteDefault === "zh" ? "zh" : "en";
 }
 
 export function translator(locale) {
-  const table = locale == "zh" ? zh : en;
+  const table = locale === "zh" ? zh : en;
   return (key, vars) =>
     vars ? table[key].replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? "")) : table[key];
 }

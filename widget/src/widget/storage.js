@@ -17,7 +17,7 @@ export function openStorage(prefix) {
   const get = (k) => (s ? s.getItem(prefix + k) : memory.get(k) ?? null);
   const set = (k, v) => {
     try {
-      if (v == null) s ? s.removeItem(prefix + k) : memory.delete(k);
+      if (v === null || v === undefined) s ? s.removeItem(prefix + k) : memory.delete(k);
       else s ? s.setItem(prefix + k, v) : memory.set(k, v);
     } catch {
       memory.set(k, v);
