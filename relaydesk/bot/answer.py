@@ -19,9 +19,10 @@ SEARCH_K = 5
 PASSAGES = 3
 HISTORY_TURNS = 6
 RELATED = 3
-# A context-assisted hit must also be among the question's own nearest entries: the
-# earlier turn may pick between candidates the question itself raises, never bring in a
-# topic the question does not touch.
+# A context-assisted hit must also be among the question's own nearest entries when the
+# question has a topic word of its own: the earlier turn may pick between candidates the
+# question raises, never bring in a topic it does not touch. ("How do I do it?" has no
+# topic to contradict; there the earlier turn alone says what "it" is.)
 CONTEXT_CANDIDATES = 10
 
 
@@ -59,8 +60,9 @@ async def retrieve(
 ) -> tuple[KbResult, str]:
     """Search with the question alone; only a question that cannot stand on its own
     (followup.py) is searched again with the previous visitor turn, and that search's
-    top hit is used only if it passes the same bar (`threshold`) and is among the entries
-    the question alone finds. Context never lowers the bar for answering."""
+    top hit is used only if it passes the same bar (`threshold`), beats the question alone
+    and, when the question has words of its own, is among the entries those words find.
+    Context never lowers the bar for answering."""
     source = get_source()
     own = await source.search(db, site_id=site_id, query=question, k=CONTEXT_CANDIDATES)
     result = replace(own, hits=own.hits[:SEARCH_K])
@@ -74,7 +76,9 @@ async def retrieve(
     alt = await source.search(db, site_id=site_id, query=combined, k=SEARCH_K)
     if alt.top_confidence < threshold or alt.top_confidence <= result.top_confidence:
         return result, question
-    if alt.hits[0].entry_id not in {h.entry_id for h in own.hits}:
+    if followup.has_own_topic(question) and alt.hits[0].entry_id not in {
+        h.entry_id for h in own.hits
+    }:
         return result, question
     return alt, combined
 

@@ -156,6 +156,12 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # Chinese openings and particles that point back or continue ("那运费谁出？", "这个呢").
 _ZH_CONTINUATION = re.compile(r"^(?:那|这|它|还有|另外|而且|如果|要是|那么|那个|这个|然后|所以)")
 _ZH_ANAPHOR = re.compile(r"(?:它|它们|这个|那个|这些|那些|这样|那样|呢[？?]?$|该|此)")
+# Pointing particles, question words and fillers: what is left of a Chinese question
+# without them is its own topic.
+_ZH_FILLER = re.compile(
+    r"那么|那个|这个|那些|这些|它们|怎么办|怎么|什么|多少|哪里|为什么|可以|能不能|是不是|"
+    r"[那这它呢吗吧啊呀么的了是我你要还也就都会能]"
+)
 # Chinese drops the subject it shares with the previous turn ("可以暂停吗", "链接多久失效"):
 # questions this short rarely carry a topic of their own.
 ZH_SHORT_CHARS = 6
@@ -187,3 +193,13 @@ def depends_on_context(text: str) -> bool:
     words = set(_EN_WORD.findall(text.casefold()))
     pointing = bool(words & (_EN_ANAPHORS | _EN_ADDING)) or bool(_EN_CONTINUATION.match(text))
     return pointing and len(own) <= MAX_OWN_CONTENT_WORDS
+
+
+def has_own_topic(text: str) -> bool:
+    """Whether the question names anything itself (an English content word, or any Chinese
+    word beyond the pointing particles), so that a context-assisted hit can be checked
+    against what the question alone finds."""
+    cjk = "".join(_CJK.findall(text))
+    if cjk:
+        return bool(_ZH_FILLER.sub("", cjk))
+    return bool(content_words(text))
