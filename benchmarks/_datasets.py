@@ -164,9 +164,7 @@ def atec_faq(data_dir: Path) -> FaqTask:
     (tab-separated `text_1, text_2, label`; text_1 = sentence1, text_2 = sentence2)."""
     with (data_dir / "atec_ccks" / "dev.csv").open(encoding="utf-8-sig", newline="") as handle:
         raw = list(csv.DictReader(handle, delimiter="\t"))
-    rows = [
-        {"sentence1": r["text_1"], "sentence2": r["text_2"], "label": r["label"]} for r in raw
-    ]
+    rows = [{"sentence1": r["text_1"], "sentence2": r["text_2"], "label": r["label"]} for r in raw]
     return _pair_faq("atec-faq", rows, "atec")
 
 

@@ -1,6 +1,9 @@
 """Bot benchmark: decisions on banking77-faq-open and first-token overhead.
 
     python -m benchmarks.bot [--quick] [--data-dir DIR] [--model-dir DIR]
+    python -m benchmarks.bot --conversation   # banking77-faq-open, in conversation
+    python -m benchmarks.bot --followups      # benchmarks/data/followups.jsonl
+    python -m benchmarks.bot --demo-kb        # benchmarks/data/demo_kb.jsonl
 
 Prints one JSON object:
 - `decisions`: banking77-faq-open (datasets/README.md, benchmarks/_datasets.py) through
@@ -11,6 +14,13 @@ Prints one JSON object:
   of the bot's answer, p50/p95, over a real uvicorn server and Socket.IO clients, with the
   stand-in LLM answering instantly (retrieval, decision, prompt, the ChatOpenAI call,
   fan-out all included).
+
+`--conversation` asks a fixed sample of 600 in-scope and 400 out-of-scope open-set queries
+each after an earlier exchange about a different in-scope entry (`conversation_sample`),
+and the same queries alone. `--followups` scores two-turn conversations whose second
+question needs the first; `--demo-kb` visitor questions to the demo help center (both
+sets in benchmarks/data, each case with where it comes from; written before any tuning
+and never tuned on).
 """
 
 from __future__ import annotations

@@ -56,6 +56,8 @@ _EN_CONTINUATION = re.compile(
 )
 # Words that add to or swap out something said earlier ("can I exchange instead?").
 _EN_ADDING = frozenset(["instead", "too", "either", "else", "also"])
+# "the link" in "How long is the link valid?" names something from the previous answer.
+_EN_DEFINITE = "the"
 # Question and filler words that carry no topic of their own.
 _EN_GENERIC = frozenset(
     [
@@ -191,7 +193,11 @@ def depends_on_context(text: str) -> bool:
     if not own:
         return bool(_EN_WORD.search(text.casefold()))
     words = set(_EN_WORD.findall(text.casefold()))
-    pointing = bool(words & (_EN_ANAPHORS | _EN_ADDING)) or bool(_EN_CONTINUATION.match(text))
+    pointing = (
+        bool(words & (_EN_ANAPHORS | _EN_ADDING))
+        or _EN_DEFINITE in words
+        or bool(_EN_CONTINUATION.match(text))
+    )
     return pointing and len(own) <= MAX_OWN_CONTENT_WORDS
 
 
