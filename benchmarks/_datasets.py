@@ -156,18 +156,30 @@ def banking77_small_kb_folds(
 
 
 def bq_faq(data_dir: Path) -> FaqTask:
-    rows = _read_csv(data_dir / "bq_corpus" / "dev.csv")
+    return _pair_faq("bq-faq", _read_csv(data_dir / "bq_corpus" / "dev.csv"), "bq")
+
+
+def atec_faq(data_dir: Path) -> FaqTask:
+    """atec-faq: built from atec_ccks/dev.csv exactly as bq-faq is from its file
+    (tab-separated `text_1, text_2, label`; text_1 = sentence1, text_2 = sentence2)."""
+    with (data_dir / "atec_ccks" / "dev.csv").open(encoding="utf-8-sig", newline="") as handle:
+        raw = list(csv.DictReader(handle, delimiter="\t"))
+    rows = [{"sentence1": r["text_1"], "sentence2": r["text_2"], "label": r["label"]} for r in raw]
+    return _pair_faq("atec-faq", rows, "atec")
+
+
+def _pair_faq(name: str, rows: list[dict[str, str]], prefix: str) -> FaqTask:
     positive_queries = {r["sentence1"] for r in rows if r["label"] == "1"}
     kb_texts: dict[str, None] = {}
     for row in rows:
         text = row["sentence2"]
         if text not in positive_queries:
             kb_texts.setdefault(text)
-    ids = {text: f"bq-{n}" for n, text in enumerate(kb_texts)}
+    ids = {text: f"{prefix}-{n}" for n, text in enumerate(kb_texts)}
     entries = [FaqEntry(ids[t], t, t, (t,)) for t in kb_texts]
     positives = [r for r in rows if r["label"] == "1" and r["sentence2"] in ids]
     return FaqTask(
-        name="bq-faq",
+        name=name,
         entries=entries,
         queries=[r["sentence1"] for r in positives],
         expected=[ids[r["sentence2"]] for r in positives],

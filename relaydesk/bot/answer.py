@@ -4,12 +4,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from relaydesk.bot import extractive, generate, intents, prompt, related
+from relaydesk.bot import extractive, followup, generate, intents, prompt, related
 from relaydesk.bot.knowledge import KbHit, KbResult, get_source
 from relaydesk.bot.policy import Action, BotPolicy, Decision, decide
 from relaydesk.bot.prompt import Turn
@@ -19,13 +18,11 @@ from relaydesk.core.db import Database
 SEARCH_K = 5
 PASSAGES = 3
 HISTORY_TURNS = 6
-# A follow-up leans on earlier turns: short, or pointing back ("that", "它", "呢").
-FOLLOW_UP_WORDS = 10
-_FOLLOW_UP_CUE = re.compile(
-    r"\b(?:it|its|that|this|those|these|they|them|there|what about|how about|and|also|"
-    r"too|instead|then)\b|(?:它|那个|这个|那|这|呢|还有|也|那么)",
-    re.IGNORECASE,
-)
+# A context-assisted hit must also be among the question's own nearest entries when the
+# question has a topic word of its own: the earlier turn may pick between candidates the
+# question raises, never bring in a topic it does not touch. ("How do I do it?" has no
+# topic to contradict; there the earlier turn alone says what "it" is.)
+CONTEXT_CANDIDATES = 10
 
 
 @dataclass
@@ -57,26 +54,32 @@ class Reply:
         return data
 
 
-def is_follow_up(text: str) -> bool:
-    words = text.split() if intents.language(text) == "en" else list(text)
-    limit = FOLLOW_UP_WORDS if intents.language(text) == "en" else 2 * FOLLOW_UP_WORDS
-    return len(words) <= limit or bool(_FOLLOW_UP_CUE.search(text))
-
-
 async def retrieve(
     db: Database, *, site_id: int, question: str, earlier: Sequence[str], threshold: float
 ) -> tuple[KbResult, str]:
-    """Search with the question alone; if that is not confident and the question reads
-    as a follow-up, also with the previous visitor turn prepended, keeping the better."""
+    """Search with the question alone; only a question that cannot stand on its own
+    (followup.py) is searched again with the previous visitor turn, and that search's
+    top hit is used only if it passes the same bar (`threshold`), beats the question alone
+    and, when the question has words of its own, is among the entries those words find.
+    Context never lowers the bar for answering."""
     source = get_source()
-    result = await source.search(db, site_id=site_id, query=question, k=SEARCH_K)
-    if result.top_confidence >= threshold or not earlier or not is_follow_up(question):
+    own = await source.search(db, site_id=site_id, query=question, k=CONTEXT_CANDIDATES)
+    result = replace(own, hits=own.hits[:SEARCH_K])
+    if (
+        result.top_confidence >= threshold
+        or not earlier
+        or not followup.depends_on_context(question)
+    ):
         return result, question
     combined = f"{earlier[-1]} {question}"
     alt = await source.search(db, site_id=site_id, query=combined, k=SEARCH_K)
-    if alt.top_confidence > result.top_confidence:
-        return alt, combined
-    return result, question
+    if alt.top_confidence < threshold or alt.top_confidence <= result.top_confidence:
+        return result, question
+    if followup.has_own_topic(question) and alt.hits[0].entry_id not in {
+        h.entry_id for h in own.hits
+    }:
+        return result, question
+    return alt, combined
 
 
 def _citation(n: int, hit: KbHit) -> dict[str, Any]:

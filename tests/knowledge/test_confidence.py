@@ -145,3 +145,32 @@ def test_mostly_chinese_queries_get_no_dense_weight_from_an_english_model() -> N
     mixed = fusion.dense_weight("my card 还没到 yet please help", multilingual_embedder=False)
     assert 0.5 < mixed < 1.0
     assert fusion.dense_weight("还款的银行卡怎么换", multilingual_embedder=True) == 1.0
+
+
+def test_a_one_entry_knowledge_base_answers_its_own_phrasing(
+    embedder: OnnxMiniLMEmbedder,
+) -> None:
+    """A new customer's first test: one FAQ entry, then ask it. Its own phrasing once got
+    0.79 (the model extrapolated its quadratic terms to a size it was never fitted on)
+    while the same question with three entries got 1.00; unrelated questions stay low."""
+    from relaydesk.knowledge.retrieval.chunks import faq_entry_chunks
+
+    entries = [
+        ("delivery", "How long does delivery take?",
+         ["When will my order arrive?", "How many days does shipping take?"],
+         "Standard delivery takes 3-5 business days."),
+        ("refund", "When will I get my refund?", ["How long do refunds take?"],
+         "Within 5 business days after your return arrives."),
+        ("password", "I forgot my password", ["How do I reset my password?"],
+         "Use Forgot password on the sign-in page."),
+    ]  # fmt: skip
+    for size in (1, 2, 3):
+        index = HybridIndex(embedder)
+        for entry_id, title, questions, answer in entries[:size]:
+            index.upsert(
+                faq_entry_chunks(entry_id, title=title, questions=questions, answer=answer)
+            )
+        own = index.search("When will my order arrive?", 1)[0]
+        assert own.entry_id == "delivery" and own.confidence >= DEFAULT_ANSWER_THRESHOLD, size
+        for question in ("Who won the football world cup in 2018?", "Do you sell tea?"):
+            assert index.search(question, 1)[0].confidence < DEFAULT_ANSWER_THRESHOLD, question

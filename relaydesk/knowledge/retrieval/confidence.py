@@ -124,13 +124,19 @@ class ConfidenceModel:
         )
 
 
+# Signals are clipped to this many standard deviations before the quadratic terms: far
+# outside the fitted range (a one-entry knowledge base, whose margins are whole scores)
+# a quadratic extrapolates steeply in whichever direction its weights happen to point.
+Z_LIMIT = 3.0
+
+
 def expand(
     vectors: NDArray[np.float64],
     means: Sequence[float] | NDArray[np.float64],
     scales: Sequence[float] | NDArray[np.float64],
 ) -> NDArray[np.float64]:
     """Standardised signals, then the products of every pair (squares included)."""
-    x = (vectors - np.asarray(means)) / np.asarray(scales)
+    x = np.clip((vectors - np.asarray(means)) / np.asarray(scales), -Z_LIMIT, Z_LIMIT)
     n = x.shape[1]
     products = [x[:, [i]] * x[:, i:] for i in range(n)]
     return np.hstack([x, *products])

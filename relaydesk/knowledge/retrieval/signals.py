@@ -10,6 +10,8 @@ from .confidence import HitSignals
 
 # How many of the query's nearest chunks vote in the `support` signal.
 SUPPORT_NEIGHBOURS = 10
+# The smallest knowledge base in the confidence model's fitting folds (confidence.py).
+MIN_FITTED_ENTRIES = 3
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,10 @@ class SignalContext:
             centroid=centroid,
             support=support,
             query_tokens=self.query_tokens,
-            entries=self.entries,
+            # The model was fitted on knowledge bases of 3 entries and up; below that its
+            # quadratic terms in log(entries) extrapolate steeply down, and a one-entry FAQ
+            # scored its own phrasing 0.79. Fewer entries read as the smallest fitted size.
+            entries=max(self.entries, MIN_FITTED_ENTRIES),
         )
 
     # The top two of each ranking, found once per query rather than once per hit.
