@@ -5,19 +5,36 @@ in English and Chinese (issue 15, part 4)."""
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import BrowserContext, expect
+from playwright.async_api import BrowserContext, Page, expect
 
 from relaydesk.bot import extractive
 from relaydesk.bot.policy import VISITOR_ASKED
 from relaydesk.bot.turn import hand_off
 from relaydesk.conversations import service as conversations
 from relaydesk.conversations.service import BOT
+from relaydesk.core import realtime
 from relaydesk.core.config import override_settings
 from relaydesk.core.db import Database
 from relaydesk.core.models import Availability, Conversation, Site, StaffUser
 from tests.e2e.conftest import Agent, conversation_of, errors_of, open_widget, shoot
 from tests.e2e.test_console_inbox import sign_in
 from tests.factories import route_manually
+
+
+async def widget_holds(page: Page, conversation_id: str) -> None:
+    """Waits until the widget has its conversation (a `typing` for it shows): events sent
+    before that would be for a conversation it does not know yet. Re-sent, since one sent
+    before the widget's socket joined the conversation reaches no one."""
+    typing = page.locator("relaydesk-widget .typing")
+    event = {"conversation_id": conversation_id, "typing": True, "sender": {"kind": "bot"}}
+    for _ in range(40):
+        await realtime.to_conversation(conversation_id, "typing", event)
+        try:
+            await expect(typing).to_be_visible(timeout=500)
+            return
+        except AssertionError:
+            continue
+    await expect(typing).to_be_visible()
 
 
 async def bot_hands_off(db: Database, conversation: Conversation, *, online: bool) -> None:
@@ -43,7 +60,9 @@ async def test_bot_handoff_without_agents_shows_the_offline_form(
     page = await context.new_page()
     errors = errors_of(page)
     widget = await open_widget(page, f"{live_server}/demo")
-    await bot_hands_off(db, await conversation_of(db, demo_site), online=False)
+    conversation = await conversation_of(db, demo_site)
+    await widget_holds(page, conversation.id)
+    await bot_hands_off(db, conversation, online=False)
     # The bot asks for an email; the form is there without "Talk to a person".
     await expect(widget.log.locator(".msg.bot .bubble")).to_contain_text("Leave your email")
     form = page.locator("relaydesk-widget form.offline")
@@ -65,7 +84,9 @@ async def test_assignment_clears_queue_and_chip_and_resolve_clears_typing(
     page = await context.new_page()
     errors = errors_of(page)
     widget = await open_widget(page, f"{live_server}/demo")
-    await bot_hands_off(db, await conversation_of(db, demo_site), online=True)
+    conversation = await conversation_of(db, demo_site)
+    await widget_holds(page, conversation.id)
+    await bot_hands_off(db, conversation, online=True)
     # Auto-assigned to Ava (online): no queue status and no "Talk to a person" left.
     await expect(page.locator("relaydesk-widget .title")).to_have_text("Ava Agent")
     await expect(page.locator("relaydesk-widget .card.queue")).to_have_count(0)
@@ -119,6 +140,7 @@ async def test_markdown_in_widget_and_inbox(
     errors = errors_of(page)
     widget = await open_widget(page, f"{live_server}/demo?lang={lang}")
     cid = (await conversation_of(db, demo_site)).id
+    await widget_holds(page, cid)
     await conversations.send_message(
         db, conversation_id=cid, sender=BOT, client_id="bot-md-1", text=bot_text
     )
