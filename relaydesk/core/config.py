@@ -15,9 +15,15 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# A development-only secret: refused outside `environment=development` so a production
-# deployment can never run with a key that is published in this repository.
-DEV_SECRET_KEY = "relaydesk-development-secret-do-not-use-in-production"
+from relaydesk.core.keys import (
+    DEV_SECRET_KEY,
+    SigningKeys,
+    load_signing_keys,
+    split_keys,
+    weak_key_problem,
+)
+
+__all__ = ["DEV_SECRET_KEY", "Settings", "get_settings", "override_settings"]
 
 
 class Settings(BaseSettings):
@@ -42,8 +48,16 @@ class Settings(BaseSettings):
         description="redis://host:6379/0 enables the Redis Socket.IO manager, presence, "
         "rate limits and locks shared across nodes.",
     )
-    secret_key: SecretStr = Field(
-        SecretStr(DEV_SECRET_KEY), description="Signs session cookies, JWTs and visitor tokens."
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Signs session cookies, JWTs and visitor tokens. Unset: a random key is "
+        "generated on first start and kept in the data dir (`secret_key`, mode 0600). Outside "
+        "development it must be at least 32 characters of random text.",
+    )
+    previous_secret_keys: SecretStr | None = Field(
+        None,
+        description="Comma-separated keys that signed tokens before the current one: still "
+        "accepted when verifying (tokens name their key with `kid`), never used to sign.",
     )
     host: str = Field("127.0.0.1", description="Default bind address of `relaydesk serve`.")
     port: int = Field(8000, description="Default port of `relaydesk serve`.")
@@ -112,7 +126,14 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(600, description="Longest answer the LLM may write.")
 
     @field_validator(
-        "database_url", "redis_url", "chroma_url", "llm_base_url", "public_url", mode="before"
+        "database_url",
+        "redis_url",
+        "chroma_url",
+        "llm_base_url",
+        "public_url",
+        "secret_key",
+        "previous_secret_keys",
+        mode="before",
     )
     @classmethod
     def _empty_means_unset(cls, value: object) -> object:
@@ -120,16 +141,29 @@ class Settings(BaseSettings):
         return None if value == "" else value
 
     @model_validator(mode="after")
-    def _refuse_default_secrets(self) -> Settings:
-        if (
-            self.environment == "production"
-            and self.secret_key.get_secret_value() == DEV_SECRET_KEY
-        ):
-            raise ValueError(
-                "RELAYDESK_SECRET_KEY must be set to a random value in production "
-                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)."
-            )
+    def _refuse_weak_secrets(self) -> Settings:
+        if self.environment == "development":
+            return self
+        given = [self.secret_key] if self.secret_key else []
+        if self.previous_secret_keys:
+            given += [
+                SecretStr(k) for k in split_keys(self.previous_secret_keys.get_secret_value())
+            ]
+        for key in given:
+            problem = weak_key_problem(key.get_secret_value())
+            if problem:
+                raise ValueError(
+                    f"RELAYDESK_SECRET_KEY (or a previous key) is too weak: {problem}. Leave it "
+                    "unset to have a random key generated in the data dir, or use e.g. "
+                    "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+                )
         return self
+
+    @cached_property
+    def signing_keys(self) -> SigningKeys:
+        """The key that signs, and every key that verifies: cached, since the generated
+        key is read from a file."""
+        return load_signing_keys(self)
 
     @cached_property
     def effective_database_url(self) -> str:

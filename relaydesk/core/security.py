@@ -41,24 +41,42 @@ def create_token(
 ) -> str:
     now = datetime.now(UTC)
     payload = {"sub": subject, "kind": kind, "iat": now, "exp": now + lifetime, **claims}
-    return jwt.encode(payload, settings.secret_key.get_secret_value(), algorithm=ALGORITHM)
+    keys = settings.signing_keys
+    return jwt.encode(payload, keys.current, algorithm=ALGORITHM, headers={"kid": keys.kid})
+
+
+def _verifying_keys(settings: Settings, token: str) -> list[str]:
+    """The key the token names, or (tokens from before key ids) every key we hold."""
+    keys = settings.signing_keys
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("token is invalid", code="invalid_token") from exc
+    if kid is None:
+        return list(keys.verifying.values())
+    key = keys.verifying.get(kid) if isinstance(kid, str) else None
+    if key is None:
+        raise Unauthorized("token is signed by an unknown key", code="invalid_token")
+    return [key]
 
 
 def decode_token(settings: Settings, token: object, *, kind: TokenKind) -> dict[str, Any]:
     """Verify signature, expiry and kind; raise Unauthorized with the reason otherwise."""
     if not isinstance(token, str) or not token or len(token) > 4096:
         raise Unauthorized("token is missing or malformed", code="invalid_token")
-    try:
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            settings.secret_key.get_secret_value(),
-            algorithms=[ALGORITHM],
-            options={"require": ["exp", "sub", "kind"]},
-        )
-    except jwt.ExpiredSignatureError as exc:
-        raise Unauthorized("token has expired", code="token_expired") from exc
-    except jwt.PyJWTError as exc:
-        raise Unauthorized("token is invalid", code="invalid_token") from exc
+    claims: dict[str, Any] | None = None
+    for key in _verifying_keys(settings, token):
+        try:
+            claims = jwt.decode(
+                token, key, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "kind"]}
+            )
+            break
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("token has expired", code="token_expired") from exc
+        except jwt.PyJWTError:
+            continue
+    if claims is None:
+        raise Unauthorized("token is invalid", code="invalid_token")
     if claims.get("kind") != kind:
         raise Unauthorized("token is of the wrong kind", code="invalid_token")
     return claims
