@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None, description="The URL visitors reach the server at (used in the embed snippet)."
     )
+    console_origins: str | None = Field(
+        None,
+        description="Comma-separated origins allowed to open the /console socket besides the "
+        "server's own (the Host header's, and RELAYDESK_PUBLIC_URL's): list the public origin "
+        "when a proxy rewrites Host.",
+    )
     access_token_minutes: int = Field(60 * 12, description="Lifetime of staff bearer tokens.")
     session_days: int = Field(14, description="Lifetime of a remembered console session.")
     visitor_token_days: int = Field(365, description="Lifetime of a visitor token.")
@@ -131,6 +137,7 @@ class Settings(BaseSettings):
         "chroma_url",
         "llm_base_url",
         "public_url",
+        "console_origins",
         "secret_key",
         "previous_secret_keys",
         mode="before",
