@@ -12,7 +12,7 @@ from sqlmodel import col, delete, select
 from relaydesk.core.db import Database
 from relaydesk.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from relaydesk.core.models import Role, Site, StaffUser, Team, TeamMember
-from relaydesk.core.security import hash_password, verify_password
+from relaydesk.core.security import hash_password_async, verify_password_async
 
 MIN_PASSWORD = 8
 
@@ -127,13 +127,21 @@ async def change_password(
     db: Database, *, user_id: int, current_password: str, new_password: str
 ) -> None:
     check_password_strength(new_password)
+    # Hashed before the write transaction: SQLite holds its one writer for the duration.
+    new_hash = await hash_password_async(new_password)
+    async with db.read() as session:
+        current = await session.get(StaffUser, user_id)
+    if current is None:
+        raise NotFound("no such user", code="user_not_found")
+    if not await verify_password_async(current_password, current.password_hash):
+        raise Unauthorized("the current password is wrong", code="wrong_password")
     async with db.write() as session:
         user = await session.get(StaffUser, user_id)
         if user is None:
             raise NotFound("no such user", code="user_not_found")
-        if not verify_password(current_password, user.password_hash):
+        if user.password_hash != current.password_hash:
             raise Unauthorized("the current password is wrong", code="wrong_password")
-        user.password_hash = hash_password(new_password)
+        user.password_hash = new_hash
         session.add(user)
 
 

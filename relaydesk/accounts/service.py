@@ -7,7 +7,7 @@ from sqlmodel import col, select
 from relaydesk.core.db import Database
 from relaydesk.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from relaydesk.core.models import Role, StaffUser, Team, TeamMember
-from relaydesk.core.security import hash_password, verify_password
+from relaydesk.core.security import hash_password, hash_password_async, verify_password_async
 
 # Verifying against a real hash when the email is unknown keeps the response time the same,
 # so login timing does not reveal which emails have accounts.
@@ -38,7 +38,7 @@ async def create_user(
     user = StaffUser(
         email=email,
         name=(name or email.split("@")[0]).strip()[:200],
-        password_hash=hash_password(password),
+        password_hash=await hash_password_async(password),
         roles=[Role(r).value for r in roles],
     )
     async with db.write() as session:
@@ -62,9 +62,9 @@ async def authenticate(db: Database, *, email: str, password: str) -> StaffUser:
             await session.execute(select(StaffUser).where(StaffUser.email == email.strip().lower()))
         ).scalar_one_or_none()
     if user is None:
-        verify_password(password, _DUMMY_HASH)
+        await verify_password_async(password, _DUMMY_HASH)
         raise Unauthorized("wrong email or password", code="bad_credentials")
-    if not verify_password(password, user.password_hash) or not user.is_active:
+    if not await verify_password_async(password, user.password_hash) or not user.is_active:
         raise Unauthorized("wrong email or password", code="bad_credentials")
     return user
 
@@ -111,6 +111,7 @@ async def add_team_member(db: Database, *, team_id: int, user_id: int) -> None:
 async def set_password(db: Database, *, email: str, password: str) -> None:
     if len(password) < 8:
         raise InvalidInput("password must have at least 8 characters", code="weak_password")
+    new_hash = await hash_password_async(password)
     async with db.write() as session:
         user = (
             await session.execute(
@@ -119,4 +120,4 @@ async def set_password(db: Database, *, email: str, password: str) -> None:
         ).scalar_one_or_none()
         if user is None:
             raise NotFound(f"no user {email}", code="user_not_found")
-        user.password_hash = hash_password(password)
+        user.password_hash = new_hash

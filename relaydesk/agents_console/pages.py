@@ -16,9 +16,10 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 
 from relaydesk.accounts import service as accounts
+from relaydesk.accounts import throttle
 from relaydesk.api.deps import DbDep, SettingsDep
 from relaydesk.conversations.policy import load_scope
-from relaydesk.core.errors import NotFound, Unauthorized
+from relaydesk.core.errors import NotFound, RateLimited, Unauthorized
 from relaydesk.core.i18n import (
     LOCALE_COOKIE,
     MESSAGES,
@@ -93,11 +94,23 @@ async def login(
             request, "login.html", 400, next=_safe_next(next), error="login.csrf", email=email
         )
     try:
-        user = await accounts.authenticate(db, email=email, password=password)
+        user = await throttle.sign_in(
+            db,
+            settings,
+            email=email,
+            password=password,
+            ip=request.client.host if request.client else None,
+        )
     except Unauthorized:
         return render(
             request, "login.html", 401, next=_safe_next(next), error="login.failed", email=email
         )
+    except RateLimited as exc:
+        response = render(
+            request, "login.html", 429, next=_safe_next(next), error="login.locked", email=email
+        )
+        response.headers["Retry-After"] = str(exc.details.get("retry_after", 60))
+        return response
     lifetime = timedelta(days=settings.session_days) if remember else timedelta(hours=12)
     token = create_token(settings, kind="session", subject=str(user.id), lifetime=lifetime)
     response = RedirectResponse(_safe_next(next), status_code=303)

@@ -109,7 +109,9 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
 
     @api.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else {}
+        if "retry_after" in exc.details:
+            headers["Retry-After"] = str(exc.details["retry_after"])
         return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status, headers=headers)
 
     @api.exception_handler(RequestValidationError)

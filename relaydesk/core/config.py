@@ -70,6 +70,31 @@ class Settings(BaseSettings):
         "server's own (the Host header's, and RELAYDESK_PUBLIC_URL's): list the public origin "
         "when a proxy rewrites Host.",
     )
+    rate_limits: Literal["on", "off"] = Field(
+        "on",
+        description="`off` turns off the per-IP and per-visitor rate limits and connection "
+        "caps, and nothing else: for load tests that run many clients from one address.",
+    )
+    login_max_failures: int = Field(
+        5, ge=1, description="Wrong passwords for one account before it is locked for a while."
+    )
+    login_max_failures_per_ip: int = Field(
+        20, ge=1, description="Failed sign-ins from one IP address before it is locked for a while."
+    )
+    login_lockout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="The first lockout after too many failed sign-ins; each further failure "
+        "doubles it, up to RELAYDESK_LOGIN_LOCKOUT_MAX_SECONDS.",
+    )
+    login_lockout_max_seconds: float = Field(
+        900.0, gt=0, description="The longest sign-in lockout."
+    )
+    login_failure_window_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="Failed sign-ins are forgotten after this long without another one.",
+    )
     access_token_minutes: int = Field(60 * 12, description="Lifetime of staff bearer tokens.")
     session_days: int = Field(14, description="Lifetime of a remembered console session.")
     visitor_token_days: int = Field(365, description="Lifetime of a visitor token.")
@@ -171,6 +196,10 @@ class Settings(BaseSettings):
         """The key that signs, and every key that verifies: cached, since the generated
         key is read from a file."""
         return load_signing_keys(self)
+
+    @property
+    def rate_limits_on(self) -> bool:
+        return self.rate_limits == "on"
 
     @cached_property
     def effective_database_url(self) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -17,6 +20,15 @@ ALGORITHM = "HS256"
 TokenKind = Literal["access", "session", "visitor"]
 
 
+# Argon2 costs ~0.3 s of CPU and 64 MB a hash: on the event loop, 48 concurrent bad
+# logins stalled every socket for seconds. Hashes run on a few threads of their own (the
+# hasher releases the GIL); the bound keeps a burst of sign-ins from taking all the memory
+# or the default executor's threads, which the database and file work share.
+_hash_threads = ThreadPoolExecutor(
+    max_workers=max(2, min(4, os.cpu_count() or 2)), thread_name_prefix="relaydesk-argon2"
+)
+
+
 def hash_password(password: str) -> str:
     return _password_hash.hash(password)
 
@@ -26,6 +38,16 @@ def verify_password(password: str, password_hash: str) -> bool:
         return _password_hash.verify(password, password_hash)
     except Exception:  # a malformed stored hash must read as "wrong password", not a crash
         return False
+
+
+async def hash_password_async(password: str) -> str:
+    return await asyncio.get_running_loop().run_in_executor(_hash_threads, hash_password, password)
+
+
+async def verify_password_async(password: str, password_hash: str) -> bool:
+    return await asyncio.get_running_loop().run_in_executor(
+        _hash_threads, verify_password, password, password_hash
+    )
 
 
 def new_site_key() -> str:
