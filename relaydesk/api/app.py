@@ -21,6 +21,7 @@ from relaydesk.agents_console.admin_pages import router as admin_pages_router
 from relaydesk.agents_console.events import ConsoleNamespace
 from relaydesk.agents_console.inbox import router as inbox_router
 from relaydesk.agents_console.pages import router as pages_router
+from relaydesk.api.body_limit import BodyLimit
 from relaydesk.api.health import router as health_router
 from relaydesk.api.timing import ServerTimingMiddleware
 from relaydesk.attachments import cleanup as attachments_cleanup
@@ -54,6 +55,11 @@ class RelaydeskApp(socketio.ASGIApp):  # type: ignore[misc]
         super().__init__(sio, other_asgi_app=api, socketio_path="socket.io")
         self.sio = sio
         self.api = api
+        # Outermost, so Socket.IO polling bodies are limited too (engine.io reads them whole).
+        self._limited = BodyLimit(super().__call__)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self._limited(scope, receive, send)
 
 
 async def _warm_up_then_freeze(db: Database, settings: Settings) -> None:

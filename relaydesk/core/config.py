@@ -117,6 +117,20 @@ class Settings(BaseSettings):
         "`message:send` is refused with `server_busy` (clients retry with the same client_id).",
     )
 
+    max_request_bytes: int = Field(
+        1024 * 1024,
+        description="Largest request body of JSON and form routes, in bytes; larger ones get "
+        "413 before they are read.",
+    )
+    kb_max_request_bytes: int = Field(
+        16 * 1024 * 1024,
+        description="Largest request body of the knowledge-base JSON routes (an article may "
+        "hold 2 million characters), in bytes.",
+    )
+    kb_import_max_bytes: int = Field(
+        200 * 1024 * 1024,
+        description="Largest knowledge-base import request (all its files together), in bytes.",
+    )
     attachment_max_bytes: int = Field(
         10 * 1024 * 1024,
         description="Largest attachment (image or PDF) a visitor or agent may upload, in bytes.",
