@@ -9,6 +9,7 @@ from collections import defaultdict
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select
 
+from relaydesk.accounts import sessions
 from relaydesk.core.db import Database
 from relaydesk.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from relaydesk.core.models import Role, Site, StaffUser, Team, TeamMember
@@ -93,6 +94,8 @@ async def update_user(
         if capacity is not None:
             user.capacity = capacity
         if is_active is not None:
+            if user.is_active and not is_active:
+                user.session_version += 1  # reactivating must not revive old tokens
             user.is_active = is_active
         if team_ids is not None:
             await _check_teams(session, team_ids)
@@ -100,6 +103,10 @@ async def update_user(
             for team_id in sorted(set(team_ids)):
                 session.add(TeamMember(team_id=team_id, user_id=user_id))
         session.add(user)
+    if is_active is False or roles is not None or team_ids is not None:
+        # Rooms were joined at connect: only a reconnect (or none) reflects the change.
+        assert user.id is not None
+        await sessions.disconnect_consoles(user.id)
     return user
 
 
@@ -125,7 +132,7 @@ async def update_profile(
 
 async def change_password(
     db: Database, *, user_id: int, current_password: str, new_password: str
-) -> None:
+) -> StaffUser:
     check_password_strength(new_password)
     # Hashed before the write transaction: SQLite holds its one writer for the duration.
     new_hash = await hash_password_async(new_password)
@@ -142,7 +149,10 @@ async def change_password(
         if user.password_hash != current.password_hash:
             raise Unauthorized("the current password is wrong", code="wrong_password")
         user.password_hash = new_hash
+        user.session_version += 1  # every other session signs in with the new password
         session.add(user)
+    await sessions.disconnect_consoles(user_id)
+    return user
 
 
 # Teams

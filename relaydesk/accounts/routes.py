@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from relaydesk.accounts import throttle
+from relaydesk.accounts import sessions, throttle
 from relaydesk.api.deps import CurrentUser, DbDep, SettingsDep
 from relaydesk.core.security import create_token
 
@@ -52,6 +52,7 @@ async def issue_token(
         kind="access",
         subject=str(user.id),
         lifetime=timedelta(minutes=settings.access_token_minutes),
+        **sessions.claims_for(user),
     )
     return Token(access_token=token)
 

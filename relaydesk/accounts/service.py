@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import col, select
 
+from relaydesk.accounts import sessions
 from relaydesk.core.db import Database
 from relaydesk.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from relaydesk.core.models import Role, StaffUser, Team, TeamMember
@@ -69,11 +72,16 @@ async def authenticate(db: Database, *, email: str, password: str) -> StaffUser:
     return user
 
 
-async def get_active_user(db: Database, user_id: int) -> StaffUser:
+async def get_active_user(
+    db: Database, user_id: int, claims: dict[str, Any] | None = None
+) -> StaffUser:
+    """The user, if active; with a token's `claims`, also if that token was not revoked."""
     async with db.read() as session:
         user = await session.get(StaffUser, user_id)
     if user is None or not user.is_active:
         raise Unauthorized("the account no longer exists or is disabled", code="invalid_token")
+    if claims is not None:
+        sessions.check_version(user, claims)
     return user
 
 
@@ -121,3 +129,4 @@ async def set_password(db: Database, *, email: str, password: str) -> None:
         if user is None:
             raise NotFound(f"no user {email}", code="user_not_found")
         user.password_hash = new_hash
+        user.session_version += 1

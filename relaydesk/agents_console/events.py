@@ -39,12 +39,13 @@ class ConsoleNamespace(CollabEvents, RoutingEvents, RpcNamespace):
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         db = get_database()
         try:
-            user_id = staff_from_credentials(get_settings(), auth, environ)
-            user = await accounts.get_active_user(db, user_id)
+            claims = staff_from_credentials(get_settings(), auth, environ)
+            user_id = int(claims["sub"])
+            user = await accounts.get_active_user(db, user_id, claims)
         except (Unauthorized, Forbidden) as exc:
             raise refuse(exc.code, exc.message) from exc
         scope = await load_scope(db, user)
-        await self.save_session(sid, {"user_id": user_id})
+        await self.save_session(sid, {"user_id": user_id, "sv": user.session_version})
         await self.enter_room(sid, realtime.staff_room(user_id))
         site_ids = (
             [s.id for s in await sites.list_sites(db) if s.id is not None]
@@ -66,7 +67,8 @@ class ConsoleNamespace(CollabEvents, RoutingEvents, RpcNamespace):
         # Reloaded per event so a disabled account or a changed role takes effect at once.
         session: dict[str, Any] = await self.get_session(sid)
         db = get_database()
-        return await load_scope(db, await accounts.get_active_user(db, session["user_id"]))
+        claims = {"sv": session["sv"]}
+        return await load_scope(db, await accounts.get_active_user(db, session["user_id"], claims))
 
     async def _visible(self, sid: str, conversation_id: str) -> tuple[StaffScope, Conversation]:
         scope = await self._scope(sid)

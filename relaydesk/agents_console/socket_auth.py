@@ -74,9 +74,11 @@ def origin_allowed(settings: Settings, environ: dict[str, Any]) -> bool:
     return any(_host_port(netloc, parts.scheme) == target for netloc in allowed if netloc)
 
 
-def staff_from_credentials(settings: Settings, auth: Any, environ: dict[str, Any]) -> int:
-    """The staff user id behind a bearer token (auth), or else the console session cookie
-    together with the CSRF token the console page was given."""
+def staff_from_credentials(
+    settings: Settings, auth: Any, environ: dict[str, Any]
+) -> dict[str, Any]:
+    """The claims of a bearer token (auth), or else of the console session cookie, which
+    must come with the CSRF token the console page was given."""
     try:
         params = ConsoleAuth.model_validate(auth if isinstance(auth, dict) else {})
     except Exception:
@@ -84,8 +86,7 @@ def staff_from_credentials(settings: Settings, auth: Any, environ: dict[str, Any
     if not origin_allowed(settings, environ):
         raise Forbidden("this origin may not open the console", code="origin_not_allowed")
     if params.token:
-        claims = decode_token(settings, params.token, kind="access")
-        return int(claims["sub"])
+        return decode_token(settings, params.token, kind="access")
     cookies = _cookies(environ)
     session = cookies.get(SESSION_COOKIE)
     if session is None:
@@ -94,4 +95,4 @@ def staff_from_credentials(settings: Settings, auth: Any, environ: dict[str, Any
     expected = cookies.get(CSRF_COOKIE)
     if expected is None or not params.csrf or not hmac.compare_digest(expected.value, params.csrf):
         raise Forbidden("CSRF token missing or wrong", code="csrf_failed")
-    return int(claims["sub"])
+    return claims

@@ -132,6 +132,9 @@ class StaffUser(SQLModel, table=True):
     avatar_url: str | None = Field(default=None, max_length=500)
     capacity: int = Field(default=5)
     is_active: bool = Field(default=True)
+    # Every token names the version it was issued under; bumping it (sign-out, password
+    # change, deactivation) revokes them all at once.
+    session_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = _ts()
 
     def has_role(self, *roles: Role) -> bool:

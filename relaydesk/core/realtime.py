@@ -113,6 +113,10 @@ class SocketIOEmitter:
         # Through the client manager, so a socket connected to another node leaves too.
         await self.server.leave_room(sid, room, namespace=namespace)
 
+    async def disconnect(self, sid: str, *, namespace: str) -> None:
+        # Through the client manager, so a socket connected to another node goes too.
+        await self.server.disconnect(sid, namespace=namespace)
+
 
 class NullEmitter:
     """Used where no socket server runs (the CLI): state changes still happen."""
@@ -184,6 +188,14 @@ async def remove_from_conversation(sid: str, conversation_id: str) -> None:
     leave = getattr(_emitter, "leave_room", None)
     if leave is not None:
         await leave(sid, conversation_room(conversation_id), namespace=CONSOLE)
+
+
+async def disconnect_console(sids: list[str]) -> None:
+    """Disconnect these console sockets (on any node): their user's access was revoked."""
+    disconnect = getattr(_emitter, "disconnect", None)
+    if disconnect is not None:
+        for sid in sids:
+            await disconnect(sid, namespace=CONSOLE)
 
 
 def create_socket_server(settings: Settings) -> socketio.AsyncServer:
