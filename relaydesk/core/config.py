@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         description="`off` turns off the per-IP and per-visitor rate limits and connection "
         "caps, and nothing else: for load tests that run many clients from one address.",
     )
+    max_connections_per_ip: int = Field(
+        200,
+        ge=1,
+        description="Open sockets (widget and console) one IP address may hold on one node.",
+    )
     login_max_failures: int = Field(
         5, ge=1, description="Wrong passwords for one account before it is locked for a while."
     )

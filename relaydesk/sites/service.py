@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from relaydesk.core.db import Database
@@ -97,6 +98,26 @@ async def create_visitor(db: Database, *, site_id: int, locale: str | None) -> V
     visitor = Visitor(site_id=site_id, locale=locale)
     async with db.write() as session:
         session.add(visitor)
+    return visitor
+
+
+async def ensure_visitor(
+    db: Database, *, visitor_id: str, site_id: int, locale: str | None
+) -> Visitor:
+    """The visitor's row, made now if this is its first real use. A row of the same id on
+    another site is refused (ids come from signed tokens, so this means a forged one)."""
+    existing = await get_visitor(db, visitor_id=visitor_id, site_id=site_id)
+    if existing is not None:
+        return existing
+    try:
+        async with db.write() as session:
+            if await session.get(Visitor, visitor_id) is None:
+                session.add(Visitor(id=visitor_id, site_id=site_id, locale=locale))
+    except IntegrityError:
+        pass  # another tab of the same visitor made it first
+    visitor = await get_visitor(db, visitor_id=visitor_id, site_id=site_id)
+    if visitor is None:
+        raise NotFound("no such visitor", code="invalid_token")
     return visitor
 
 
