@@ -75,6 +75,12 @@ class Settings(BaseSettings):
         description="`off` turns off the per-IP and per-visitor rate limits and connection "
         "caps, and nothing else: for load tests that run many clients from one address.",
     )
+    socket_packets_per_second: float = Field(
+        100.0,
+        gt=0,
+        description="Socket.IO packets one connection may send a second (bursts of three "
+        "times that), checked before decoding; sustained floods are disconnected.",
+    )
     max_connections_per_ip: int = Field(
         200,
         ge=1,

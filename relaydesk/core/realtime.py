@@ -20,6 +20,7 @@ from engineio.exceptions import SocketIsClosedError
 from socketio import packet as sio_packet
 
 from relaydesk.core.config import Settings
+from relaydesk.core.packet_guard import GuardedServer
 from relaydesk.core.wire import JsonPacket
 
 log = logging.getLogger(__name__)
@@ -202,7 +203,7 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
     manager: socketio.AsyncManager | None = None
     if settings.redis_url:
         manager = socketio.AsyncRedisManager(settings.redis_url)
-    server = socketio.AsyncServer(
+    server = GuardedServer(
         async_mode="asgi",
         client_manager=manager,
         serializer=JsonPacket,
