@@ -18,8 +18,21 @@ router = APIRouter(prefix="/api/v1/sites", tags=["sites"])
 AdminUser = Annotated[StaffUser, Depends(require_roles(Role.ADMIN))]
 
 
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
 def public_base(request: Request, settings: Settings) -> str:
-    return (settings.public_url or str(request.base_url)).rstrip("/")
+    """The URL visitors reach us at: RELAYDESK_PUBLIC_URL. Without it, the Host header is
+    trusted only when it names this machine (a trial on localhost) or the configured
+    host; anything else (a forged Host) gets the configured host and port instead of
+    ending up in an embed snippet that an admin pastes into their website."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    host = (request.url.hostname or "").lower()
+    if host in _LOOPBACK or host == settings.host.lower():
+        return str(request.base_url).rstrip("/")
+    configured = "localhost" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    return f"http://{configured}:{settings.port}"
 
 
 def embed_snippet(base: str, site_key: str) -> str:

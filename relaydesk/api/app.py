@@ -22,6 +22,7 @@ from relaydesk.agents_console.events import ConsoleNamespace
 from relaydesk.agents_console.inbox import router as inbox_router
 from relaydesk.agents_console.pages import router as pages_router
 from relaydesk.api.body_limit import BodyLimit
+from relaydesk.api.headers import SecurityHeaders
 from relaydesk.api.health import router as health_router
 from relaydesk.api.timing import ServerTimingMiddleware
 from relaydesk.attachments import cleanup as attachments_cleanup
@@ -56,7 +57,7 @@ class RelaydeskApp(socketio.ASGIApp):  # type: ignore[misc]
         self.sio = sio
         self.api = api
         # Outermost, so Socket.IO polling bodies are limited too (engine.io reads them whole).
-        self._limited = BodyLimit(super().__call__)
+        self._limited = BodyLimit(SecurityHeaders(super().__call__))
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await self._limited(scope, receive, send)

@@ -8,7 +8,7 @@ import logging
 import os
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -36,6 +36,9 @@ DataDir = Annotated[
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 def _use_data_dir(data_dir: Path | None) -> None:
@@ -207,9 +210,20 @@ def serve(
     local_host = "127.0.0.1" if bind_host in ("0.0.0.0", "::", "") else bind_host
     link = server_link.publish(settings.data_dir, f"http://{local_host}:{bind_port}")
     try:
-        uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="info")
+        uvicorn.Server(server_config(create_app(settings), bind_host, bind_port)).run()
     finally:
         server_link.withdraw(settings.data_dir, link)
+
+
+def server_config(app: Any, host: str, port: int) -> uvicorn.Config:
+    """How `serve` runs uvicorn: no `server: uvicorn` header (it tells an attacker what to
+    try), and X-Forwarded-Proto/For honoured from the proxies uvicorn trusts
+    (FORWARDED_ALLOW_IPS, loopback by default) so https is seen behind a TLS proxy."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app, host=host, port=port, log_level="info", server_header=False, proxy_headers=True
+    )
 
 
 def _kb_echo_summary(summary: dict[str, Any], as_json: bool, how: str) -> None:

@@ -128,6 +128,12 @@ class Settings(BaseSettings):
         "`message:send` is refused with `server_busy` (clients retry with the same client_id).",
     )
 
+    hsts_seconds: int = Field(
+        0,
+        ge=0,
+        description="When above 0, responses to https requests carry Strict-Transport-Security "
+        "with this max-age (set it once TLS works: browsers then refuse plain http).",
+    )
     max_request_bytes: int = Field(
         1024 * 1024,
         description="Largest request body of JSON and form routes, in bytes; larger ones get "
