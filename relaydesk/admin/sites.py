@@ -46,6 +46,7 @@ def site_public(site: Site, base: str) -> SitePublic:
         site_key=site.site_key,
         name=site.name,
         allowed_origins=list(site.allowed_origins),
+        allow_any_origin=site.allow_any_origin,
         default_locale=site.default_locale,
         theme=dict(site.theme),
         business_hours=dict(site.business_hours),
@@ -84,6 +85,7 @@ async def create_site(
         db,
         name=body.name,
         allowed_origins=body.allowed_origins,
+        allow_any_origin=body.allow_any_origin,
         default_locale=body.default_locale,
         theme=body.theme.model_dump(exclude_none=True),
     )
@@ -113,6 +115,7 @@ async def update_site(
         site_id=site_id,
         name=body.name,
         allowed_origins=body.allowed_origins,
+        allow_any_origin=body.allow_any_origin,
         default_locale=body.default_locale,
         theme=body.theme.model_dump(exclude_none=True) if body.theme is not None else None,
         business_hours=body.business_hours,

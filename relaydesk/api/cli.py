@@ -127,6 +127,9 @@ def sites_create(
     origin: Annotated[
         list[str] | None, typer.Option(help="Allowed origin, e.g. https://example.com.")
     ] = None,
+    any_origin: Annotated[
+        bool, typer.Option(help="Let any website embed the widget (not recommended).")
+    ] = False,
     locale: Annotated[str, typer.Option(help="Default locale (en or zh).")] = "en",
     data_dir: DataDir = None,
     as_json: AsJson = False,
@@ -135,6 +138,14 @@ def sites_create(
     from relaydesk.core.db import get_database
     from relaydesk.sites import service as sites
 
+    if not origin and not any_origin:
+        # An empty allow-list admits no website: say so rather than create a dead site.
+        typer.echo(
+            "Give the websites that may embed the widget: --origin https://your-site.example "
+            "(repeatable), or --any-origin to allow every website.",
+            err=True,
+        )
+        raise typer.Exit(2)
     _use_data_dir(data_dir)
     _migrate()
 
@@ -142,7 +153,11 @@ def sites_create(
         db = get_database()
         try:
             return await sites.create_site(
-                db, name=name, allowed_origins=origin, default_locale=locale
+                db,
+                name=name,
+                allowed_origins=origin,
+                allow_any_origin=any_origin,
+                default_locale=locale,
             )
         finally:
             await db.dispose()

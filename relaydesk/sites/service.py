@@ -28,6 +28,7 @@ async def create_site(
     *,
     name: str,
     allowed_origins: list[str] | None = None,
+    allow_any_origin: bool = False,
     default_locale: str = "en",
     site_key: str | None = None,
     theme: dict[str, Any] | None = None,
@@ -41,6 +42,7 @@ async def create_site(
         site_key=site_key or new_site_key(),
         name=name,
         allowed_origins=[normalise_origin(o) for o in allowed_origins or []],
+        allow_any_origin=allow_any_origin,
         default_locale=default_locale,
         theme=theme or {},
     )
@@ -76,10 +78,14 @@ async def list_sites(db: Database) -> list[Site]:
 
 
 def origin_allowed(site: Site, origin: str | None) -> bool:
-    """An empty allow-list admits every origin (handy in development); otherwise the
-    browser's Origin header must match one entry. Non-browser clients send no Origin."""
-    if not site.allowed_origins or origin is None:
+    """The browser's Origin must match an entry of the allow-list, unless the site has
+    the explicit any-origin switch on. An empty list admits no browser (it used to admit
+    every one, so a site created without origins could be embedded anywhere). Clients
+    that are not browsers send no Origin, and could claim any."""
+    if origin is None or site.allow_any_origin:
         return True
+    if not site.allowed_origins:
+        return False
     try:
         return normalise_origin(origin) in site.allowed_origins
     except InvalidInput:
@@ -134,6 +140,7 @@ async def update_site(
     site_id: int,
     name: str | None = None,
     allowed_origins: list[str] | None = None,
+    allow_any_origin: bool | None = None,
     default_locale: str | None = None,
     theme: dict[str, Any] | None = None,
     business_hours: dict[str, Any] | None = None,
@@ -154,6 +161,8 @@ async def update_site(
             site.name = name.strip()
         if origins is not None:
             site.allowed_origins = origins
+        if allow_any_origin is not None:
+            site.allow_any_origin = allow_any_origin
         if default_locale is not None:
             site.default_locale = default_locale
         if theme is not None:

@@ -1,4 +1,4 @@
-"""security: staff session versions (token revocation)
+"""security: staff session versions (token revocation), the sites' any-origin switch
 
 Revision ID: 0005_security
 Revises: 0001
@@ -20,8 +20,14 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("session_version", sa.Integer(), nullable=False, server_default="0")
         )
+    with op.batch_alter_table("site") as batch:
+        batch.add_column(
+            sa.Column("allow_any_origin", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("site") as batch:
+        batch.drop_column("allow_any_origin")
     with op.batch_alter_table("staff_user") as batch:
         batch.drop_column("session_version")
