@@ -53,6 +53,8 @@ def _server_env(extra: dict[str, str]) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     if SHARED_MODEL_DIR.is_dir():
         env["RELAYDESK_EMBEDDING_MODEL_DIR"] = str(SHARED_MODEL_DIR)
+    # 500 clients from one address: lift the per-IP and per-visitor limits, nothing else.
+    env["RELAYDESK_RATE_LIMITS"] = "off"
     env.update(extra)
     return env
 
@@ -144,7 +146,18 @@ def relaydesk_server(
     env = _server_env(db_env)
     data_dir = workdir / "data"
     site = _cli(
-        ["sites", "create", "--name", "bench", "--json", "--data-dir", str(data_dir)], env, workdir
+        [
+            "sites",
+            "create",
+            "--name",
+            "bench",
+            "--any-origin",
+            "--json",
+            "--data-dir",
+            str(data_dir),
+        ],
+        env,
+        workdir,
     )
     agent = _cli(
         [

@@ -18,6 +18,7 @@ import uvicorn
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
+from relaydesk.accounts import throttle
 from relaydesk.api.app import create_app
 from relaydesk.conversations import hooks
 from relaydesk.core import migrate, realtime, security
@@ -44,6 +45,9 @@ def _cheap_password_hashing() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _no_hook_runs_from_earlier_tests() -> None:
     hooks.forget_runs()
+    # Sign-in failures are counted per process: one test's bad logins must not lock the
+    # next test's client (every test signs in from 127.0.0.1).
+    throttle.reset()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -9,6 +9,8 @@ const main = document.getElementById("rd-main");
 const socket = io("/console", {
   transports: ["websocket", "polling"],
   withCredentials: true,
+  // The cookie alone does not open the socket: the page's CSRF token proves it is ours.
+  auth: (cb) => cb({ csrf: document.querySelector('meta[name="csrf-token"]').content }),
   reconnectionDelay: 400,
   reconnectionDelayMax: 8000,
 });

@@ -9,10 +9,11 @@ from collections import defaultdict
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select
 
+from relaydesk.accounts import sessions
 from relaydesk.core.db import Database
 from relaydesk.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from relaydesk.core.models import Role, Site, StaffUser, Team, TeamMember
-from relaydesk.core.security import hash_password, verify_password
+from relaydesk.core.security import hash_password_async, verify_password_async
 
 MIN_PASSWORD = 8
 
@@ -93,6 +94,8 @@ async def update_user(
         if capacity is not None:
             user.capacity = capacity
         if is_active is not None:
+            if user.is_active and not is_active:
+                user.session_version += 1  # reactivating must not revive old tokens
             user.is_active = is_active
         if team_ids is not None:
             await _check_teams(session, team_ids)
@@ -100,6 +103,10 @@ async def update_user(
             for team_id in sorted(set(team_ids)):
                 session.add(TeamMember(team_id=team_id, user_id=user_id))
         session.add(user)
+    if is_active is False or roles is not None or team_ids is not None:
+        # Rooms were joined at connect: only a reconnect (or none) reflects the change.
+        assert user.id is not None
+        await sessions.disconnect_consoles(user.id)
     return user
 
 
@@ -125,16 +132,27 @@ async def update_profile(
 
 async def change_password(
     db: Database, *, user_id: int, current_password: str, new_password: str
-) -> None:
+) -> StaffUser:
     check_password_strength(new_password)
+    # Hashed before the write transaction: SQLite holds its one writer for the duration.
+    new_hash = await hash_password_async(new_password)
+    async with db.read() as session:
+        current = await session.get(StaffUser, user_id)
+    if current is None:
+        raise NotFound("no such user", code="user_not_found")
+    if not await verify_password_async(current_password, current.password_hash):
+        raise Unauthorized("the current password is wrong", code="wrong_password")
     async with db.write() as session:
         user = await session.get(StaffUser, user_id)
         if user is None:
             raise NotFound("no such user", code="user_not_found")
-        if not verify_password(current_password, user.password_hash):
+        if user.password_hash != current.password_hash:
             raise Unauthorized("the current password is wrong", code="wrong_password")
-        user.password_hash = hash_password(new_password)
+        user.password_hash = new_hash
+        user.session_version += 1  # every other session signs in with the new password
         session.add(user)
+    await sessions.disconnect_consoles(user_id)
+    return user
 
 
 # Teams

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from relaydesk.accounts import service as accounts
+from relaydesk.accounts import sessions, throttle
 from relaydesk.api.deps import CurrentUser, DbDep, SettingsDep
 from relaydesk.core.security import create_token
 
@@ -33,15 +33,26 @@ class StaffUserPublic(BaseModel):
 
 @router.post("/token", response_model=Token)
 async def issue_token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], db: DbDep, settings: SettingsDep
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    db: DbDep,
+    settings: SettingsDep,
 ) -> Token:
-    """OAuth2 password grant: email as `username`, and the password."""
-    user = await accounts.authenticate(db, email=form.username, password=form.password)
+    """OAuth2 password grant: email as `username`, and the password. Repeated failures
+    lock the account and the address out for a while (429 `too_many_attempts`)."""
+    user = await throttle.sign_in(
+        db,
+        settings,
+        email=form.username,
+        password=form.password,
+        ip=request.client.host if request.client else None,
+    )
     token = create_token(
         settings,
         kind="access",
         subject=str(user.id),
         lifetime=timedelta(minutes=settings.access_token_minutes),
+        **sessions.claims_for(user),
     )
     return Token(access_token=token)
 

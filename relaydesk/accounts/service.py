@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import col, select
 
+from relaydesk.accounts import sessions
 from relaydesk.core.db import Database
 from relaydesk.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from relaydesk.core.models import Role, StaffUser, Team, TeamMember
-from relaydesk.core.security import hash_password, verify_password
+from relaydesk.core.security import hash_password, hash_password_async, verify_password_async
 
 # Verifying against a real hash when the email is unknown keeps the response time the same,
 # so login timing does not reveal which emails have accounts.
@@ -38,7 +41,7 @@ async def create_user(
     user = StaffUser(
         email=email,
         name=(name or email.split("@")[0]).strip()[:200],
-        password_hash=hash_password(password),
+        password_hash=await hash_password_async(password),
         roles=[Role(r).value for r in roles],
     )
     async with db.write() as session:
@@ -62,18 +65,23 @@ async def authenticate(db: Database, *, email: str, password: str) -> StaffUser:
             await session.execute(select(StaffUser).where(StaffUser.email == email.strip().lower()))
         ).scalar_one_or_none()
     if user is None:
-        verify_password(password, _DUMMY_HASH)
+        await verify_password_async(password, _DUMMY_HASH)
         raise Unauthorized("wrong email or password", code="bad_credentials")
-    if not verify_password(password, user.password_hash) or not user.is_active:
+    if not await verify_password_async(password, user.password_hash) or not user.is_active:
         raise Unauthorized("wrong email or password", code="bad_credentials")
     return user
 
 
-async def get_active_user(db: Database, user_id: int) -> StaffUser:
+async def get_active_user(
+    db: Database, user_id: int, claims: dict[str, Any] | None = None
+) -> StaffUser:
+    """The user, if active; with a token's `claims`, also if that token was not revoked."""
     async with db.read() as session:
         user = await session.get(StaffUser, user_id)
     if user is None or not user.is_active:
         raise Unauthorized("the account no longer exists or is disabled", code="invalid_token")
+    if claims is not None:
+        sessions.check_version(user, claims)
     return user
 
 
@@ -111,6 +119,7 @@ async def add_team_member(db: Database, *, team_id: int, user_id: int) -> None:
 async def set_password(db: Database, *, email: str, password: str) -> None:
     if len(password) < 8:
         raise InvalidInput("password must have at least 8 characters", code="weak_password")
+    new_hash = await hash_password_async(password)
     async with db.write() as session:
         user = (
             await session.execute(
@@ -119,4 +128,5 @@ async def set_password(db: Database, *, email: str, password: str) -> None:
         ).scalar_one_or_none()
         if user is None:
             raise NotFound(f"no user {email}", code="user_not_found")
-        user.password_hash = hash_password(password)
+        user.password_hash = new_hash
+        user.session_version += 1

@@ -8,13 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, File, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 
-from relaydesk.accounts import manage
+from relaydesk.accounts import manage, sessions
 from relaydesk.accounts.routes import StaffUserPublic
 from relaydesk.admin import avatars
 from relaydesk.admin.schemas import PasswordChange, ProfileUpdate
 from relaydesk.admin.sites import public_base
 from relaydesk.api.deps import CurrentUser, DbDep, SettingsDep
 from relaydesk.core.errors import InvalidInput, NotFound
+from relaydesk.core.security import SESSION_COOKIE
 
 router = APIRouter(prefix="/api/v1/auth/me", tags=["auth"])
 files = APIRouter(include_in_schema=False)
@@ -39,16 +40,23 @@ async def update_me(body: ProfileUpdate, db: DbDep, user: CurrentUser) -> StaffU
 
 
 @router.post("/password", status_code=204)
-async def change_password(body: PasswordChange, db: DbDep, user: CurrentUser) -> Response:
-    """Needs the current password, so a borrowed session cannot lock the owner out."""
+async def change_password(
+    request: Request, body: PasswordChange, db: DbDep, settings: SettingsDep, user: CurrentUser
+) -> Response:
+    """Needs the current password, so a borrowed session cannot lock the owner out. Every
+    other session and token is signed out; a console session making the change gets a
+    fresh cookie, a bearer-token caller must request a new token."""
     assert user.id is not None
-    await manage.change_password(
+    updated = await manage.change_password(
         db,
         user_id=user.id,
         current_password=body.current_password,
         new_password=body.new_password,
     )
-    return Response(status_code=204)
+    response = Response(status_code=204)
+    if "authorization" not in request.headers and SESSION_COOKIE in request.cookies:
+        sessions.set_session_cookie(response, request, settings, updated, remember=False)
+    return response
 
 
 @router.post("/avatar", response_model=StaffUserPublic)

@@ -137,6 +137,8 @@ class SiteTheme(_Strict):
 class SiteCreate(_Strict):
     name: Name
     allowed_origins: list[Origin] = Field(default_factory=list, max_length=50)
+    # Embeddable from any website: off unless asked for (an empty list admits none).
+    allow_any_origin: bool = False
     default_locale: Locale = "en"
     theme: SiteTheme = Field(default_factory=SiteTheme)
 
@@ -144,6 +146,7 @@ class SiteCreate(_Strict):
 class SiteUpdate(_Strict):
     name: Name | None = None
     allowed_origins: list[Origin] | None = Field(None, max_length=50)
+    allow_any_origin: bool | None = None
     default_locale: Locale | None = None
     theme: SiteTheme | None = None
     # {} means always open; otherwise the `relaydesk.bot.policy.BusinessHours` shape.
@@ -174,6 +177,7 @@ class SitePublic(BaseModel):
     site_key: str
     name: str
     allowed_origins: list[str]
+    allow_any_origin: bool
     default_locale: str
     theme: dict[str, Any]
     business_hours: dict[str, Any]

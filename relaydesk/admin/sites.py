@@ -18,8 +18,21 @@ router = APIRouter(prefix="/api/v1/sites", tags=["sites"])
 AdminUser = Annotated[StaffUser, Depends(require_roles(Role.ADMIN))]
 
 
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
 def public_base(request: Request, settings: Settings) -> str:
-    return (settings.public_url or str(request.base_url)).rstrip("/")
+    """The URL visitors reach us at: RELAYDESK_PUBLIC_URL. Without it, the Host header is
+    trusted only when it names this machine (a trial on localhost) or the configured
+    host; anything else (a forged Host) gets the configured host and port instead of
+    ending up in an embed snippet that an admin pastes into their website."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    host = (request.url.hostname or "").lower()
+    if host in _LOOPBACK or host == settings.host.lower():
+        return str(request.base_url).rstrip("/")
+    configured = "localhost" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    return f"http://{configured}:{settings.port}"
 
 
 def embed_snippet(base: str, site_key: str) -> str:
@@ -33,6 +46,7 @@ def site_public(site: Site, base: str) -> SitePublic:
         site_key=site.site_key,
         name=site.name,
         allowed_origins=list(site.allowed_origins),
+        allow_any_origin=site.allow_any_origin,
         default_locale=site.default_locale,
         theme=dict(site.theme),
         business_hours=dict(site.business_hours),
@@ -71,6 +85,7 @@ async def create_site(
         db,
         name=body.name,
         allowed_origins=body.allowed_origins,
+        allow_any_origin=body.allow_any_origin,
         default_locale=body.default_locale,
         theme=body.theme.model_dump(exclude_none=True),
     )
@@ -100,6 +115,7 @@ async def update_site(
         site_id=site_id,
         name=body.name,
         allowed_origins=body.allowed_origins,
+        allow_any_origin=body.allow_any_origin,
         default_locale=body.default_locale,
         theme=body.theme.model_dump(exclude_none=True) if body.theme is not None else None,
         business_hours=body.business_hours,

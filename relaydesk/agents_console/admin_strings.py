@@ -86,10 +86,24 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "admin.reactivate": ("Reactivate", "重新启用"),
     "admin.origins": ("Allowed origins", "允许的来源"),
     "admin.origins_hint": (
-        "One per line, e.g. https://shop.example.com. Empty admits every origin.",
-        "每行一个，如 https://shop.example.com。留空则允许所有来源。",
+        "One per line, e.g. https://shop.example.com. Empty admits no website.",
+        "每行一个，如 https://shop.example.com。留空则不允许任何网站。",
     ),
-    "admin.any_origin": ("any origin", "任意来源"),
+    "admin.any_origin": (
+        "any origin (warning: any website can embed it)",
+        "任意来源（警告：任何网站都可嵌入）",
+    ),
+    "admin.no_origin": ("no website yet", "尚无允许的网站"),
+    "admin.allow_any_origin": ("Allow any website to embed the widget", "允许任何网站嵌入小部件"),
+    "admin.any_origin_warning": (
+        "Any website can embed this widget and talk to your bot and agents as this site. "
+        "List your websites' origins instead.",
+        "任何网站都可以嵌入此小部件，并以本站点的身份与机器人和客服对话。请改为列出您网站的来源。",
+    ),
+    "admin.no_origin_warning": (
+        "No website may embed this widget yet: add your website's origin above.",
+        "目前没有网站可以嵌入此小部件：请在上方添加您网站的来源。",
+    ),
     "admin.locale": ("Default language", "默认语言"),
     "admin.locale.en": ("English", "英语"),
     "admin.locale.zh": ("Chinese", "中文"),

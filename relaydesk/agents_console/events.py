@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from http.cookies import SimpleCookie
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from relaydesk.accounts import service as accounts
+from relaydesk.agents_console.socket_auth import staff_from_credentials
 from relaydesk.attachments import service as attachments
 from relaydesk.bot import events as bot_events
 from relaydesk.collab.events import CollabEvents, join_extras
@@ -29,42 +27,9 @@ from relaydesk.core.config import get_settings
 from relaydesk.core.db import get_database
 from relaydesk.core.errors import Forbidden, NotFound, Unauthorized
 from relaydesk.core.models import Conversation, Role
-from relaydesk.core.security import SESSION_COOKIE, decode_token
 from relaydesk.core.socket_rpc import Ack, RpcNamespace, event, ok, refuse
 from relaydesk.routing.console_events import RoutingEvents
 from relaydesk.sites import service as sites
-
-
-class ConsoleAuth(BaseModel):
-    model_config = ConfigDict(extra="ignore", strict=True)
-    token: str | None = None
-
-
-def _cookie_token(environ: dict[str, Any]) -> str | None:
-    cookie = SimpleCookie()
-    try:
-        cookie.load(environ.get("HTTP_COOKIE", ""))
-    except Exception:
-        return None
-    morsel = cookie.get(SESSION_COOKIE)
-    return morsel.value if morsel else None
-
-
-async def staff_from_credentials(auth: Any, environ: dict[str, Any]) -> int:
-    """The staff user id behind a bearer token (auth) or the console session cookie."""
-    settings = get_settings()
-    try:
-        params = ConsoleAuth.model_validate(auth if isinstance(auth, dict) else {})
-    except Exception:
-        params = ConsoleAuth()
-    if params.token:
-        claims = decode_token(settings, params.token, kind="access")
-    else:
-        cookie = _cookie_token(environ)
-        if cookie is None:
-            raise Unauthorized("sign in first", code="unauthorized")
-        claims = decode_token(settings, cookie, kind="session")
-    return int(claims["sub"])
 
 
 class ConsoleNamespace(CollabEvents, RoutingEvents, RpcNamespace):
@@ -74,12 +39,13 @@ class ConsoleNamespace(CollabEvents, RoutingEvents, RpcNamespace):
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         db = get_database()
         try:
-            user_id = await staff_from_credentials(auth, environ)
-            user = await accounts.get_active_user(db, user_id)
-        except Unauthorized as exc:
+            claims = staff_from_credentials(get_settings(), auth, environ)
+            user_id = int(claims["sub"])
+            user = await accounts.get_active_user(db, user_id, claims)
+        except (Unauthorized, Forbidden) as exc:
             raise refuse(exc.code, exc.message) from exc
         scope = await load_scope(db, user)
-        await self.save_session(sid, {"user_id": user_id})
+        await self.save_session(sid, {"user_id": user_id, "sv": user.session_version})
         await self.enter_room(sid, realtime.staff_room(user_id))
         site_ids = (
             [s.id for s in await sites.list_sites(db) if s.id is not None]
@@ -101,7 +67,8 @@ class ConsoleNamespace(CollabEvents, RoutingEvents, RpcNamespace):
         # Reloaded per event so a disabled account or a changed role takes effect at once.
         session: dict[str, Any] = await self.get_session(sid)
         db = get_database()
-        return await load_scope(db, await accounts.get_active_user(db, session["user_id"]))
+        claims = {"sv": session["sv"]}
+        return await load_scope(db, await accounts.get_active_user(db, session["user_id"], claims))
 
     async def _visible(self, sid: str, conversation_id: str) -> tuple[StaffScope, Conversation]:
         scope = await self._scope(sid)

@@ -244,7 +244,8 @@ async def _filters(
     """What the caller may see, narrowed to `view` (None: every view) and the filters."""
     if not scope.handles_conversations:
         raise Forbidden("your role has no inbox")
-    conditions = [_visibility(scope)]
+    # Opened but empty conversations stay out of every inbox until their first message.
+    conditions = [_visibility(scope), col(Conversation.last_seq) > 0]
     if view is not None:
         conditions.append(_view_filter(scope, view))
     await check_filters(db, scope, filters)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hmac
 import json
 import re
-from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,9 +15,11 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 
 from relaydesk.accounts import service as accounts
+from relaydesk.accounts import sessions, throttle
 from relaydesk.api.deps import DbDep, SettingsDep
 from relaydesk.conversations.policy import load_scope
-from relaydesk.core.errors import NotFound, Unauthorized
+from relaydesk.core.config import get_settings
+from relaydesk.core.errors import NotFound, RateLimited, Unauthorized
 from relaydesk.core.i18n import (
     LOCALE_COOKIE,
     MESSAGES,
@@ -31,7 +32,6 @@ from relaydesk.core.security import (
     CSRF_COOKIE,
     CSRF_HEADER,
     SESSION_COOKIE,
-    create_token,
     decode_token,
     new_csrf_token,
 )
@@ -51,7 +51,13 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
         {"locale": locale, "t": translator(locale), "csrf_token": csrf, **context},
         status_code=status_code,
     )
-    response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict")
+    response.set_cookie(
+        CSRF_COOKIE,
+        csrf,
+        httponly=True,
+        samesite="strict",
+        secure=sessions.cookie_secure(request, get_settings()),
+    )
     if normalise_locale(request.query_params.get("lang")):
         response.set_cookie(LOCALE_COOKIE, locale, samesite="lax", max_age=365 * 86400)
     return response
@@ -93,32 +99,41 @@ async def login(
             request, "login.html", 400, next=_safe_next(next), error="login.csrf", email=email
         )
     try:
-        user = await accounts.authenticate(db, email=email, password=password)
+        user = await throttle.sign_in(
+            db,
+            settings,
+            email=email,
+            password=password,
+            ip=request.client.host if request.client else None,
+        )
     except Unauthorized:
         return render(
             request, "login.html", 401, next=_safe_next(next), error="login.failed", email=email
         )
-    lifetime = timedelta(days=settings.session_days) if remember else timedelta(hours=12)
-    token = create_token(settings, kind="session", subject=str(user.id), lifetime=lifetime)
+    except RateLimited as exc:
+        response = render(
+            request, "login.html", 429, next=_safe_next(next), error="login.locked", email=email
+        )
+        response.headers["Retry-After"] = str(exc.details.get("retry_after", 60))
+        return response
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="lax",
-        secure=settings.environment == "production",
-        max_age=int(lifetime.total_seconds()) if remember else None,
-    )
-    response.set_cookie(CSRF_COOKIE, new_csrf_token(), httponly=True, samesite="strict")
+    sessions.set_session_cookie(response, request, settings, user, remember=bool(remember))
     return response
 
 
 @router.post("/logout")
 async def logout(
-    request: Request, csrf_token: Annotated[str, Form(max_length=200)] = ""
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     if not _csrf_ok(request, csrf_token):
         return Response("CSRF token missing or wrong", status_code=400)
+    user = await _signed_in(request, db, settings)
+    if user is not None and user.id is not None:
+        # Deleting the cookie is not enough: a copy of it would work for 14 more days.
+        await sessions.revoke(db, user_id=user.id)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -133,7 +148,7 @@ def _assets() -> tuple[str, str]:
 async def _signed_in(request: Request, db: DbDep, settings: SettingsDep) -> StaffUser | None:
     try:
         claims = decode_token(settings, request.cookies.get(SESSION_COOKIE), kind="session")
-        return await accounts.get_active_user(db, int(claims["sub"]))
+        return await accounts.get_active_user(db, int(claims["sub"]), claims)
     except Unauthorized:
         return None
 

@@ -21,7 +21,9 @@ from relaydesk.agents_console.admin_pages import router as admin_pages_router
 from relaydesk.agents_console.events import ConsoleNamespace
 from relaydesk.agents_console.inbox import router as inbox_router
 from relaydesk.agents_console.pages import router as pages_router
+from relaydesk.api.body_limit import BodyLimit
 from relaydesk.api.favicon import router as favicon_router
+from relaydesk.api.headers import SecurityHeaders
 from relaydesk.api.health import router as health_router
 from relaydesk.api.timing import ServerTimingMiddleware
 from relaydesk.attachments import cleanup as attachments_cleanup
@@ -55,6 +57,11 @@ class RelaydeskApp(socketio.ASGIApp):  # type: ignore[misc]
         super().__init__(sio, other_asgi_app=api, socketio_path="socket.io")
         self.sio = sio
         self.api = api
+        # Outermost, so Socket.IO polling bodies are limited too (engine.io reads them whole).
+        self._limited = BodyLimit(SecurityHeaders(super().__call__))
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self._limited(scope, receive, send)
 
 
 async def _warm_up_then_freeze(db: Database, settings: Settings, *, freeze: bool) -> None:
@@ -115,7 +122,9 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
 
     @api.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else {}
+        if "retry_after" in exc.details:
+            headers["Retry-After"] = str(exc.details["retry_after"])
         return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status, headers=headers)
 
     @api.exception_handler(RequestValidationError)

@@ -8,7 +8,7 @@ import logging
 import os
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -36,6 +36,9 @@ DataDir = Annotated[
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 def _use_data_dir(data_dir: Path | None) -> None:
@@ -124,6 +127,9 @@ def sites_create(
     origin: Annotated[
         list[str] | None, typer.Option(help="Allowed origin, e.g. https://example.com.")
     ] = None,
+    any_origin: Annotated[
+        bool, typer.Option(help="Let any website embed the widget (not recommended).")
+    ] = False,
     locale: Annotated[str, typer.Option(help="Default locale (en or zh).")] = "en",
     data_dir: DataDir = None,
     as_json: AsJson = False,
@@ -132,6 +138,14 @@ def sites_create(
     from relaydesk.core.db import get_database
     from relaydesk.sites import service as sites
 
+    if not origin and not any_origin:
+        # An empty allow-list admits no website: say so rather than create a dead site.
+        typer.echo(
+            "Give the websites that may embed the widget: --origin https://your-site.example "
+            "(repeatable), or --any-origin to allow every website.",
+            err=True,
+        )
+        raise typer.Exit(2)
     _use_data_dir(data_dir)
     _migrate()
 
@@ -139,7 +153,11 @@ def sites_create(
         db = get_database()
         try:
             return await sites.create_site(
-                db, name=name, allowed_origins=origin, default_locale=locale
+                db,
+                name=name,
+                allowed_origins=origin,
+                allow_any_origin=any_origin,
+                default_locale=locale,
             )
         finally:
             await db.dispose()
@@ -207,9 +225,20 @@ def serve(
     local_host = "127.0.0.1" if bind_host in ("0.0.0.0", "::", "") else bind_host
     link = server_link.publish(settings.data_dir, f"http://{local_host}:{bind_port}")
     try:
-        uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="info")
+        uvicorn.Server(server_config(create_app(settings), bind_host, bind_port)).run()
     finally:
         server_link.withdraw(settings.data_dir, link)
+
+
+def server_config(app: Any, host: str, port: int) -> uvicorn.Config:
+    """How `serve` runs uvicorn: no `server: uvicorn` header (it tells an attacker what to
+    try), and X-Forwarded-Proto/For honoured from the proxies uvicorn trusts
+    (FORWARDED_ALLOW_IPS, loopback by default) so https is seen behind a TLS proxy."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app, host=host, port=port, log_level="info", server_header=False, proxy_headers=True
+    )
 
 
 def _kb_echo_summary(summary: dict[str, Any], as_json: bool, how: str) -> None:

@@ -58,6 +58,8 @@ async def seed_demo(db: Database, data_dir: Path) -> DemoCredentials:
             db,
             name="Relaydesk Demo Help Center",
             site_key=DEMO_SITE_KEY,
+            # The demo page is served by this server, at whatever address it runs on.
+            allow_any_origin=True,
             default_locale="en",
             theme=DEMO_THEME,
         )

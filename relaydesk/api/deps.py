@@ -51,7 +51,7 @@ async def current_user(
             sent = request.headers.get(CSRF_HEADER, "")
             if not expected or not hmac.compare_digest(expected, sent):
                 raise Forbidden("CSRF token missing or wrong", code="csrf_failed")
-    return await accounts.get_active_user(db, int(claims["sub"]))
+    return await accounts.get_active_user(db, int(claims["sub"]), claims)
 
 
 CurrentUser = Annotated[StaffUser, Depends(current_user)]

@@ -98,7 +98,6 @@ async def open_conversation(
                 .limit(1)
             )
         ).scalar_one_or_none()
-        created = conversation is None
         if conversation is None:
             conversation = Conversation(site_id=site_id, visitor_id=visitor_id)
             session.add(conversation)
@@ -114,8 +113,9 @@ async def open_conversation(
             messages: list[Message] = []
         else:
             messages = await _latest_messages(session, conversation.id)
-    if created:
-        await announce(db, conversation)
+    # Not announced to the staff inboxes yet: an opened, empty conversation is no one's
+    # business (a flood of tokenless connections would otherwise fill every inbox). The
+    # first message announces it.
     return conversation, messages
 
 
@@ -175,6 +175,8 @@ async def send_message(
     if result.status_changed:
         await announce(db, result.conversation)
         await hooks.conversation_changed(result.conversation, hooks.Before(status=None))
+    elif result.message.seq == 1:
+        await announce(db, result.conversation)  # the first message puts it in the inbox
     if sender.kind == SenderKind.VISITOR:
         hooks.visitor_message_stored(result)
     return result

@@ -15,9 +15,15 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# A development-only secret: refused outside `environment=development` so a production
-# deployment can never run with a key that is published in this repository.
-DEV_SECRET_KEY = "relaydesk-development-secret-do-not-use-in-production"
+from relaydesk.core.keys import (
+    DEV_SECRET_KEY,
+    SigningKeys,
+    load_signing_keys,
+    split_keys,
+    weak_key_problem,
+)
+
+__all__ = ["DEV_SECRET_KEY", "Settings", "get_settings", "override_settings"]
 
 
 class Settings(BaseSettings):
@@ -42,13 +48,63 @@ class Settings(BaseSettings):
         description="redis://host:6379/0 enables the Redis Socket.IO manager, presence, "
         "rate limits and locks shared across nodes.",
     )
-    secret_key: SecretStr = Field(
-        SecretStr(DEV_SECRET_KEY), description="Signs session cookies, JWTs and visitor tokens."
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Signs session cookies, JWTs and visitor tokens. Unset: a random key is "
+        "generated on first start and kept in the data dir (`secret_key`, mode 0600). Outside "
+        "development it must be at least 32 characters of random text.",
+    )
+    previous_secret_keys: SecretStr | None = Field(
+        None,
+        description="Comma-separated keys that signed tokens before the current one: still "
+        "accepted when verifying (tokens name their key with `kid`), never used to sign.",
     )
     host: str = Field("127.0.0.1", description="Default bind address of `relaydesk serve`.")
     port: int = Field(8000, description="Default port of `relaydesk serve`.")
     public_url: str | None = Field(
         None, description="The URL visitors reach the server at (used in the embed snippet)."
+    )
+    console_origins: str | None = Field(
+        None,
+        description="Comma-separated origins allowed to open the /console socket besides the "
+        "server's own (the Host header's, and RELAYDESK_PUBLIC_URL's): list the public origin "
+        "when a proxy rewrites Host.",
+    )
+    rate_limits: Literal["on", "off"] = Field(
+        "on",
+        description="`off` turns off the per-IP and per-visitor rate limits and connection "
+        "caps, and nothing else: for load tests that run many clients from one address.",
+    )
+    socket_packets_per_second: float = Field(
+        100.0,
+        gt=0,
+        description="Socket.IO packets one connection may send a second (bursts of three "
+        "times that), checked before decoding; sustained floods are disconnected.",
+    )
+    max_connections_per_ip: int = Field(
+        200,
+        ge=1,
+        description="Open sockets (widget and console) one IP address may hold on one node.",
+    )
+    login_max_failures: int = Field(
+        5, ge=1, description="Wrong passwords for one account before it is locked for a while."
+    )
+    login_max_failures_per_ip: int = Field(
+        20, ge=1, description="Failed sign-ins from one IP address before it is locked for a while."
+    )
+    login_lockout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="The first lockout after too many failed sign-ins; each further failure "
+        "doubles it, up to RELAYDESK_LOGIN_LOCKOUT_MAX_SECONDS.",
+    )
+    login_lockout_max_seconds: float = Field(
+        900.0, gt=0, description="The longest sign-in lockout."
+    )
+    login_failure_window_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="Failed sign-ins are forgotten after this long without another one.",
     )
     access_token_minutes: int = Field(60 * 12, description="Lifetime of staff bearer tokens.")
     session_days: int = Field(14, description="Lifetime of a remembered console session.")
@@ -72,6 +128,26 @@ class Settings(BaseSettings):
         "`message:send` is refused with `server_busy` (clients retry with the same client_id).",
     )
 
+    hsts_seconds: int = Field(
+        0,
+        ge=0,
+        description="When above 0, responses to https requests carry Strict-Transport-Security "
+        "with this max-age (set it once TLS works: browsers then refuse plain http).",
+    )
+    max_request_bytes: int = Field(
+        1024 * 1024,
+        description="Largest request body of JSON and form routes, in bytes; larger ones get "
+        "413 before they are read.",
+    )
+    kb_max_request_bytes: int = Field(
+        16 * 1024 * 1024,
+        description="Largest request body of the knowledge-base JSON routes (an article may "
+        "hold 2 million characters), in bytes.",
+    )
+    kb_import_max_bytes: int = Field(
+        200 * 1024 * 1024,
+        description="Largest knowledge-base import request (all its files together), in bytes.",
+    )
     attachment_max_bytes: int = Field(
         10 * 1024 * 1024,
         description="Largest attachment (image or PDF) a visitor or agent may upload, in bytes.",
@@ -117,7 +193,15 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(600, description="Longest answer the LLM may write.")
 
     @field_validator(
-        "database_url", "redis_url", "chroma_url", "llm_base_url", "public_url", mode="before"
+        "database_url",
+        "redis_url",
+        "chroma_url",
+        "llm_base_url",
+        "public_url",
+        "console_origins",
+        "secret_key",
+        "previous_secret_keys",
+        mode="before",
     )
     @classmethod
     def _empty_means_unset(cls, value: object) -> object:
@@ -125,16 +209,33 @@ class Settings(BaseSettings):
         return None if value == "" else value
 
     @model_validator(mode="after")
-    def _refuse_default_secrets(self) -> Settings:
-        if (
-            self.environment == "production"
-            and self.secret_key.get_secret_value() == DEV_SECRET_KEY
-        ):
-            raise ValueError(
-                "RELAYDESK_SECRET_KEY must be set to a random value in production "
-                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)."
-            )
+    def _refuse_weak_secrets(self) -> Settings:
+        if self.environment == "development":
+            return self
+        given = [self.secret_key] if self.secret_key else []
+        if self.previous_secret_keys:
+            given += [
+                SecretStr(k) for k in split_keys(self.previous_secret_keys.get_secret_value())
+            ]
+        for key in given:
+            problem = weak_key_problem(key.get_secret_value())
+            if problem:
+                raise ValueError(
+                    f"RELAYDESK_SECRET_KEY (or a previous key) is too weak: {problem}. Leave it "
+                    "unset to have a random key generated in the data dir, or use e.g. "
+                    "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+                )
         return self
+
+    @cached_property
+    def signing_keys(self) -> SigningKeys:
+        """The key that signs, and every key that verifies: cached, since the generated
+        key is read from a file."""
+        return load_signing_keys(self)
+
+    @property
+    def rate_limits_on(self) -> bool:
+        return self.rate_limits == "on"
 
     @cached_property
     def effective_database_url(self) -> str:

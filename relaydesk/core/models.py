@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Dialect, Index, Integer, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -84,6 +85,9 @@ class Site(SQLModel, table=True):
     site_key: str = Field(index=True, unique=True, max_length=64)
     name: str = Field(max_length=200)
     allowed_origins: list[str] = _json(list)
+    # An empty allow-list admits no browser origin; embedding from anywhere must be asked
+    # for with this switch (the admin pages show it as a warning).
+    allow_any_origin: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     default_locale: str = Field(default="en", max_length=16)
     theme: dict[str, Any] = _json(dict)
     business_hours: dict[str, Any] = _json(dict)
@@ -132,6 +136,9 @@ class StaffUser(SQLModel, table=True):
     avatar_url: str | None = Field(default=None, max_length=500)
     capacity: int = Field(default=5)
     is_active: bool = Field(default=True)
+    # Every token names the version it was issued under; bumping it (sign-out, password
+    # change, deactivation) revokes them all at once.
+    session_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = _ts()
 
     def has_role(self, *roles: Role) -> bool:

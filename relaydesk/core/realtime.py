@@ -20,6 +20,7 @@ from engineio.exceptions import SocketIsClosedError
 from socketio import packet as sio_packet
 
 from relaydesk.core.config import Settings
+from relaydesk.core.packet_guard import GuardedServer
 from relaydesk.core.wire import JsonPacket
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,10 @@ class SocketIOEmitter:
         # Through the client manager, so a socket connected to another node leaves too.
         await self.server.leave_room(sid, room, namespace=namespace)
 
+    async def disconnect(self, sid: str, *, namespace: str) -> None:
+        # Through the client manager, so a socket connected to another node goes too.
+        await self.server.disconnect(sid, namespace=namespace)
+
 
 class NullEmitter:
     """Used where no socket server runs (the CLI): state changes still happen."""
@@ -185,11 +190,19 @@ async def remove_from_conversation(sid: str, conversation_id: str) -> None:
         await leave(sid, conversation_room(conversation_id), namespace=CONSOLE)
 
 
+async def disconnect_console(sids: list[str]) -> None:
+    """Disconnect these console sockets (on any node): their user's access was revoked."""
+    disconnect = getattr(_emitter, "disconnect", None)
+    if disconnect is not None:
+        for sid in sids:
+            await disconnect(sid, namespace=CONSOLE)
+
+
 def create_socket_server(settings: Settings) -> socketio.AsyncServer:
     manager: socketio.AsyncManager | None = None
     if settings.redis_url:
         manager = socketio.AsyncRedisManager(settings.redis_url)
-    server = socketio.AsyncServer(
+    server = GuardedServer(
         async_mode="asgi",
         client_manager=manager,
         serializer=JsonPacket,

@@ -17,6 +17,7 @@ import socketio
 from pydantic import BaseModel, ValidationError
 from socketio.exceptions import ConnectionRefusedError
 
+from relaydesk.core.config import get_settings
 from relaydesk.core.errors import DomainError, InvalidInput, RateLimited
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,45 @@ class TokenBucket:
         return False
 
 
+def client_ip(environ: dict[str, Any]) -> str | None:
+    """The peer's address as uvicorn saw it (X-Forwarded-For only from trusted proxies);
+    engine.io's own REMOTE_ADDR is a placeholder."""
+    client = (environ.get("asgi.scope") or {}).get("client")
+    return str(client[0]) if client else None
+
+
+class ConnectionCap:
+    """Sockets per IP address on this node, across namespaces: a flood from one address
+    is refused at connect instead of holding thousands of sessions."""
+
+    def __init__(self) -> None:
+        self.by_ip: dict[str, int] = {}
+        self.ip_of: dict[tuple[str, str], str] = {}
+
+    def admit(self, namespace: str, sid: str, environ: dict[str, Any]) -> bool:
+        settings = get_settings()
+        ip = client_ip(environ)
+        if ip is None or not settings.rate_limits_on:
+            return True
+        if self.by_ip.get(ip, 0) >= settings.max_connections_per_ip:
+            return False
+        self.by_ip[ip] = self.by_ip.get(ip, 0) + 1
+        self.ip_of[(namespace, sid)] = ip
+        return True
+
+    def release(self, namespace: str, sid: str) -> None:
+        ip = self.ip_of.pop((namespace, sid), None)
+        if ip is not None:
+            left = self.by_ip.get(ip, 1) - 1
+            if left > 0:
+                self.by_ip[ip] = left
+            else:
+                self.by_ip.pop(ip, None)
+
+
+connection_cap = ConnectionCap()
+
+
 class RpcNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     rate_per_second = 20.0
     burst = 60.0
@@ -89,14 +129,24 @@ class RpcNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 self._handlers[spec[0]] = (fn, spec[1])
 
     async def trigger_event(self, event_name: str, *args: Any) -> Any:
-        if event_name in ("connect", "disconnect"):
+        if event_name == "connect":
+            sid, environ = args[0], args[1]
+            if not connection_cap.admit(self.namespace, sid, environ):
+                raise refuse("too_many_connections", "too many connections from your address")
+            try:
+                return await super().trigger_event(event_name, *args)
+            except BaseException:
+                connection_cap.release(self.namespace, sid)  # refused: no disconnect follows
+                raise
+        if event_name == "disconnect":
+            connection_cap.release(self.namespace, args[0])
             return await super().trigger_event(event_name, *args)
         sid = args[0]
         entry = self._handlers.get(event_name)
         if entry is None:
             return error_ack(InvalidInput(f"unknown event {event_name!r}", code="unknown_event"))
         bucket = self._buckets.setdefault(sid, TokenBucket(self.rate_per_second, self.burst))
-        if not bucket.take():
+        if not bucket.take() and get_settings().rate_limits_on:
             return error_ack(RateLimited("too many events; slow down"))
         handler, model = entry
         if len(args) != 2:

@@ -31,6 +31,14 @@ from relaydesk.knowledge.errors import (
 )
 from relaydesk.knowledge.importers import ParsedArticle, ParsedBatch, ParsedFaq, web
 from relaydesk.knowledge.models import (
+    MAX_ANSWER_CHARS,
+    MAX_BODY_CHARS,
+    MAX_EXTERNAL_ID_CHARS,
+    MAX_QUESTION_CHARS,
+    MAX_QUESTIONS,
+    MAX_TAG_CHARS,
+    MAX_TAGS,
+    MAX_TITLE_CHARS,
     Article,
     ContentStatus,
     FaqEntry,
@@ -89,6 +97,40 @@ def _reimport(
     return "updated" if content_changed else "published"
 
 
+def check_limits(batch: ParsedBatch) -> None:
+    """The limits the REST API enforces on an article or FAQ entry, for every import path
+    (files, folders, FAQ files, URLs, sitemaps, the CLI): all of them end here. Titles
+    are shortened (a page title is not worth refusing a page for); an over-long body or
+    answer refuses the import, since cutting it would store a different document."""
+    for article in batch.articles:
+        article.title = article.title[:MAX_TITLE_CHARS]
+        if len(article.body) > MAX_BODY_CHARS:
+            raise ImportRefused(
+                f"{article.title!r} has {len(article.body)} characters; an article may have "
+                f"at most {MAX_BODY_CHARS}",
+                code="too_long",
+                limit=MAX_BODY_CHARS,
+            )
+    for faq in batch.faqs:
+        faq.title = faq.title[:MAX_TITLE_CHARS]
+        too_long = [q for q in faq.questions if len(q) > MAX_QUESTION_CHARS]
+        if (
+            len(faq.answer) > MAX_ANSWER_CHARS
+            or len(faq.questions) > MAX_QUESTIONS
+            or too_long
+            or len(faq.external_id) > MAX_EXTERNAL_ID_CHARS
+        ):
+            raise ImportRefused(
+                f"FAQ entry {faq.external_id[:80]!r} is over the limits (answer "
+                f"{MAX_ANSWER_CHARS} characters, {MAX_QUESTIONS} questions of "
+                f"{MAX_QUESTION_CHARS})",
+                code="too_long",
+            )
+        faq.tags = [t[:MAX_TAG_CHARS] for t in faq.tags[:MAX_TAGS]]
+    for article in batch.articles:
+        article.tags = [t[:MAX_TAG_CHARS] for t in article.tags[:MAX_TAGS]]
+
+
 async def import_batch(
     db: Database,
     *,
@@ -106,6 +148,7 @@ async def import_batch(
     before returning, so the import is searchable when the call returns."""
     if not batch.articles and not batch.faqs:
         raise ImportRefused("nothing to import", code="empty_file")
+    check_limits(batch)
     summary = ImportSummary(site_id=site_id, files=batch.files, skipped=batch.skipped)
     articles = list({_article_key(a): a for a in batch.articles}.values())
     faqs = list({f.external_id: f for f in batch.faqs}.values())

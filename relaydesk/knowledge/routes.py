@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from relaydesk.api.deps import DbDep, SettingsDep, current_user, oauth2_scheme, require_roles
 from relaydesk.conversations.policy import load_scope
+from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
 from relaydesk.core.errors import Forbidden
 from relaydesk.core.models import Role, StaffUser
@@ -46,7 +47,6 @@ router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"])
 
 READERS = (Role.ADMIN, Role.EDITOR, Role.SUPERVISOR, Role.AGENT)
 WRITERS = (Role.ADMIN, Role.EDITOR)
-MAX_REQUEST_BYTES = 200 * 1024 * 1024
 _READ_BLOCK = 1024 * 1024
 
 
@@ -316,9 +316,10 @@ async def import_upload(
     publish: Annotated[bool, Form()] = True,
 ) -> ImportSummary:
     """Import files into one site in one transaction; re-imports update in place."""
+    limit = get_settings().kb_import_max_bytes
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
-        raise FileTooLarge("the upload is too large", limit=MAX_REQUEST_BYTES)
+    if declared.isdigit() and int(declared) > limit:
+        raise FileTooLarge("the upload is too large", limit=limit)
     access.check_site(site)
     if len(files) > importers.MAX_FILES_PER_IMPORT:
         raise ImportRefused(

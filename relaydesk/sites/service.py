@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from relaydesk.core.db import Database
@@ -27,6 +28,7 @@ async def create_site(
     *,
     name: str,
     allowed_origins: list[str] | None = None,
+    allow_any_origin: bool = False,
     default_locale: str = "en",
     site_key: str | None = None,
     theme: dict[str, Any] | None = None,
@@ -40,6 +42,7 @@ async def create_site(
         site_key=site_key or new_site_key(),
         name=name,
         allowed_origins=[normalise_origin(o) for o in allowed_origins or []],
+        allow_any_origin=allow_any_origin,
         default_locale=default_locale,
         theme=theme or {},
     )
@@ -75,10 +78,14 @@ async def list_sites(db: Database) -> list[Site]:
 
 
 def origin_allowed(site: Site, origin: str | None) -> bool:
-    """An empty allow-list admits every origin (handy in development); otherwise the
-    browser's Origin header must match one entry. Non-browser clients send no Origin."""
-    if not site.allowed_origins or origin is None:
+    """The browser's Origin must match an entry of the allow-list, unless the site has
+    the explicit any-origin switch on. An empty list admits no browser (it used to admit
+    every one, so a site created without origins could be embedded anywhere). Clients
+    that are not browsers send no Origin, and could claim any."""
+    if origin is None or site.allow_any_origin:
         return True
+    if not site.allowed_origins:
+        return False
     try:
         return normalise_origin(origin) in site.allowed_origins
     except InvalidInput:
@@ -100,6 +107,26 @@ async def create_visitor(db: Database, *, site_id: int, locale: str | None) -> V
     return visitor
 
 
+async def ensure_visitor(
+    db: Database, *, visitor_id: str, site_id: int, locale: str | None
+) -> Visitor:
+    """The visitor's row, made now if this is its first real use. A row of the same id on
+    another site is refused (ids come from signed tokens, so this means a forged one)."""
+    existing = await get_visitor(db, visitor_id=visitor_id, site_id=site_id)
+    if existing is not None:
+        return existing
+    try:
+        async with db.write() as session:
+            if await session.get(Visitor, visitor_id) is None:
+                session.add(Visitor(id=visitor_id, site_id=site_id, locale=locale))
+    except IntegrityError:
+        pass  # another tab of the same visitor made it first
+    visitor = await get_visitor(db, visitor_id=visitor_id, site_id=site_id)
+    if visitor is None:
+        raise NotFound("no such visitor", code="invalid_token")
+    return visitor
+
+
 async def touch_visitor(db: Database, *, visitor_id: str) -> None:
     async with db.write() as session:
         visitor = await session.get(Visitor, visitor_id)
@@ -113,6 +140,7 @@ async def update_site(
     site_id: int,
     name: str | None = None,
     allowed_origins: list[str] | None = None,
+    allow_any_origin: bool | None = None,
     default_locale: str | None = None,
     theme: dict[str, Any] | None = None,
     business_hours: dict[str, Any] | None = None,
@@ -133,6 +161,8 @@ async def update_site(
             site.name = name.strip()
         if origins is not None:
             site.allowed_origins = origins
+        if allow_any_origin is not None:
+            site.allow_any_origin = allow_any_origin
         if default_locale is not None:
             site.default_locale = default_locale
         if theme is not None:

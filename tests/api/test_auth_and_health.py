@@ -107,10 +107,13 @@ async def test_console_cookie_login_with_csrf(
     home = await client.get("/console")
     assert home.status_code == 200 and user.name in home.text
 
-    # The same cookie opens the /console socket.
+    # The same cookie opens the /console socket, with the page's CSRF token.
+    csrf = client.cookies[CSRF_COOKIE]
     peer = sockets.Peer("/console")
     await peer.connect(
-        live_server, auth=None, headers={"Cookie": f"{SESSION_COOKIE}={session_cookie}"}
+        live_server,
+        auth={"csrf": csrf},
+        headers={"Cookie": f"{SESSION_COOKIE}={session_cookie}; {CSRF_COOKIE}={csrf}"},
     )
     await peer.disconnect()
 

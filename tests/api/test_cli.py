@@ -109,7 +109,7 @@ def test_create_commands_print_json_and_honour_data_dir(tmp_path: Path) -> None:
 
     # The same folder through the environment variable instead of the flag.
     env_site = subprocess.run(
-        [*CLI, "sites", "create", "--name", "Second", "--json"],
+        [*CLI, "sites", "create", "--name", "Second", "--any-origin", "--json"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -207,7 +207,8 @@ async def test_sites_settings_and_embed_snippet(db: Database, client: httpx.Asyn
     assert site["allowed_origins"] == ["https://acme.example"]
     assert site["site_key"].startswith("site_")
     assert site["embed_snippet"] == (
-        '<script src="http://testserver/widget/loader.js" '
+        # No PUBLIC_URL and a Host that is not this machine: the configured host and port.
+        '<script src="http://127.0.0.1:8000/widget/loader.js" '
         f'data-site-key="{site["site_key"]}" async></script>'
     )
     hours = {"timezone": "Asia/Shanghai", "weekly": {"mon": [["09:00", "18:00"]]}}
@@ -352,7 +353,7 @@ async def test_profile_name_avatar_and_password(db: Database, client: httpx.Asyn
     )
     assert uploaded.status_code == 200, uploaded.text
     url = uploaded.json()["avatar_url"]
-    assert url.startswith("http://testserver/avatars/") and url.endswith(".png")
+    assert url.startswith("http://127.0.0.1:8000/avatars/") and url.endswith(".png")
     served = await client.get(url)
     assert served.status_code == 200 and served.headers["content-type"] == "image/png"
     assert served.content == _png()

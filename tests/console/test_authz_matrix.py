@@ -101,12 +101,6 @@ API: list[Call] = [
     R("POST", "/api/v1/auth/token", EVERYONE, public=401),  # the sign-in itself
     R("GET", "/api/v1/auth/me", STAFF),
     R("PATCH", "/api/v1/auth/me", STAFF, json={"name": "Renamed"}),
-    R(
-        "POST",
-        "/api/v1/auth/me/password",
-        STAFF,
-        json={"current_password": PASSWORD, "new_password": PASSWORD},
-    ),
     R("POST", "/api/v1/auth/me/avatar", STAFF, files=True),
     # users (admins only)
     R("GET", "/api/v1/users", ONLY_ADMIN),
@@ -275,6 +269,13 @@ API: list[Call] = [
         "/api/v1/bot/sites/{site1}/policy",
         SITE1_LEADS,
         json={"handoff_keywords": ["lawyer"]},
+    ),
+    # Last: a password change signs out every token, the caller's bearer too.
+    R(
+        "POST",
+        "/api/v1/auth/me/password",
+        STAFF,
+        json={"current_password": PASSWORD, "new_password": PASSWORD},
     ),
 ]
 

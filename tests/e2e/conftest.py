@@ -61,7 +61,9 @@ async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
 @pytest.fixture
 async def demo_site(db: Database) -> Site:
     # The theme `relaydesk serve` gives its demo site, so screenshots show what users see.
-    return await sites.create_site(db, name="Juniper & Oak", site_key="demo-site", theme=DEMO_THEME)
+    return await sites.create_site(
+        db, name="Juniper & Oak", site_key="demo-site", theme=DEMO_THEME, allow_any_origin=True
+    )
 
 
 @dataclass

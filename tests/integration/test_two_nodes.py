@@ -27,6 +27,9 @@ from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
+# Nodes of one install share the signing key (each would otherwise generate its own).
+SHARED_KEY = "two-nodes-test-key-4f9c2a7e1b8d3f6a0c5e9b2d7a4f1c8e"
+
 
 def start_node(tmp: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
@@ -72,7 +75,9 @@ async def cluster_url(pg_cluster: PostgresCluster) -> str:
 @contextlib.asynccontextmanager
 async def seeding(cluster_url: str) -> AsyncIterator[Database]:
     """The shared database, for creating what a test needs before it talks to the nodes."""
-    with override_settings(environment="development", database_url=cluster_url):
+    with override_settings(
+        environment="development", database_url=cluster_url, secret_key=SHARED_KEY
+    ):
         db = Database(cluster_url)
         set_database(db)
         try:
@@ -86,7 +91,11 @@ async def seeding(cluster_url: str) -> AsyncIterator[Database]:
 def nodes(
     cluster_url: str, redis_server: RedisServer, tmp_path: Path
 ) -> Iterator[list[tuple[subprocess.Popen[bytes], str]]]:
-    env = {"RELAYDESK_DATABASE_URL": cluster_url, "RELAYDESK_REDIS_URL": redis_server.url}
+    env = {
+        "RELAYDESK_DATABASE_URL": cluster_url,
+        "RELAYDESK_REDIS_URL": redis_server.url,
+        "RELAYDESK_SECRET_KEY": SHARED_KEY,
+    }
     started: list[tuple[subprocess.Popen[bytes], str]] = []
     try:
         # Appended one by one: if node B fails to start, node A is still stopped.
@@ -138,6 +147,40 @@ async def test_visitor_and_agent_on_different_nodes(
     assert [m["text"] for m in synced["messages"]] == ["while A was down"]
     await moved.disconnect()
     await agent.disconnect()
+
+
+async def test_deactivating_an_agent_disconnects_them_on_another_node(
+    cluster_url: str, nodes: list[tuple[subprocess.Popen[bytes], str]]
+) -> None:
+    """Finding 5: a deactivated agent's open socket kept receiving new messages."""
+    (_, url_a), (_, url_b) = nodes
+    async with seeding(cluster_url) as db:
+        site = await make_site(db)
+        agent_user = await make_staff(db, site=site)
+        admin_token = bearer_for(await make_staff(db, roles=[Role.ADMIN]))
+    agent = await sockets.staff(url_b, bearer_for(agent_user))
+    gone = asyncio.Event()
+    agent.client.on("disconnect", gone.set, namespace="/console")
+    visitor = await sockets.visitor(url_a, site.site_key)
+    conversation_id = (await visitor.call("conversation:open", {}))["conversation"]["id"]
+    assert (await agent.call("conversation:join", {"conversation_id": conversation_id}))["ok"]
+
+    async with httpx.AsyncClient(base_url=url_a) as admin:
+        changed = await admin.patch(
+            f"/api/v1/users/{agent_user.id}",
+            json={"is_active": False},
+            headers={"Authorization": f"Bearer {admin_token}"},
+        )
+        assert changed.status_code == 200
+    await asyncio.wait_for(gone.wait(), timeout=10)
+    await visitor.call(
+        "message:send",
+        {"conversation_id": conversation_id, "client_id": "after", "text": "secret"},
+    )
+    assert agent.messages() == []
+    with pytest.raises(Exception, match="failed to connect"):
+        await sockets.staff(url_a, bearer_for(agent_user))  # the token was revoked
+    await visitor.disconnect()
 
 
 async def _search_titles(http: httpx.AsyncClient, site_id: int, query: str) -> list[str]:

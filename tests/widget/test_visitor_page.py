@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from relaydesk.core.db import Database
 from relaydesk.core.errors import InvalidInput
 from relaydesk.core.models import Visitor
+from relaydesk.sites import service as sites
 from relaydesk.widget import page
 from tests import sockets
 from tests.factories import bearer_for, make_site, make_staff
@@ -83,9 +84,10 @@ async def test_the_page_is_stored_and_reaches_staff_in_the_conversation_only(
         assert "visitor:updated" not in bystander.received
         assert "visitor:updated" not in other_visitor.received
         assert "visitor:updated" not in peer.received
-        assert (
-            await stored(db, other_visitor.received["session"][0]["visitor_id"])
-        ).last_page_url is None
+        # The other visitor never used its session: it has no row at all (made on first
+        # use), so certainly no page.
+        other_id = other_visitor.received["session"][0]["visitor_id"]
+        assert await sites.get_visitor(db, visitor_id=other_id, site_id=site.id) is None
     finally:
         for p in (peer, other_visitor, staff, bystander):
             await p.disconnect()

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import html
-import ipaddress
 import re
-import socket
 import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from relaydesk.core.config import get_settings
 from relaydesk.knowledge.errors import ImportRefused
+from relaydesk.knowledge.importers import netguard
 from relaydesk.knowledge.importers.documents import (
     parse_docx,
     parse_html,
@@ -48,27 +46,12 @@ def _check_url(url: str) -> str:
 
 
 async def _public_only(request: httpx.Request) -> None:
-    """Refuse hosts that resolve to loopback, private, link-local or other non-public
-    addresses (an editor's import must not reach the server's own network: databases,
-    cloud metadata). Runs for every request, redirects included."""
-    if get_settings().url_import_allow_private_networks:
-        return
-    host = request.url.host
+    """Refuse a request (the first, and each redirect) to a host that does not resolve to
+    public addresses only, before any connection: an editor's import must not reach the
+    server's own network (databases, cloud metadata). The connection checks again on the
+    address it dials (netguard), which is what defeats DNS rebinding."""
     port = request.url.port or (443 if request.url.scheme == "https" else 80)
-    try:
-        found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError:
-        raise ImportRefused(
-            f"{host} could not be resolved", code="fetch_failed", url=str(request.url)
-        ) from None
-    for *_, address in found:
-        ip = ipaddress.ip_address(str(address[0]).split("%", 1)[0])
-        if not ip.is_global:
-            raise ImportRefused(
-                f"{host} is not a public address; imports only fetch from the internet",
-                code="url_not_allowed",
-                url=str(request.url),
-            )
+    await netguard.vetted_addresses(request.url.host, port, str(request.url))
 
 
 def client() -> httpx.AsyncClient:
@@ -78,6 +61,9 @@ def client() -> httpx.AsyncClient:
         max_redirects=5,
         headers={"User-Agent": USER_AGENT},
         trust_env=False,
+        # Connections dial only addresses vetted as public (netguard.py): the first
+        # request and every redirect, with no second DNS lookup to rebind.
+        transport=netguard.transport(),
         event_hooks={"request": [_public_only]},
     )
 
