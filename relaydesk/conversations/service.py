@@ -114,6 +114,14 @@ async def open_conversation(
             messages: list[Message] = []
         else:
             messages = await _latest_messages(session, conversation.id)
+        event_log.record(
+            session,
+            event_log.WidgetOpened(visitor_id=visitor_id, new_conversation=created),
+            site_id=site_id,
+            actor_kind=SenderKind.VISITOR,
+            actor_id=visitor_id,
+            conversation_id=conversation.id,
+        )
     if created:
         await announce(db, conversation)
     return conversation, messages
