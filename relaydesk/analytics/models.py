@@ -48,8 +48,11 @@ class AnalyticsConversation(SQLModel, table=True):
     cycles: int = 1
     # The conversation's first human cycle, for the one-row-per-conversation export.
     first_response_s: float | None = None
+    first_response_bh_s: float | None = None
     resolution_s: float | None = None
+    resolution_bh_s: float | None = None
     queue_wait_s: float | None = None
+    queue_wait_bh_s: float | None = None
 
 
 class AnalyticsCycle(SQLModel, table=True):

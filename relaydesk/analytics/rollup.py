@@ -111,15 +111,12 @@ async def _recompute(db: Database, conversation_ids: Sequence[str], now: datetim
                 )
             )
             sites[event.conversation_id] = event.site_id
-        teams: dict[str, int | None] = dict(
-            (
-                await session.execute(
-                    select(Conversation.id, Conversation.team_id).where(
-                        col(Conversation.id).in_(conversation_ids)
-                    )
-                )
-            ).tuples()
+        team_rows = await session.execute(
+            select(Conversation.id, Conversation.team_id).where(
+                col(Conversation.id).in_(conversation_ids)
+            )
         )
+        teams = {conversation: team for conversation, team in team_rows.tuples()}
         hours: dict[int, BusinessHours | None] = {
             site.id: site_hours(site.business_hours)
             for site in (
@@ -160,6 +157,7 @@ async def _recompute(db: Database, conversation_ids: Sequence[str], now: datetim
 def _conversation_row(result: F.ConversationFacts, team_id: int | None) -> dict[str, object]:
     human = F.human_cycles(result.cycles)
     first = human[0] if human else None
+    resolved = next((c for c in result.cycles if c.resolution_s is not None), None)
     return {
         "conversation_id": result.conversation_id,
         "site_id": result.site_id,
@@ -186,10 +184,11 @@ def _conversation_row(result: F.ConversationFacts, team_id: int | None) -> dict[
         "resolved": result.resolved,
         "cycles": len(result.cycles),
         "first_response_s": first.frt_s if first else None,
-        "resolution_s": next(
-            (c.resolution_s for c in result.cycles if c.resolution_s is not None), None
-        ),
+        "first_response_bh_s": first.frt_bh_s if first else None,
+        "resolution_s": resolved.resolution_s if resolved else None,
+        "resolution_bh_s": resolved.resolution_bh_s if resolved else None,
         "queue_wait_s": first.queue_wait_s if first else None,
+        "queue_wait_bh_s": first.queue_wait_bh_s if first else None,
     }
 
 

@@ -127,13 +127,10 @@ async def agents(db: Database, filters: Filters) -> list[dict[str, Any]]:
     cycles = frame.cycles
     ids = sorted({int(a) for a in cycles["agent_id"].tolist() if a is not None})
     async with db.read() as session:
-        names: dict[int, str] = dict(
-            (
-                await session.execute(
-                    select(StaffUser.id, StaffUser.name).where(col(StaffUser.id).in_(ids))
-                )
-            ).tuples()
+        name_rows = await session.execute(
+            select(StaffUser.id, StaffUser.name).where(col(StaffUser.id).in_(ids))
         )
+        names = {agent: name for agent, name in name_rows.tuples()}
     days = (filters.date_to - filters.date_from).days + 1
     rows = []
     for agent_id in ids:
@@ -253,8 +250,11 @@ async def conversation_rows(db: Database, filters: Filters) -> list[dict[str, An
             "agent_messages": r.agent_messages,
             "agent_ids": " ".join(str(a) for a in r.agent_ids),
             "first_response_s": r.first_response_s,
+            "first_response_bh_s": r.first_response_bh_s,
             "queue_wait_s": r.queue_wait_s,
+            "queue_wait_bh_s": r.queue_wait_bh_s,
             "resolution_s": r.resolution_s,
+            "resolution_bh_s": r.resolution_bh_s,
             "resolved": r.resolved,
             "csat": r.csat,
             "feedback_up": r.feedback_up,

@@ -41,8 +41,11 @@ def upgrade() -> None:
         sa.Column("resolved", sa.Boolean(), nullable=False),
         sa.Column("cycles", sa.Integer(), nullable=False),
         sa.Column("first_response_s", sa.Float(), nullable=True),
+        sa.Column("first_response_bh_s", sa.Float(), nullable=True),
         sa.Column("resolution_s", sa.Float(), nullable=True),
+        sa.Column("resolution_bh_s", sa.Float(), nullable=True),
         sa.Column("queue_wait_s", sa.Float(), nullable=True),
+        sa.Column("queue_wait_bh_s", sa.Float(), nullable=True),
     )
     op.create_index(
         "ix_analytics_conversation_bot_settles_ts", "analytics_conversation", ["bot_settles_ts"]
