@@ -104,9 +104,9 @@ def _authorize(scope: StaffScope, site: int, *, team: int | None, agent: int | N
         raise Forbidden("analytics are for agents, supervisors and admins", code="forbidden")
     if site not in scope.site_ids:
         raise NotFound("no such site", code="site_not_found")
+    if team is not None and team not in scope.team_ids:
+        raise Forbidden("that team is not one of yours", code="forbidden")
     if scope.user.has_role(Role.SUPERVISOR):
-        if team is not None and team not in scope.team_ids:
-            raise Forbidden("that team is not one of yours", code="forbidden")
         return agent
     if agent is not None and agent != scope.user_id:
         raise Forbidden("agents see their own figures only", code="forbidden")
@@ -212,13 +212,26 @@ _TABLES = {
 }
 
 
-@router.get("/{table}.csv", response_class=Response)
-async def table_csv(
-    db: DbDep,
-    filters: FiltersDep,
-    table: Literal["conversations", "agents", "handoff-reasons", "hours", "entries"],
-) -> Response:
-    """CSV of a table; `conversations.csv` has one row per conversation with all its
-    figures."""
-    rows = await _TABLES[table](db, filters)
-    return _csv(rows, f"{table}-{filters.date_from}-{filters.date_to}")
+def _csv_route(table: str) -> None:
+    async def table_csv(db: DbDep, filters: FiltersDep) -> Response:
+        rows = await _TABLES[table](db, filters)
+        return _csv(rows, f"{table}-{filters.date_from}-{filters.date_to}")
+
+    summary = (
+        "One row per conversation started in the range, with all its figures (CSV)"
+        if table == "conversations"
+        else f"The {table} table (CSV)"
+    )
+    router.add_api_route(
+        f"/{table}.csv",
+        table_csv,
+        methods=["GET"],
+        response_class=Response,
+        summary=summary,
+        name=f"analytics_{table.replace('-', '_')}_csv",
+        responses={200: {"content": {"text/csv": {}}}},
+    )
+
+
+for _table in _TABLES:
+    _csv_route(_table)

@@ -9,7 +9,7 @@ from typing import Any
 # Bounded by non-word characters so that digits inside ids (hex UUIDs) are left alone.
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # 13-19 digits, optionally grouped by spaces or dashes; only Luhn-valid runs are cards.
-_CARD = re.compile(r"(?<![\w])\d(?:[ -]?\d){12,18}(?![\w])")
+_CARD = re.compile(r"(?<![\w+])\d(?:[ -]?\d){12,18}(?![\w])")
 # A leading + or a digit, then at least 8 more digits with the usual separators.
 _PHONE = re.compile(r"(?<![\w+])\+?\(?\d(?:[\s().-]{0,2}\d){7,14}(?![\w])")
 
