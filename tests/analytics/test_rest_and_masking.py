@@ -98,3 +98,25 @@ def test_hot_path_payloads_carry_no_free_text() -> None:
         hints = typing.get_type_hints(payload)
         text_fields = {name for name, hint in hints.items() if hint is str and name != "type"}
         assert text_fields <= {"message_id", "sender_kind", "previous_status"}, payload
+
+
+async def test_backfill_records_missing_events_once(db: Database) -> None:
+    from sqlalchemy import delete
+
+    from relaydesk.analytics.backfill import backfill
+    from relaydesk.analytics.models import AnalyticsConversation
+    from tests.factories import make_conversation
+
+    site = await make_site(db)
+    conversation = await make_conversation(db, site)
+    async with db.write() as session:  # as if stored before events were recorded
+        await session.execute(delete(Event).where(Event.conversation_id == conversation.id))
+    first = await backfill(db)
+    assert (first.started, first.messages, first.conversations) == (1, 1, 1)
+    again = await backfill(db)
+    assert (again.started, again.messages) == (0, 0)
+    async with db.read() as session:
+        row = await session.get(AnalyticsConversation, conversation.id)
+    assert (
+        row is not None and row.visitor_messages == 1 and row.started_at == conversation.created_at
+    )
