@@ -103,6 +103,13 @@ class Table:
     def take(self, mask: npt.NDArray[np.bool_]) -> Table:
         return Table({k: v[mask] for k, v in self.columns.items()})
 
+    def between(self, lo: float, hi: float) -> Table:
+        """Rows with lo <= started_ts < hi; the rows are sorted by it, so this is a slice
+        (views, no copy)."""
+        ts = self.columns["started_ts"]
+        i, j = np.searchsorted(ts, [lo, hi], side="left")
+        return Table({k: v[i:j] for k, v in self.columns.items()})
+
 
 @dataclass
 class Frame:
@@ -110,14 +117,7 @@ class Frame:
     cycles: Table
 
     def between(self, lo: float, hi: float) -> Frame:
-        def within(t: Table) -> npt.NDArray[np.bool_]:
-            ts = t["started_ts"]
-            return (ts >= lo) & (ts < hi)
-
-        return Frame(
-            self.conversations.take(within(self.conversations)),
-            self.cycles.take(within(self.cycles)),
-        )
+        return Frame(self.conversations.between(lo, hi), self.cycles.between(lo, hi))
 
 
 def _where(filters: Filters, table: str) -> tuple[str, dict[str, Any]]:
@@ -178,13 +178,20 @@ async def load(db: Database, filters: Filters) -> Frame:
     async with db.engine.connect() as connection:
         where, params = _where(filters, "analytics_conversation")
         conversations = await connection.execute(
-            text(f"SELECT {_CONVERSATION_SELECT} FROM analytics_conversation WHERE {where}"),
+            text(
+                f"SELECT {_CONVERSATION_SELECT} FROM analytics_conversation WHERE {where}"
+                " ORDER BY started_ts"
+            ),
             params,
         )
         conversation_rows = list(conversations)
         where, params = _where(filters, "analytics_cycle")
         cycles = await connection.execute(
-            text(f"SELECT {', '.join(CYCLE_COLUMNS)} FROM analytics_cycle WHERE {where}"), params
+            text(
+                f"SELECT {', '.join(CYCLE_COLUMNS)} FROM analytics_cycle WHERE {where}"
+                " ORDER BY started_ts"
+            ),
+            params,
         )
         cycle_rows = list(cycles)
     return Frame(_table(conversation_rows, CONVERSATION_COLUMNS), _table(cycle_rows, CYCLE_COLUMNS))

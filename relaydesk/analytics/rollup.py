@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, func, insert
+from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -89,7 +90,16 @@ async def _watermark(session: AsyncSession) -> int:
 async def _recompute(db: Database, conversation_ids: Sequence[str], now: datetime) -> None:
     async with db.read() as session:
         events = await session.execute(
-            select(Event)
+            sa_select(
+                col(Event.id),
+                col(Event.type),
+                col(Event.created_at),
+                col(Event.actor_kind),
+                col(Event.actor_id),
+                col(Event.payload),
+                col(Event.conversation_id),
+                col(Event.site_id),
+            )
             .where(
                 col(Event.conversation_id).in_(conversation_ids),
                 col(Event.type).in_(F.RELEVANT),
@@ -98,19 +108,11 @@ async def _recompute(db: Database, conversation_ids: Sequence[str], now: datetim
         )
         by_conversation: dict[str, list[F.EventRow]] = defaultdict(list)
         sites: dict[str, int] = {}
-        for event in events.scalars():
-            assert event.conversation_id is not None and event.id is not None
-            by_conversation[event.conversation_id].append(
-                F.EventRow(
-                    id=event.id,
-                    type=event.type,
-                    at=event.created_at,
-                    actor_kind=event.actor_kind,
-                    actor_id=event.actor_id,
-                    payload=event.payload,
-                )
+        for event_id, kind, at, actor_kind, actor_id, payload, conversation, site in events:
+            by_conversation[conversation].append(
+                F.EventRow(event_id, kind, at, actor_kind, actor_id, payload)
             )
-            sites[event.conversation_id] = event.site_id
+            sites[conversation] = site
         team_rows = await session.execute(
             select(Conversation.id, Conversation.team_id).where(
                 col(Conversation.id).in_(conversation_ids)

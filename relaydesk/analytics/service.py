@@ -3,7 +3,6 @@ the event log itself."""
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from datetime import datetime
 from typing import Any
@@ -12,7 +11,7 @@ import numpy as np
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from relaydesk.analytics import figures, rollup
+from relaydesk.analytics import aggregate, figures, rollup
 from relaydesk.analytics.frame import Filters, Frame, load
 from relaydesk.analytics.hours import bucket_edges
 from relaydesk.analytics.models import (
@@ -34,38 +33,14 @@ async def frame_for(db: Database, filters: Filters) -> Frame:
 
 
 async def overview(db: Database, filters: Filters) -> OverviewPublic:
-    frame = await frame_for(db, filters)
+    await rollup.refresh(db)
     return OverviewPublic(
         site_id=filters.site_id,
         timezone=filters.tz,
         date_from=filters.date_from.isoformat(),
         date_to=filters.date_to.isoformat(),
-        **figures.summarise(frame),
+        **await aggregate.overview(db, filters),
     )
-
-
-def _points(
-    frame: Frame,
-    filters: Filters,
-    *,
-    metric: str,
-    interval: str,
-    stat: str,
-    business_hours: bool,
-) -> list[TimeseriesPoint]:
-    edges = bucket_edges(filters.date_from, filters.date_to, filters.zone, interval)
-    points = []
-    for lo, hi in itertools.pairwise(edges):
-        value, count = figures.metric_value(
-            frame.between(lo.timestamp(), hi.timestamp()),
-            metric,
-            stat=stat,
-            business_hours=business_hours,
-        )
-        points.append(
-            TimeseriesPoint(start=lo.astimezone(filters.zone).isoformat(), value=value, count=count)
-        )
-    return points
 
 
 async def timeseries(
@@ -77,11 +52,15 @@ async def timeseries(
     stat: str = "median",
     business_hours: bool = False,
 ) -> TimeseriesPublic:
-    frame = await frame_for(db, filters)
-    points = _points(
-        frame, filters, metric=metric, interval=interval, stat=stat, business_hours=business_hours
+    await rollup.refresh(db)
+    values, total = await aggregate.series(
+        db, filters, metric=metric, interval=interval, stat=stat, business_hours=business_hours
     )
-    total, _ = figures.metric_value(frame, metric, stat=stat, business_hours=business_hours)
+    edges = bucket_edges(filters.date_from, filters.date_to, filters.zone, interval)
+    points = [
+        TimeseriesPoint(start=start.astimezone(filters.zone).isoformat(), value=value, count=n)
+        for start, (value, n) in zip(edges, values, strict=False)
+    ]
     return TimeseriesPublic(
         site_id=filters.site_id,
         timezone=filters.tz,
@@ -96,8 +75,8 @@ async def timeseries(
 
 
 async def handoff_reasons(db: Database, filters: Filters) -> list[dict[str, Any]]:
-    frame = await frame_for(db, filters)
-    by_reason = figures.handoff_figures(frame).by_reason
+    await rollup.refresh(db)
+    by_reason = (await aggregate.overview(db, filters))["handoffs"].by_reason
     total = sum(by_reason.values())
     return [
         {"reason": reason, "handoffs": n, "share": round(n / total, 4) if total else None}
