@@ -109,7 +109,14 @@ class Aggregator:
         return f"({expression} - {first})", (f.date_to - f.date_from).days + 1
 
     async def _rows(self, sql: str, params: dict[str, Any]) -> list[Any]:
-        return list(await self.connection.execute(text(sql), params))
+        if self.postgres:
+            return list(await self.connection.execute(text(sql), params))
+        # SQLite: straight from the driver (sqlite3 takes :name parameters itself), as
+        # plain tuples; SQLAlchemy's result rows cost more than the query here.
+        raw = await self.connection.get_raw_connection()
+        driver: Any = raw.driver_connection
+        async with driver.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
 
     async def conversations(self, bucket: str | None = None) -> dict[int, dict[str, int]]:
         where, params = _where(self.filters, "analytics_conversation")
@@ -119,9 +126,9 @@ class Aggregator:
         if bucket:
             sql += " GROUP BY bucket"
         out: dict[int, dict[str, int]] = {}
+        names = list(CONVERSATION_AGGREGATES)
         for row in await self._rows(sql, params):
-            values = row._mapping
-            out[int(values["bucket"])] = {n: int(values[n] or 0) for n in CONVERSATION_AGGREGATES}
+            out[int(row[-1])] = {n: int(v or 0) for n, v in zip(names, row, strict=False)}
         return out
 
     async def handoffs(self, bucket: str | None = None) -> dict[int, dict[str, int]]:
@@ -137,39 +144,52 @@ class Aggregator:
             out[int(b)][str(reason)] = int(n)
         return out
 
-    async def times(self, column: str, bucket: str | None = None) -> dict[int, Percentiles]:
+    async def times(
+        self, columns: list[str], bucket: str | None = None
+    ) -> dict[str, dict[int, Percentiles]]:
+        """Per column, per bucket: the percentiles of the values present (NULLs, cycles
+        without that time, are left out). One query for all the columns."""
         where, params = _where(self.filters, "analytics_cycle")
         key = bucket or "0"
+        any_value = " OR ".join(f"{c} IS NOT NULL" for c in columns)
         if self.postgres:
-            sql = (
-                f"SELECT {key} AS bucket, COUNT({column}),"
-                f" percentile_cont(0.5) WITHIN GROUP (ORDER BY {column}),"
-                f" percentile_cont(0.9) WITHIN GROUP (ORDER BY {column}), AVG({column})"
-                f" FROM analytics_cycle WHERE {where} AND {column} IS NOT NULL"
-                + (" GROUP BY bucket" if bucket else "")
+            aggregates = ", ".join(
+                f"COUNT({c}), percentile_cont(0.5) WITHIN GROUP (ORDER BY {c}),"
+                f" percentile_cont(0.9) WITHIN GROUP (ORDER BY {c}), AVG({c})"
+                for c in columns
             )
-            return {
-                int(b): Percentiles(
-                    count=int(n),
-                    median=round(float(median), 3),
-                    p90=round(float(p90), 3),
-                    mean=round(float(mean), 3),
-                )
-                for b, n, median, p90, mean in await self._rows(sql, params)
-                if n
-            }
+            sql = (
+                f"SELECT {key} AS bucket, {aggregates} FROM analytics_cycle"
+                f" WHERE {where} AND ({any_value})" + (" GROUP BY bucket" if bucket else "")
+            )
+            out: dict[str, dict[int, Percentiles]] = {c: {} for c in columns}
+            for row in await self._rows(sql, params):
+                for n, column in enumerate(columns):
+                    count, median, p90, mean = row[1 + 4 * n : 5 + 4 * n]
+                    if count:
+                        out[column][int(row[0])] = Percentiles(
+                            count=int(count),
+                            median=round(float(median), 3),
+                            p90=round(float(p90), 3),
+                            mean=round(float(mean), 3),
+                        )
+            return out
         sql = (
-            f"SELECT {key} AS bucket, {column} FROM analytics_cycle"
-            f" WHERE {where} AND {column} IS NOT NULL"
+            f"SELECT {key} AS bucket, {', '.join(columns)} FROM analytics_cycle"
+            f" WHERE {where} AND ({any_value})"
         )
         rows = await self._rows(sql, params)
         if not rows:
-            return {}
-        data = np.array(rows, dtype=np.float64)
+            return {c: {} for c in columns}
+        data = np.array(rows, dtype=np.float64)  # None becomes NaN
         buckets = data[:, 0].astype(np.int64)
-        out = {}
+        out = {c: {} for c in columns}
         for b in np.unique(buckets).tolist():
-            out[int(b)] = percentiles(data[buckets == b, 1])
+            selected = data[buckets == b]
+            for n, column in enumerate(columns):
+                figure = percentiles(selected[:, 1 + n])
+                if figure.count:
+                    out[column][int(b)] = figure
         return out
 
 
@@ -244,11 +264,8 @@ async def overview(db: Database, filters: Filters) -> dict[str, Any]:
         a = Aggregator(connection, filters)
         counts = (await a.conversations()).get(0, {})
         reasons = (await a.handoffs()).get(0, {})
-        times = {}
-        for prefix in TIME_COLUMNS.values():
-            for suffix in ("_s", "_bh_s"):
-                column = f"{prefix}{suffix}"
-                times[column] = (await a.times(column)).get(0, EMPTY)
+        columns = [f"{p}{s}" for p in TIME_COLUMNS.values() for s in ("_s", "_bh_s")]
+        times = {c: by.get(0, EMPTY) for c, by in (await a.times(columns)).items()}
     return summary(counts, reasons, times)
 
 
@@ -261,8 +278,8 @@ async def series(
         bucket, n = a.bucket(interval)
         if metric in TIME_COLUMNS:
             column = TIME_COLUMNS[metric] + ("_bh_s" if business_hours else "_s")
-            per = await a.times(column, bucket)
-            whole = (await a.times(column)).get(0, EMPTY)
+            per = (await a.times([column], bucket))[column]
+            whole = (await a.times([column]))[column].get(0, EMPTY)
 
             def pick(p: Percentiles) -> float | None:
                 return p.median if stat == "median" else p.p90 if stat == "p90" else p.mean
