@@ -11,6 +11,7 @@ costs one indexed `max(id)` lookup.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
@@ -30,13 +31,24 @@ from relaydesk.core.models import Conversation, Event, Site, utcnow
 WATERMARK = "events"
 CHUNK = 500
 
-# One refresh at a time in this process: two would recompute the same conversations.
-_lock = asyncio.Lock()
+# One refresh at a time per event loop: two would recompute the same conversations. (A
+# lock belongs to the loop it was first used in; tests run each on a loop of its own.)
+_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _lock() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    lock = _locks.get(loop)
+    if lock is None:
+        lock = _locks[loop] = asyncio.Lock()
+    return lock
 
 
 async def refresh(db: Database, *, now: datetime | None = None) -> int:
     """Bring the rollups up to date; returns how many conversations were recomputed."""
-    async with _lock:
+    async with _lock():
         now = now or utcnow()
         async with db.read() as session:
             done = await _watermark(session)

@@ -302,6 +302,7 @@ PAGES: list[Call] = [
     R("GET", "/console", STAFF),
     R("GET", "/console/static/{bundle}", EVERYONE, public=200),  # the hashed, public bundle
     R("GET", "/console/profile", STAFF),
+    R("GET", "/console/analytics", HANDLERS),
     R("GET", "/console/admin", SITE1_LEADS),
     R("GET", "/console/admin/users", ONLY_ADMIN),
     R("GET", "/console/admin/users/{target}", ONLY_ADMIN),
