@@ -147,6 +147,7 @@ async def _get(played: dict[str, Any], path: str, token: str | None = None, **qu
     return response.json() if "json" in response.headers["content-type"] else response.text
 
 
+@pytest.mark.postgres
 async def test_scenario_yields_the_hand_computed_figures(played: dict[str, Any]) -> None:
     o = await _get(
         played, "/api/v1/analytics/overview", **{"from": "2026-03-02", "to": "2026-03-03"}
@@ -197,6 +198,7 @@ async def test_day_boundaries_follow_the_chosen_zone(played: dict[str, Any]) -> 
     assert [p["value"] for p in utc["points"]] == [27.0, 0.0]
 
 
+@pytest.mark.postgres
 async def test_summary_equals_timeseries_totals(played: dict[str, Any]) -> None:
     """chatwoot#12261: every count metric's points sum to the overview's figure, for days
     and hours, in two zones."""
