@@ -195,7 +195,7 @@ async def console_home(request: Request, db: DbDep, settings: SettingsDep) -> Re
     )
 
 
-_ASSET = re.compile(r"^(console|admin)\.[0-9a-f]{12}\.(js|css)$")
+_ASSET = re.compile(r"^(console|admin|analytics)\.[0-9a-f]{12}\.(js|css)$")
 
 
 @router.get("/console/static/{name}")

@@ -21,6 +21,8 @@ from relaydesk.agents_console.admin_pages import router as admin_pages_router
 from relaydesk.agents_console.events import ConsoleNamespace
 from relaydesk.agents_console.inbox import router as inbox_router
 from relaydesk.agents_console.pages import router as pages_router
+from relaydesk.analytics.page import router as analytics_page_router
+from relaydesk.analytics.routes import router as analytics_router
 from relaydesk.api.body_limit import BodyLimit
 from relaydesk.api.favicon import router as favicon_router
 from relaydesk.api.headers import SecurityHeaders
@@ -145,6 +147,8 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
 
     api.include_router(health_router)
     api.include_router(favicon_router)
+    api.include_router(analytics_router)
+    api.include_router(analytics_page_router)
     api.include_router(auth_router)
     api.include_router(pages_router)
     api.include_router(admin_pages_router)

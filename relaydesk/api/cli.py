@@ -24,6 +24,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(sites_app, name="sites")
 kb_app = typer.Typer(help="Knowledge base: import and reindex.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+analytics_app = typer.Typer(help="Analytics rollups.", no_args_is_help=True)
+app.add_typer(analytics_app, name="analytics")
 
 T = TypeVar("T")
 
@@ -386,3 +388,23 @@ def kb_reindex(
 
 def main() -> None:
     app()
+
+
+@analytics_app.command("backfill")
+def analytics_backfill(data_dir: DataDir = None) -> None:
+    """Record the events older rows lack, then rebuild the analytics rollups."""
+    from relaydesk.analytics.backfill import backfill
+    from relaydesk.core.db import get_database
+
+    _use_data_dir(data_dir)
+    _migrate()
+
+    async def run() -> Any:
+        db = get_database()
+        try:
+            return await backfill(db)
+        finally:
+            await db.dispose()
+
+    result = _run(run())
+    typer.echo(json.dumps(result.__dict__))

@@ -98,6 +98,7 @@ async def open_conversation(
                 .limit(1)
             )
         ).scalar_one_or_none()
+        created = conversation is None
         if conversation is None:
             conversation = Conversation(site_id=site_id, visitor_id=visitor_id)
             session.add(conversation)
@@ -113,6 +114,14 @@ async def open_conversation(
             messages: list[Message] = []
         else:
             messages = await _latest_messages(session, conversation.id)
+        event_log.record(
+            session,
+            event_log.WidgetOpened(visitor_id=visitor_id, new_conversation=created),
+            site_id=site_id,
+            actor_kind=SenderKind.VISITOR,
+            actor_id=visitor_id,
+            conversation_id=conversation.id,
+        )
     # Not announced to the staff inboxes yet: an opened, empty conversation is no one's
     # business (a flood of tokenless connections would otherwise fill every inbox). The
     # first message announces it.

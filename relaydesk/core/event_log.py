@@ -10,11 +10,20 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.core.models import Event
+from relaydesk.core.pii import masked
 
 
 class EventPayload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     type: str
+
+
+class WidgetOpened(EventPayload):
+    """A visitor's widget opened their conversation (`conversation:open`)."""
+
+    type: Literal["widget.opened"] = "widget.opened"
+    visitor_id: str
+    new_conversation: bool
 
 
 class ConversationStarted(EventPayload):
@@ -211,7 +220,7 @@ def record(
         conversation_id=conversation_id,
         actor_kind=actor_kind,
         actor_id=None if actor_id is None else str(actor_id),
-        payload=payload.model_dump(exclude={"type"}),
+        payload=masked(payload.model_dump(exclude={"type"})),
     )
     session.add(event)
     return event
@@ -226,7 +235,9 @@ def row(
     conversation_id: str | None,
     created_at: datetime,
 ) -> dict[str, Any]:
-    """The same event as a plain row, for bulk Core inserts on hot paths."""
+    """The same event as a plain row, for bulk Core inserts on hot paths. Not masked: the
+    payloads written here (`MessageStored`, state changes) carry ids and counts, never
+    free text, and the message path is too hot to scan them (tests/analytics checks)."""
     return {
         "site_id": site_id,
         "type": payload.type,

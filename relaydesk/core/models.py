@@ -8,6 +8,7 @@ Timestamps are timezone-aware UTC.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -18,8 +19,23 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 
-def utcnow() -> datetime:
+def _system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+_clock: Callable[[], datetime] = _system_clock
+
+
+def utcnow() -> datetime:
+    """The server's clock. Every stored timestamp comes from here, so a test can drive a
+    whole scenario (through the real sockets) at chosen times with `set_clock`."""
+    return _clock()
+
+
+def set_clock(clock: Callable[[], datetime] | None) -> None:
+    """Replace the clock (tests and benchmarks); None restores the system clock."""
+    global _clock
+    _clock = clock or _system_clock
 
 
 def new_id() -> str:

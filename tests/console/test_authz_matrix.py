@@ -270,6 +270,25 @@ API: list[Call] = [
         SITE1_LEADS,
         json={"handoff_keywords": ["lawyer"]},
     ),
+    # analytics: agents see only their own figures; supervisors their sites and teams
+    R("GET", "/api/v1/analytics/overview", SITE1_HANDLERS, query="site={site1}"),
+    R("GET", "/api/v1/analytics/overview", SITE2_HANDLERS, query="site={site2}"),
+    R("GET", "/api/v1/analytics/overview", SITE1_HANDLERS, query="site={site1}&team={team_a}"),
+    R("GET", "/api/v1/analytics/overview", ONLY_ADMIN, query="site={site1}&team={team_b}"),
+    R("GET", "/api/v1/analytics/overview", SITE1_LEADS, query="site={site1}&agent={target}"),
+    R("GET", "/api/v1/analytics/timeseries", SITE1_HANDLERS, query="site={site1}&metric=handoffs"),
+    R("GET", "/api/v1/analytics/drilldown", SITE1_HANDLERS, query="site={site1}"),
+    R("GET", "/api/v1/analytics/live", SITE1_HANDLERS, query="site={site1}"),
+    R("GET", "/api/v1/analytics/agents", SITE1_HANDLERS, query="site={site1}"),
+    R("GET", "/api/v1/analytics/handoff-reasons", SITE1_HANDLERS, query="site={site1}"),
+    R("GET", "/api/v1/analytics/hours", SITE1_HANDLERS, query="site={site1}"),
+    R("GET", "/api/v1/analytics/entries", SITE1_HANDLERS, query="site={site1}"),
+    R("GET", "/api/v1/analytics/conversations.csv", SITE1_HANDLERS, query="site={site1}"),
+    R("GET", "/api/v1/analytics/conversations.csv", SITE2_HANDLERS, query="site={site2}"),
+    R("GET", "/api/v1/analytics/agents.csv", SITE1_HANDLERS, query="site={site1}"),
+    R("GET", "/api/v1/analytics/handoff-reasons.csv", SITE1_HANDLERS, query="site={site1}"),
+    R("GET", "/api/v1/analytics/hours.csv", SITE1_HANDLERS, query="site={site1}"),
+    R("GET", "/api/v1/analytics/entries.csv", SITE1_HANDLERS, query="site={site1}"),
     # Last: a password change signs out every token, the caller's bearer too.
     R(
         "POST",
@@ -284,6 +303,7 @@ PAGES: list[Call] = [
     R("GET", "/console", STAFF),
     R("GET", "/console/static/{bundle}", EVERYONE, public=200),  # the hashed, public bundle
     R("GET", "/console/profile", STAFF),
+    R("GET", "/console/analytics", HANDLERS),
     R("GET", "/console/admin", SITE1_LEADS),
     R("GET", "/console/admin/users", ONLY_ADMIN),
     R("GET", "/console/admin/users/{target}", ONLY_ADMIN),

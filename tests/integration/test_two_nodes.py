@@ -4,6 +4,7 @@ knowledge-base edits made through node A reach search on node B."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import subprocess

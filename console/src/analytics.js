@@ -1,0 +1,221 @@
+// The analytics dashboard (/console/analytics): its own bundle, so the inbox never loads
+// the charting library. Every figure comes from /api/v1/analytics (docs/analytics.md);
+// every number and chart point opens the conversations behind it.
+import uPlot from "uplot";
+
+const boot = JSON.parse(document.getElementById("rd-boot").textContent);
+const S = boot.strings;
+const t = (k) => S[k] || k;
+const main = document.getElementById("an-main");
+const API = "/api/v1/analytics";
+
+function h(tag, attrs = {}, ...kids) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v == null || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const kid of kids.flat()) if (kid != null) el.append(kid.nodeType ? kid : String(kid));
+  return el;
+}
+
+function iso(d) {
+  return d.toISOString().slice(0, 10);
+}
+
+const today = new Date();
+const state = {
+  site: boot.sites[0]?.id,
+  from: iso(new Date(today.getTime() - 29 * 86400e3)),
+  to: iso(today),
+  team: "",
+  agent: "",
+  label: "",
+  channel: "",
+};
+for (const [k, v] of new URLSearchParams(location.search)) if (k in state) state[k] = v;
+
+function query(extra = {}) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries({ ...state, ...extra })) if (v !== "" && v != null) q.set(k, v);
+  return q.toString();
+}
+
+async function get(path, extra) {
+  const r = await fetch(`${path}?${query(extra)}`, { credentials: "same-origin" });
+  if (!r.ok) throw new Error(`${r.status}`);
+  return r.json();
+}
+
+async function options(path) {
+  try {
+    const r = await fetch(path, { credentials: "same-origin" });
+    return r.ok ? await r.json() : [];
+  } catch {
+    return [];
+  }
+}
+
+function secs(v) {
+  if (v == null) return t("analytics.none");
+  if (v < 60) return `${Math.round(v)} s`;
+  if (v < 3600) return `${(v / 60).toFixed(1)} min`;
+  return `${(v / 3600).toFixed(1)} h`;
+}
+
+function pct(v) {
+  return v == null ? t("analytics.none") : `${(v * 100).toFixed(1)}%`;
+}
+
+async function drill(metric, extra = {}) {
+  const box = document.getElementById("an-drill");
+  box.replaceChildren(h("h3", {}, t("analytics.drill")));
+  const data = await get(`${API}/drilldown`, { metric, ...extra });
+  const list = h("ul", { class: "an-drill-list" });
+  for (const id of data.conversation_ids)
+    list.append(h("li", {}, h("a", { href: `/console#/inbox/all/${id}` }, id.slice(0, 12))));
+  box.append(list);
+  box.scrollIntoView({ block: "nearest" });
+}
+
+function card(label, value, sub, metric) {
+  return h(
+    "button",
+    { class: "an-card", type: "button", "data-metric": metric, onclick: () => drill(metric) },
+    h("span", { class: "an-card-label" }, label),
+    h("strong", {}, value),
+    sub ? h("span", { class: "an-card-sub" }, sub) : null,
+  );
+}
+
+function table(title, csv, columns, rows) {
+  return h(
+    "section",
+    { class: "an-table" },
+    h("header", {}, h("h3", {}, title), h("a", { href: `${API}/${csv}.csv?${query()}`, download: true }, t("analytics.csv"))),
+    h(
+      "table",
+      {},
+      h("thead", {}, h("tr", {}, columns.map(([, label]) => h("th", {}, label)))),
+      h("tbody", {}, rows.map((row) => h("tr", {}, columns.map(([key, , fmt]) => h("td", {}, fmt ? fmt(row[key]) : row[key] ?? ""))))),
+    ),
+  );
+}
+
+function chart(series) {
+  const holder = h("div", { class: "an-chart", id: "an-chart" });
+  const xs = series.points.map((p) => Date.parse(p.start) / 1000);
+  const ys = series.points.map((p) => p.value);
+  requestAnimationFrame(() => {
+    const plot = new uPlot(
+      {
+        width: Math.max(320, holder.clientWidth || 640),
+        height: 220,
+        scales: { x: { time: true } },
+        series: [{}, { label: t("analytics.conversations"), stroke: "#2563eb", fill: "rgba(37,99,235,.12)", points: { size: 6 } }],
+        cursor: { points: { size: 8 } },
+      },
+      [xs, ys],
+      holder,
+    );
+    plot.over.addEventListener("click", () => {
+      const i = plot.cursor.idx;
+      if (i == null) return;
+      const day = series.points[i].start.slice(0, 10);
+      drill("conversations", { from: day, to: day });
+    });
+  });
+  return holder;
+}
+
+function filters(teams, agents, labels) {
+  const field = (name, control) => h("label", {}, h("span", {}, t(`analytics.${name}`)), control);
+  const select = (name, items) => {
+    const s = h("select", { name, onchange: (e) => (state[name] = e.target.value) }, h("option", { value: "" }, t("analytics.any")));
+    for (const it of items) s.append(h("option", { value: it.id, selected: String(it.id) === String(state[name]) }, it.name));
+    return s;
+  };
+  const date = (name) => h("input", { type: "date", name, value: state[name], onchange: (e) => (state[name] = e.target.value) });
+  const site = h("select", { name: "site", onchange: (e) => ((state.site = e.target.value), load()) });
+  for (const s of boot.sites) site.append(h("option", { value: s.id, selected: String(s.id) === String(state.site) }, s.name));
+  return h(
+    "form",
+    { class: "an-filters", onsubmit: (e) => (e.preventDefault(), load()) },
+    field("from", date("from")),
+    field("to", date("to")),
+    field("site", site),
+    field("team", select("team", teams)),
+    boot.lead ? field("agent", select("agent", agents)) : null,
+    field("label", select("label", labels)),
+    field("channel", select("channel", [{ id: "widget", name: "Widget" }])),
+    h("button", { type: "submit" }, t("analytics.apply")),
+    h("a", { class: "an-export", href: `${API}/conversations.csv?${query()}`, download: true }, t("analytics.csv_conversations")),
+  );
+}
+
+async function load() {
+  history.replaceState(null, "", `?${query()}`);
+  const [teams, agents, labels] = await Promise.all([
+    options(`/api/v1/teams`),
+    boot.lead ? options(`/api/v1/agents`) : [],
+    options(`/api/v1/labels?site=${state.site}`),
+  ]);
+  const siteTeams = (Array.isArray(teams) ? teams : []).filter((x) => String(x.site_id) === String(state.site));
+  const agentList = (Array.isArray(agents) ? agents : agents.agents || []).map((a) => ({ id: a.id, name: a.name }));
+  const labelList = Array.isArray(labels) ? labels : labels.labels || [];
+  const [o, series, live, reasons, people, entries] = await Promise.all([
+    get(`${API}/overview`),
+    get(`${API}/timeseries`, { metric: "conversations", interval: "day" }),
+    get(`${API}/live`),
+    get(`${API}/handoff-reasons`),
+    get(`${API}/agents`),
+    get(`${API}/entries`),
+  ]);
+  const liveBox = h(
+    "section",
+    { class: "an-live" },
+    h("h2", {}, t("analytics.live")),
+    h("span", {}, `${t("analytics.live.open")}: `, h("b", {}, live.open)),
+    h("span", {}, `${t("analytics.live.unassigned")}: `, h("b", {}, live.unassigned)),
+    h("span", {}, `${t("analytics.live.waiting")}: `, h("b", {}, live.waiting)),
+    h("span", {}, `${t("analytics.live.longest")}: `, h("b", {}, secs(live.longest_wait_s))),
+  );
+  const body = [];
+  if (!o.conversations) {
+    body.push(h("section", { class: "an-empty" }, h("h2", {}, t("analytics.empty.title")), h("p", {}, t("analytics.empty.body"))));
+  } else {
+    const bh = (f) => `${t("analytics.business_hours")}: ${secs(f.business_hours.median)} / ${secs(f.business_hours.p90)}`;
+    body.push(
+      h(
+        "section",
+        { class: "an-cards" },
+        card(t("analytics.conversations"), o.conversations, null, "conversations"),
+        card(t("analytics.bot_resolution"), pct(o.bot.resolution_rate), `${o.bot.resolved} / ${o.bot.involved}`, "bot_resolved"),
+        card(t("analytics.handoffs"), o.handoffs.total, pct(o.handoffs.rate), "handoffs"),
+        card(t("analytics.frt"), `${secs(o.first_response_s.median)} / ${secs(o.first_response_s.p90)}`, bh(o.first_response_s), "first_response_s"),
+        card(t("analytics.queue"), `${secs(o.queue_wait_s.median)} / ${secs(o.queue_wait_s.p90)}`, bh(o.queue_wait_s), "queue_wait_s"),
+        card(t("analytics.resolution"), `${secs(o.resolution_s.median)} / ${secs(o.resolution_s.p90)}`, bh(o.resolution_s), "resolution_s"),
+        card(t("analytics.csat"), o.csat.average == null ? t("analytics.none") : o.csat.average.toFixed(2), String(o.csat.responses), "csat_responses"),
+        card(t("analytics.feedback"), `${o.feedback.up} / ${o.feedback.down}`, pct(o.feedback.ratio), "bot_involved"),
+      ),
+      h("section", { class: "an-panel" }, h("h3", {}, t("analytics.chart")), chart(series)),
+      h(
+        "div",
+        { class: "an-tables" },
+        table(t("analytics.reasons"), "handoff-reasons", [["reason", t("analytics.col.reason")], ["handoffs", t("analytics.col.count")]], reasons),
+        table(t("analytics.agents"), "agents", [["name", t("analytics.col.agent")], ["conversations", t("analytics.col.conversations")], ["first_response_median_s", t("analytics.col.frt"), secs]], people),
+        table(t("analytics.entries"), "entries", [["entry_id", t("analytics.col.entry")], ["citations", t("analytics.col.citations")], ["thumbs_down", t("analytics.col.down")]], entries),
+      ),
+    );
+  }
+  main.replaceChildren(
+    h("h1", {}, t("analytics.title"), boot.lead ? null : h("small", {}, ` · ${t("analytics.mine")}`)),
+    filters(siteTeams, agentList, labelList),
+    liveBox,
+    ...body,
+    h("section", { id: "an-drill", class: "an-drill" }),
+  );
+}
+
+load().catch((e) => main.replaceChildren(h("p", { class: "an-error" }, String(e))));

@@ -1,0 +1,231 @@
+"""Keeps the rollup tables up to date with the event log.
+
+Every report first calls `refresh`: it folds in the conversations that have events newer
+than the watermark (recomputing each from all its events, so the rollups are always
+exactly what facts.py says of the log) and the bot resolutions whose 24 h window has
+closed since. Nothing is added to the message write path: the message and state events
+it already writes are the input. When nothing happened since the last report, a refresh
+costs one indexed `max(id)` lookup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, insert
+from sqlalchemy import select as sa_select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from relaydesk.analytics import facts as F
+from relaydesk.analytics.hours import site_hours
+from relaydesk.analytics.models import AnalyticsConversation, AnalyticsCycle, AnalyticsState
+from relaydesk.bot.policy import BusinessHours
+from relaydesk.core.db import Database
+from relaydesk.core.models import Conversation, Event, Site, utcnow
+
+WATERMARK = "events"
+CHUNK = 500
+
+# One refresh at a time per event loop: two would recompute the same conversations. (A
+# lock belongs to the loop it was first used in; tests run each on a loop of its own.)
+_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _lock() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    lock = _locks.get(loop)
+    if lock is None:
+        lock = _locks[loop] = asyncio.Lock()
+    return lock
+
+
+async def refresh(db: Database, *, now: datetime | None = None) -> int:
+    """Bring the rollups up to date; returns how many conversations were recomputed."""
+    async with _lock():
+        now = now or utcnow()
+        async with db.read() as session:
+            done = await _watermark(session)
+            latest = (await session.execute(select(func.max(Event.id)))).scalar_one() or 0
+            ids: set[str] = set()
+            if latest > done:
+                rows = await session.execute(
+                    select(Event.conversation_id)
+                    .where(
+                        col(Event.id) > done,
+                        col(Event.id) <= latest,
+                        col(Event.conversation_id).is_not(None),
+                        col(Event.type).in_(F.RELEVANT),
+                    )
+                    .distinct()
+                )
+                ids.update(c for c in rows.scalars() if c is not None)
+            settled = await session.execute(
+                select(AnalyticsConversation.conversation_id).where(
+                    col(AnalyticsConversation.bot_settles_ts) <= now.timestamp()
+                )
+            )
+            ids.update(settled.scalars())
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), CHUNK):
+            await _recompute(db, ordered[start : start + CHUNK], now)
+        if latest > done:
+            async with db.write() as session:
+                state = await session.get(AnalyticsState, WATERMARK)
+                if state is None:
+                    session.add(AnalyticsState(key=WATERMARK, value=latest))
+                else:
+                    state.value = max(state.value, latest)
+        return len(ordered)
+
+
+async def rebuild(db: Database) -> int:
+    """Drop the rollups and compute them again from the whole log."""
+    async with db.write() as session:
+        await session.execute(delete(AnalyticsCycle))
+        await session.execute(delete(AnalyticsConversation))
+        await session.execute(delete(AnalyticsState))
+    return await refresh(db)
+
+
+async def _watermark(session: AsyncSession) -> int:
+    state = await session.get(AnalyticsState, WATERMARK)
+    return state.value if state is not None else 0
+
+
+async def _recompute(db: Database, conversation_ids: Sequence[str], now: datetime) -> None:
+    async with db.read() as session:
+        events = await session.execute(
+            sa_select(
+                col(Event.id),
+                col(Event.type),
+                col(Event.created_at),
+                col(Event.actor_kind),
+                col(Event.actor_id),
+                col(Event.payload),
+                col(Event.conversation_id),
+                col(Event.site_id),
+            )
+            .where(
+                col(Event.conversation_id).in_(conversation_ids),
+                col(Event.type).in_(F.RELEVANT),
+            )
+            .order_by(col(Event.created_at), col(Event.id))
+        )
+        by_conversation: dict[str, list[F.EventRow]] = defaultdict(list)
+        sites: dict[str, int] = {}
+        for event_id, kind, at, actor_kind, actor_id, payload, conversation, site in events:
+            by_conversation[conversation].append(
+                F.EventRow(event_id, kind, at, actor_kind, actor_id, payload)
+            )
+            sites[conversation] = site
+        team_rows = await session.execute(
+            select(Conversation.id, Conversation.team_id).where(
+                col(Conversation.id).in_(conversation_ids)
+            )
+        )
+        teams = {conversation: team for conversation, team in team_rows.tuples()}
+        hours: dict[int, BusinessHours | None] = {
+            site.id: site_hours(site.business_hours)
+            for site in (
+                await session.execute(select(Site).where(col(Site.id).in_(set(sites.values()))))
+            ).scalars()
+            if site.id is not None
+        }
+    conversation_rows: list[dict[str, object]] = []
+    cycle_rows: list[dict[str, object]] = []
+    for conversation_id, rows in by_conversation.items():
+        site_id = sites[conversation_id]
+        result = F.conversation_facts(
+            conversation_id=conversation_id,
+            site_id=site_id,
+            events=rows,
+            now=now,
+            hours=hours.get(site_id),
+        )
+        if result is None:
+            continue
+        conversation_rows.append(_conversation_row(result, teams.get(conversation_id)))
+        cycle_rows.extend(_cycle_row(result, cycle) for cycle in result.cycles)
+    async with db.write() as session:
+        await session.execute(
+            delete(AnalyticsCycle).where(col(AnalyticsCycle.conversation_id).in_(conversation_ids))
+        )
+        await session.execute(
+            delete(AnalyticsConversation).where(
+                col(AnalyticsConversation.conversation_id).in_(conversation_ids)
+            )
+        )
+        if conversation_rows:
+            await session.execute(insert(AnalyticsConversation), conversation_rows)
+        if cycle_rows:
+            await session.execute(insert(AnalyticsCycle), cycle_rows)
+
+
+def _conversation_row(result: F.ConversationFacts, team_id: int | None) -> dict[str, object]:
+    human = F.human_cycles(result.cycles)
+    first = human[0] if human else None
+    resolved = next((c for c in result.cycles if c.resolution_s is not None), None)
+    return {
+        "conversation_id": result.conversation_id,
+        "site_id": result.site_id,
+        "started_at": result.started_at,
+        "started_ts": result.started_at.timestamp(),
+        "team_id": team_id,
+        "channel": "widget",
+        "bot_involved": result.bot_involved,
+        "bot_outcome": result.bot_outcome,
+        "bot_settles_ts": (
+            result.bot_settles_at.timestamp() if result.bot_settles_at is not None else None
+        ),
+        "handoffs": result.handoffs,
+        "handoff_reason": result.handoff_reason,
+        "reopens": result.reopens,
+        "transfers": result.transfers,
+        "visitor_messages": result.visitor_messages,
+        "bot_messages": result.bot_messages,
+        "agent_messages": result.agent_messages,
+        "csat": result.csat,
+        "feedback_up": result.feedback_up,
+        "feedback_down": result.feedback_down,
+        "agent_ids": sorted(result.agent_ids),
+        "resolved": result.resolved,
+        "cycles": len(result.cycles),
+        "first_response_s": first.frt_s if first else None,
+        "first_response_bh_s": first.frt_bh_s if first else None,
+        "resolution_s": resolved.resolution_s if resolved else None,
+        "resolution_bh_s": resolved.resolution_bh_s if resolved else None,
+        "queue_wait_s": first.queue_wait_s if first else None,
+        "queue_wait_bh_s": first.queue_wait_bh_s if first else None,
+    }
+
+
+def _cycle_row(result: F.ConversationFacts, cycle: F.Cycle) -> dict[str, object]:
+    return {
+        "conversation_id": result.conversation_id,
+        "site_id": result.site_id,
+        "number": cycle.number,
+        "started_at": cycle.started_at,
+        "started_ts": cycle.started_at.timestamp(),
+        "agent_id": cycle.agent_id,
+        "bot_replied": cycle.bot_replied,
+        "human": cycle in F.human_cycles([cycle]),
+        "handoff_at": cycle.handoff_at,
+        "handoff_reason": cycle.handoff_reason,
+        "assigned_at": cycle.assigned_at,
+        "first_human_at": cycle.first_human_at,
+        "resolved_at": cycle.resolved_at,
+        "transfers": cycle.transfers,
+        "frt_s": cycle.frt_s,
+        "frt_bh_s": cycle.frt_bh_s,
+        "queue_wait_s": cycle.queue_wait_s,
+        "queue_wait_bh_s": cycle.queue_wait_bh_s,
+        "resolution_s": cycle.resolution_s,
+        "resolution_bh_s": cycle.resolution_bh_s,
+    }

@@ -1,0 +1,237 @@
+"""REST: the analytics reports (docs/analytics.md defines every figure).
+
+Who sees what: admins every site; supervisors the sites of their teams (and, with a team
+filter, only their own teams); agents only their own figures (the agent filter is set to
+them, and naming another agent is refused); editors nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.exceptions import RequestValidationError
+
+from relaydesk.analytics import service
+from relaydesk.analytics.frame import MAX_DAYS, Filters
+from relaydesk.analytics.hours import site_timezone, valid_timezone
+from relaydesk.analytics.models import LivePublic, OverviewPublic, TimeseriesPublic
+from relaydesk.api.deps import CurrentUser, DbDep
+from relaydesk.conversations.policy import StaffScope, load_scope
+from relaydesk.core.errors import Forbidden, NotFound
+from relaydesk.core.models import Role, utcnow
+from relaydesk.sites import service as sites
+
+router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
+
+MAX_HOURLY_DAYS = 31
+
+Metric = Literal[
+    "conversations",
+    "bot_involved",
+    "bot_resolved",
+    "bot_resolution_rate",
+    "handoffs",
+    "resolved",
+    "csat_responses",
+    "csat_average",
+    "feedback_up",
+    "feedback_down",
+    "first_response_s",
+    "resolution_s",
+    "queue_wait_s",
+]
+
+
+def _invalid(field: str, message: str) -> RequestValidationError:
+    return RequestValidationError(
+        [{"loc": ("query", field), "msg": message, "type": "value_error"}]
+    )
+
+
+async def _filters(
+    db: DbDep,
+    user: CurrentUser,
+    site: Annotated[int, Query(ge=1, description="the site to report on")],
+    date_from: Annotated[
+        date | None, Query(alias="from", description="first local day (default: 6 days ago)")
+    ] = None,
+    date_to: Annotated[
+        date | None, Query(alias="to", description="last local day, inclusive (default: today)")
+    ] = None,
+    tz: Annotated[
+        str | None,
+        Query(max_length=64, description="IANA zone for day boundaries (default: the site's)"),
+    ] = None,
+    team: Annotated[int | None, Query(ge=1)] = None,
+    agent: Annotated[int | None, Query(ge=1)] = None,
+    label: Annotated[int | None, Query(ge=1)] = None,
+    channel: Annotated[Literal["widget"] | None, Query()] = None,
+) -> Filters:
+    scope = await load_scope(db, user)
+    agent = _authorize(scope, site, team=team, agent=agent)
+    row = await sites.get_site(db, site)
+    zone = tz or site_timezone(row.business_hours)
+    if not valid_timezone(zone):
+        raise _invalid("tz", "not a known IANA time zone")
+    today = utcnow().astimezone(ZoneInfo(zone)).date()
+    last = date_to or today
+    first = date_from or last - timedelta(days=6)
+    if first > last:
+        raise _invalid("from", "must not be after `to`")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise _invalid("to", f"the range may span at most {MAX_DAYS} days")
+    return Filters(
+        site_id=site,
+        date_from=first,
+        date_to=last,
+        tz=zone,
+        team_id=team,
+        agent_id=agent,
+        label_id=label,
+        channel=channel,
+    )
+
+
+def _authorize(scope: StaffScope, site: int, *, team: int | None, agent: int | None) -> int | None:
+    """The agent filter the caller gets (agents: themselves), or a refusal."""
+    if scope.is_admin:
+        return agent
+    if not scope.handles_conversations:
+        raise Forbidden("analytics are for agents, supervisors and admins", code="forbidden")
+    if site not in scope.site_ids:
+        raise NotFound("no such site", code="site_not_found")
+    if team is not None and team not in scope.team_ids:
+        raise Forbidden("that team is not one of yours", code="forbidden")
+    if scope.user.has_role(Role.SUPERVISOR):
+        return agent
+    if agent is not None and agent != scope.user_id:
+        raise Forbidden("agents see their own figures only", code="forbidden")
+    return scope.user_id
+
+
+FiltersDep = Annotated[Filters, Depends(_filters)]
+
+
+@router.get("/overview", response_model=OverviewPublic)
+async def overview(db: DbDep, filters: FiltersDep) -> OverviewPublic:
+    """Every headline figure of the range (conversations that started in it)."""
+    return await service.overview(db, filters)
+
+
+@router.get("/timeseries", response_model=TimeseriesPublic)
+async def timeseries(
+    db: DbDep,
+    filters: FiltersDep,
+    metric: Annotated[Metric, Query()] = "conversations",
+    interval: Annotated[Literal["day", "hour"], Query()] = "day",
+    stat: Annotated[
+        Literal["median", "p90", "mean"], Query(description="for time metrics")
+    ] = "median",
+    business_hours: Annotated[
+        bool, Query(description="time metrics within the site's hours")
+    ] = False,
+) -> TimeseriesPublic:
+    """One point per local day or hour; counts sum to the overview's figure."""
+    if interval == "hour" and (filters.date_to - filters.date_from).days + 1 > MAX_HOURLY_DAYS:
+        raise _invalid("interval", f"hourly series span at most {MAX_HOURLY_DAYS} days")
+    return await service.timeseries(
+        db, filters, metric=metric, interval=interval, stat=stat, business_hours=business_hours
+    )
+
+
+@router.get("/drilldown")
+async def drilldown(
+    db: DbDep,
+    filters: FiltersDep,
+    metric: Annotated[Metric, Query()] = "conversations",
+) -> dict[str, Any]:
+    """The conversations behind a figure (or a timeseries point: pass its day as both
+    `from` and `to`), at most 500, for the inbox's list view."""
+    return {"conversation_ids": await service.drill_down(db, filters, metric=metric)}
+
+
+@router.get("/live", response_model=LivePublic)
+async def live(db: DbDep, filters: FiltersDep) -> LivePublic:
+    """Open, unassigned and waiting conversations now, and the longest current wait."""
+    return await service.live(db, site_id=filters.site_id, agent_id=filters.agent_id)
+
+
+@router.get("/agents")
+async def agents(db: DbDep, filters: FiltersDep) -> list[dict[str, Any]]:
+    return await service.agents(db, filters)
+
+
+@router.get("/handoff-reasons")
+async def handoff_reasons(db: DbDep, filters: FiltersDep) -> list[dict[str, Any]]:
+    return await service.handoff_reasons(db, filters)
+
+
+@router.get("/hours")
+async def hours(db: DbDep, filters: FiltersDep) -> list[dict[str, Any]]:
+    """Conversations by local weekday (0 = Monday) and hour."""
+    return await service.by_hour_weekday(db, filters)
+
+
+@router.get("/entries")
+async def entries(db: DbDep, filters: FiltersDep) -> list[dict[str, Any]]:
+    """Most cited knowledge entries and how often their answers got a thumbs-down."""
+    return await service.cited_entries(db, filters)
+
+
+def _csv(rows: list[dict[str, Any]], name: str) -> Response:
+    out = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _cell(v) for k, v in row.items()})
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+def _cell(value: Any) -> Any:
+    # A cell starting with = + - @ is a formula to a spreadsheet: quote it.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return "" if value is None else value
+
+
+_TABLES = {
+    "conversations": service.conversation_rows,
+    "agents": service.agents,
+    "handoff-reasons": service.handoff_reasons,
+    "hours": service.by_hour_weekday,
+    "entries": service.cited_entries,
+}
+
+
+def _csv_route(table: str) -> None:
+    async def table_csv(db: DbDep, filters: FiltersDep) -> Response:
+        rows = await _TABLES[table](db, filters)
+        return _csv(rows, f"{table}-{filters.date_from}-{filters.date_to}")
+
+    summary = (
+        "One row per conversation started in the range, with all its figures (CSV)"
+        if table == "conversations"
+        else f"The {table} table (CSV)"
+    )
+    router.add_api_route(
+        f"/{table}.csv",
+        table_csv,
+        methods=["GET"],
+        response_class=Response,
+        summary=summary,
+        name=f"analytics_{table.replace('-', '_')}_csv",
+        responses={200: {"content": {"text/csv": {}}}},
+    )
+
+
+for _table in _TABLES:
+    _csv_route(_table)
