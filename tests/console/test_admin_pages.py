@@ -25,7 +25,8 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "relaydesk" / "agents_console"
 async def client(db: Database) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app()
     transport = httpx.ASGITransport(app=app.api)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    # https, as PUBLIC_URL says below: cookies are Secure then, and only sent over https.
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
         yield c
 
 
