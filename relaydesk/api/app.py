@@ -21,6 +21,7 @@ from relaydesk.agents_console.admin_pages import router as admin_pages_router
 from relaydesk.agents_console.events import ConsoleNamespace
 from relaydesk.agents_console.inbox import router as inbox_router
 from relaydesk.agents_console.pages import router as pages_router
+from relaydesk.api import error_docs
 from relaydesk.api.favicon import router as favicon_router
 from relaydesk.api.health import router as health_router
 from relaydesk.api.timing import ServerTimingMiddleware
@@ -144,4 +145,5 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
     api.include_router(routing_router)
     api.include_router(attachments_router)
     api.include_router(identity_router)
+    error_docs.install(api)  # after every router: documents their shared errors
     return RelaydeskApp(sio, api)
