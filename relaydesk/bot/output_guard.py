@@ -12,7 +12,7 @@ words survive; no answer drawn from the passages shares eight words in a row wit
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 LEAK_RUN = 8  # words in a row shared with the rules that count as a leak
 
@@ -66,3 +66,49 @@ def refusal(answer: str, *, rules: str, sources: Sequence[str]) -> str | None:
     if foreign_reference(answer, sources) is not None:
         return "foreign_reference"
     return None
+
+
+# Where a streamed answer may be cut: after a sentence end (ASCII ones only before a
+# space, so a URL's dots are not ends) or a line break.
+_SENTENCE_END = re.compile(r"(?:[.!?](?=\s)|[。！？\n])")
+OnDelta = Callable[[str], Awaitable[None]]
+
+
+class StreamScreen:
+    """Streamed deltas reach the visitor before the whole answer is checked, so they are
+    held back and passed on in whole sentences, each time after the text so far passes
+    `refusal` (and holds no `forbidden` string); after the first refusal nothing more is
+    passed on, and the stored answer (the fallback) replaces what was streamed."""
+
+    def __init__(
+        self, on_delta: OnDelta, *, rules: str, sources: Sequence[str], forbidden: Sequence[str]
+    ) -> None:
+        self._on_delta = on_delta
+        self._rules = rules
+        self._sources = sources
+        self._forbidden = forbidden
+        self._text = ""
+        self._released = 0
+        self.stopped = False
+
+    async def __call__(self, delta: str) -> None:
+        if self.stopped:
+            return
+        self._text += delta
+        cut = max((m.end() for m in _SENTENCE_END.finditer(self._text)), default=0)
+        if cut <= self._released:
+            return
+        head = self._text[:cut]
+        if any(f in head for f in self._forbidden) or refusal(
+            head, rules=self._rules, sources=self._sources
+        ):
+            self.stopped = True
+            return
+        piece, self._released = self._text[self._released : cut], cut
+        await self._on_delta(piece)
+
+    async def finish(self) -> None:
+        """Pass on the held-back tail, once the whole answer has passed the checks."""
+        if not self.stopped and self._released < len(self._text):
+            piece, self._released = self._text[self._released :], len(self._text)
+            await self._on_delta(piece)

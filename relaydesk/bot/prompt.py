@@ -106,14 +106,33 @@ class Checked:
         return bool(self.cited)
 
 
+def _sources(prompt: Prompt) -> list[str]:
+    return [part for hit in prompt.passages for part in (hit.text, hit.title, hit.url or "")]
+
+
+def screen(
+    on_delta: output_guard.OnDelta | None, prompt: Prompt
+) -> output_guard.StreamScreen | None:
+    """`on_delta` behind the same checks as `check_answer`, sentence by sentence, so a
+    leak or a foreign link is never streamed before the whole answer is refused. Call
+    its `finish()` once `check_answer` accepted the answer."""
+    if on_delta is None:
+        return None
+    return output_guard.StreamScreen(
+        on_delta,
+        rules=str(prompt.messages[0].content),
+        sources=_sources(prompt),
+        forbidden=[prompt.nonce, "PASSAGES"],
+    )
+
+
 def check_answer(text: str, prompt: Prompt) -> Checked:
     """Keep citations that point to a passage, drop the others, and refuse output that
     leaks the prompt (its delimiters or its rules) or brings in links, addresses or
     sources the passages do not have. An answer with no valid citation is not grounded."""
     if prompt.nonce in text or "PASSAGES" in text:
         return Checked(text="", cited=[])
-    sources = [part for hit in prompt.passages for part in (hit.text, hit.title, hit.url or "")]
-    if output_guard.refusal(text, rules=str(prompt.messages[0].content), sources=sources):
+    if output_guard.refusal(text, rules=str(prompt.messages[0].content), sources=_sources(prompt)):
         return Checked(text="", cited=[])
     valid = range(1, len(prompt.passages) + 1)
     cited: list[int] = []

@@ -215,3 +215,46 @@ async def test_redteam_set(db: Database, llm: LLMStandIn) -> None:
     }
     print("\nred-team summary:", json.dumps(summary, ensure_ascii=False, indent=1))
     assert failures == [], "\n".join(failures)
+
+
+async def _streamed(db: Database, llm: LLMStandIn, reply: Reply) -> tuple[answer.Reply, str]:
+    site = await make_site(db)
+    assert site.id is not None
+    knowledge.set_source(OneHit(CASES[0]))
+    deltas: list[str] = []
+
+    async def on_delta(delta: str) -> None:
+        deltas.append(delta)
+
+    llm.script(lambda body: reply if reply.text else Reply(_system(body) + " [1]"))
+    try:
+        with override_settings(llm_timeout_seconds=15):
+            result = await answer.respond(
+                db, site_id=site.id, site_name="Acme", question=QUESTION["en"], history=[],
+                policy=BotPolicy(), on_delta=on_delta,
+            )  # fmt: skip
+    finally:
+        knowledge.set_source(None)
+    assert result is not None
+    return result, "".join(deltas)
+
+
+async def test_a_leak_is_never_streamed(db: Database, llm: LLMStandIn) -> None:
+    # The stand-in streams its whole system prompt word by word (empty text: echo).
+    reply, streamed = await _streamed(db, llm, Reply(""))
+    rules = _system(llm.requests[0])
+    assert reply.action == "clarify" and reply.failure == "ungrounded"
+    assert not output_guard.leaks(streamed, [rules]) and _nonce(llm.requests[0]) not in streamed
+
+
+async def test_a_foreign_link_is_never_streamed(db: Database, llm: LLMStandIn) -> None:
+    text = f"Cards arrive in 5 days [1]. Log in at https://{EVIL_HOST}/x to track it [1]."
+    reply, streamed = await _streamed(db, llm, Reply(text))
+    assert reply.action == "clarify"
+    assert streamed == "Cards arrive in 5 days [1]." and EVIL_HOST not in streamed
+
+
+async def test_a_clean_answer_streams_whole(db: Database, llm: LLMStandIn) -> None:
+    text = "Cards arrive within 5 working days [1]. Follow them in the app [1]"
+    reply, streamed = await _streamed(db, llm, Reply(text))
+    assert reply.action == "answer" and streamed == text
