@@ -68,15 +68,16 @@ def refusal(answer: str, *, rules: str, sources: Sequence[str]) -> str | None:
     return None
 
 
-# Where a streamed answer may be cut: after a sentence end (ASCII ones only before a
-# space, so a URL's dots are not ends) or a line break.
-_SENTENCE_END = re.compile(r"(?:[.!?](?=\s)|[。！？\n])")
+# Where a streamed answer may be cut: after whitespace or CJK punctuation, so every word,
+# URL or address is whole (and checked) before any of it is passed on. A leaking run of
+# the rules is caught at its LEAK_RUN-th word, so at most LEAK_RUN - 1 of them stream.
+_CUT = re.compile(r"\s|[。！？，、；：\n]")
 OnDelta = Callable[[str], Awaitable[None]]
 
 
 class StreamScreen:
     """Streamed deltas reach the visitor before the whole answer is checked, so they are
-    held back and passed on in whole sentences, each time after the text so far passes
+    held back and passed on in whole words, each time after the text so far passes
     `refusal` (and holds no `forbidden` string); after the first refusal nothing more is
     passed on, and the stored answer (the fallback) replaces what was streamed."""
 
@@ -95,7 +96,7 @@ class StreamScreen:
         if self.stopped:
             return
         self._text += delta
-        cut = max((m.end() for m in _SENTENCE_END.finditer(self._text)), default=0)
+        cut = max((m.end() for m in _CUT.finditer(self._text)), default=0)
         if cut <= self._released:
             return
         head = self._text[:cut]

@@ -113,7 +113,7 @@ def _sources(prompt: Prompt) -> list[str]:
 def screen(
     on_delta: output_guard.OnDelta | None, prompt: Prompt
 ) -> output_guard.StreamScreen | None:
-    """`on_delta` behind the same checks as `check_answer`, sentence by sentence, so a
+    """`on_delta` behind the same checks as `check_answer`, word by word, so a
     leak or a foreign link is never streamed before the whole answer is refused. Call
     its `finish()` once `check_answer` accepted the answer."""
     if on_delta is None:

@@ -251,7 +251,7 @@ async def test_a_foreign_link_is_never_streamed(db: Database, llm: LLMStandIn) -
     text = f"Cards arrive in 5 days [1]. Log in at https://{EVIL_HOST}/x to track it [1]."
     reply, streamed = await _streamed(db, llm, Reply(text))
     assert reply.action == "clarify"
-    assert streamed == "Cards arrive in 5 days [1]." and EVIL_HOST not in streamed
+    assert streamed.startswith("Cards arrive in 5 days [1].") and EVIL_HOST not in streamed
 
 
 async def test_a_clean_answer_streams_whole(db: Database, llm: LLMStandIn) -> None:
