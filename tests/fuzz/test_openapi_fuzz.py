@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from typing import Any
 
+import httpx
 import pytest
 import requests
 import schemathesis
@@ -105,3 +106,21 @@ async def test_openapi_fuzz(db: Database, live_server: str, who: str) -> None:
     )
     assert failures == {}, "\n\n".join(f"{k}\n{v}" for k, v in sorted(failures.items()))
     assert sent >= cases
+
+
+async def test_ids_beyond_64_bits_are_a_422_not_a_500(db: Database, live_server: str) -> None:
+    # Found by the fuzz run: Python ints are unbounded, SQLite's are not.
+    admin = await make_staff(db, roles=[Role.ADMIN], site=await make_site(db))
+    headers = {"Authorization": f"Bearer {bearer_for(admin)}"}
+    huge = 10**30
+    async with httpx.AsyncClient(base_url=live_server, headers=headers) as client:
+        for path in (f"/api/v1/users/{huge}", f"/api/v1/agents?site={huge}"):
+            response = await client.get(path)
+            assert response.status_code == 422, path
+            assert response.json()["error"]["code"] == "invalid_payload"
+        schema = (await client.get("/openapi.json")).json()
+    responses = schema["paths"]["/api/v1/users/{user_id}"]["get"]["responses"]
+    assert {"401", "403", "404", "422"} <= set(responses)
+    assert responses["422"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"
+    }
