@@ -23,6 +23,7 @@ from relaydesk.agents_console.inbox import router as inbox_router
 from relaydesk.agents_console.pages import router as pages_router
 from relaydesk.analytics.page import router as analytics_page_router
 from relaydesk.analytics.routes import router as analytics_router
+from relaydesk.api import error_docs
 from relaydesk.api.body_limit import BodyLimit
 from relaydesk.api.favicon import router as favicon_router
 from relaydesk.api.headers import SecurityHeaders
@@ -162,4 +163,5 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
     api.include_router(routing_router)
     api.include_router(attachments_router)
     api.include_router(identity_router)
+    error_docs.install(api)  # after every router: documents their shared errors
     return RelaydeskApp(sio, api)

@@ -149,9 +149,12 @@ async def respond(
             history=list(history)[-HISTORY_TURNS:],
             language=language,
         )
-        generation = await generate.stream(settings, built.messages, on_delta)
+        screened = prompt.screen(on_delta, built)  # nothing unchecked is streamed
+        generation = await generate.stream(settings, built.messages, screened)
         if generation.ok:
             checked = prompt.check_answer(generation.text, built)
+            if checked.grounded and screened is not None:
+                await screened.finish()
             if not checked.grounded:
                 # The model found no support in the passages (or broke the rules): say so.
                 reply = _not_sure(decision, result, language, reader, policy, query)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from relaydesk.bot import output_guard
 from relaydesk.bot.knowledge import KbHit
 
 MAX_PASSAGE_CHARS = 1500
@@ -24,6 +25,9 @@ MAX_TURN_CHARS = 1000
 LANGUAGE_NAMES = {"en": "English", "zh": "Simplified Chinese (简体中文)"}
 
 _DELIMITER_LOOKALIKE = re.compile(r"<{2,}|>{2,}")
+# Chat-template control tokens (<|im_start|>, <|endoftext|>): some servers parse them even
+# inside message content, which would let untrusted text open a turn of its own.
+_CONTROL_TOKEN = re.compile(r"<\|([^|<>]{0,40})\|>")
 _CITATION = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 
 RULES = """You are the customer-support assistant of {site}. These rules come first and \
@@ -56,6 +60,7 @@ class Prompt:
 
 def neutralise(text: str, limit: int) -> str:
     """Untrusted text as data: no delimiter look-alikes, bounded length."""
+    text = _CONTROL_TOKEN.sub(r"‹¦\1¦›", text)
     return _DELIMITER_LOOKALIKE.sub(lambda m: "‹" * len(m.group()), text)[:limit]
 
 
@@ -101,10 +106,33 @@ class Checked:
         return bool(self.cited)
 
 
+def _sources(prompt: Prompt) -> list[str]:
+    return [part for hit in prompt.passages for part in (hit.text, hit.title, hit.url or "")]
+
+
+def screen(
+    on_delta: output_guard.OnDelta | None, prompt: Prompt
+) -> output_guard.StreamScreen | None:
+    """`on_delta` behind the same checks as `check_answer`, word by word, so a
+    leak or a foreign link is never streamed before the whole answer is refused. Call
+    its `finish()` once `check_answer` accepted the answer."""
+    if on_delta is None:
+        return None
+    return output_guard.StreamScreen(
+        on_delta,
+        rules=str(prompt.messages[0].content),
+        sources=_sources(prompt),
+        forbidden=[prompt.nonce, "PASSAGES"],
+    )
+
+
 def check_answer(text: str, prompt: Prompt) -> Checked:
     """Keep citations that point to a passage, drop the others, and refuse output that
-    leaks the prompt's delimiters. An answer with no valid citation is not grounded."""
+    leaks the prompt (its delimiters or its rules) or brings in links, addresses or
+    sources the passages do not have. An answer with no valid citation is not grounded."""
     if prompt.nonce in text or "PASSAGES" in text:
+        return Checked(text="", cited=[])
+    if output_guard.refusal(text, rules=str(prompt.messages[0].content), sources=_sources(prompt)):
         return Checked(text="", cited=[])
     valid = range(1, len(prompt.passages) + 1)
     cited: list[int] = []
