@@ -8,7 +8,8 @@ overview and a daily timeseries over the 90 days are timed (median and max of `-
 as the REST handlers run them: refresh (nothing new: one indexed max(id)), load, aggregate.
 `incremental_ms` is a refresh after 100 new conversations arrive.
 
-    python benchmarks/analytics.py [--events 1000000] [--backend sqlite|postgres|both]
+    python -m benchmarks.analytics [--events 1000000] [--backend sqlite|postgres|both]
+    python -m benchmarks.analytics --quick   # smoke run: SQLite, 2,000 events, 1 run
 """
 
 from __future__ import annotations
@@ -238,8 +239,13 @@ async def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: SQLite, 2,000 events, one run"
+    )
     args = parser.parse_args()
-    result: dict[str, Any] = {"days": DAYS}
+    if args.quick:
+        args.events, args.backend, args.runs = 2_000, "sqlite", 1
+    result: dict[str, Any] = {"benchmark": "analytics", "days": DAYS, "events": args.events}
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "bench.db"

@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 # Benchmark -> keys its JSON must have.
 BENCHMARKS: dict[str, set[str]] = {
+    "analytics": {"benchmark", "days", "sqlite"},
     "messages": {"benchmark", "config", "targets", "target_met"},
     "console": {"benchmark", "config", "targets"},
     "widget": {"loader_gzip_bytes", "bundle_gzip_bytes", "open_ms"},
