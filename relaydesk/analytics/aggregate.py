@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from relaydesk.analytics import facts as F
+from relaydesk.analytics.figures import percentiles
 from relaydesk.analytics.frame import Filters, _where
 from relaydesk.analytics.models import (
     BotFigures,
@@ -191,19 +192,6 @@ class Aggregator:
                 if figure.count:
                     out[column][int(b)] = figure
         return out
-
-
-def percentiles(values: Any) -> Percentiles:
-    present = values[~np.isnan(values)]
-    if present.size == 0:
-        return Percentiles(count=0, median=None, p90=None, mean=None)
-    median, p90 = np.quantile(present, [0.5, 0.9])
-    return Percentiles(
-        count=int(present.size),
-        median=round(float(median), 3),
-        p90=round(float(p90), 3),
-        mean=round(float(present.mean()), 3),
-    )
 
 
 EMPTY = Percentiles(count=0, median=None, p90=None, mean=None)
