@@ -11,12 +11,12 @@ connection that keeps sending bad packets, or keeps flooding, is disconnected.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 import socketio
 
 from relaydesk.core.config import get_settings
+from relaydesk.core.socket_rpc import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -27,24 +27,9 @@ LOG_BURST = 20
 LOG_PER_SECOND = 2.0
 
 
-class _Bucket:
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens, self.stamp = burst, time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
-
-
 class _Connection:
     def __init__(self, rate: float) -> None:
-        self.packets = _Bucket(rate, 3 * rate)
+        self.packets = TokenBucket(rate, 3 * rate)
         self.bad = 0
         self.dropped = 0
 
@@ -53,7 +38,7 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._guards: dict[str, _Connection] = {}
-        self._log_bucket = _Bucket(LOG_PER_SECOND, LOG_BURST)
+        self._log_bucket = TokenBucket(LOG_PER_SECOND, LOG_BURST)
         self.suppressed_lines = 0
 
     def _log_bad(self, message: str, *args: Any) -> None:
