@@ -12,11 +12,11 @@ const API = "/api/v1/analytics";
 function h(tag, attrs = {}, ...kids) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
-    if (v == null || v === false) continue;
+    if (v === null || v === undefined || v === false) continue;
     if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
     else el.setAttribute(k, v === true ? "" : v);
   }
-  for (const kid of kids.flat()) if (kid != null) el.append(kid.nodeType ? kid : String(kid));
+  for (const kid of kids.flat()) if (kid !== null && kid !== undefined) el.append(kid.nodeType ? kid : String(kid));
   return el;
 }
 
@@ -38,7 +38,7 @@ for (const [k, v] of new URLSearchParams(location.search)) if (k in state) state
 
 function query(extra = {}) {
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries({ ...state, ...extra })) if (v !== "" && v != null) q.set(k, v);
+  for (const [k, v] of Object.entries({ ...state, ...extra })) if (v !== "" && v !== null && v !== undefined) q.set(k, v);
   return q.toString();
 }
 
@@ -58,14 +58,14 @@ async function options(path) {
 }
 
 function secs(v) {
-  if (v == null) return t("analytics.none");
+  if (v === null || v === undefined) return t("analytics.none");
   if (v < 60) return `${Math.round(v)} s`;
   if (v < 3600) return `${(v / 60).toFixed(1)} min`;
   return `${(v / 3600).toFixed(1)} h`;
 }
 
 function pct(v) {
-  return v == null ? t("analytics.none") : `${(v * 100).toFixed(1)}%`;
+  return v === null || v === undefined ? t("analytics.none") : `${(v * 100).toFixed(1)}%`;
 }
 
 async function drill(metric, extra = {}) {
@@ -121,7 +121,7 @@ function chart(series) {
     );
     plot.over.addEventListener("click", () => {
       const i = plot.cursor.idx;
-      if (i == null) return;
+      if (i === null || i === undefined) return;
       const day = series.points[i].start.slice(0, 10);
       drill("conversations", { from: day, to: day });
     });
@@ -196,7 +196,7 @@ async function load() {
         card(t("analytics.frt"), `${secs(o.first_response_s.median)} / ${secs(o.first_response_s.p90)}`, bh(o.first_response_s), "first_response_s"),
         card(t("analytics.queue"), `${secs(o.queue_wait_s.median)} / ${secs(o.queue_wait_s.p90)}`, bh(o.queue_wait_s), "queue_wait_s"),
         card(t("analytics.resolution"), `${secs(o.resolution_s.median)} / ${secs(o.resolution_s.p90)}`, bh(o.resolution_s), "resolution_s"),
-        card(t("analytics.csat"), o.csat.average == null ? t("analytics.none") : o.csat.average.toFixed(2), String(o.csat.responses), "csat_responses"),
+        card(t("analytics.csat"), o.csat.average === null || o.csat.average === undefined ? t("analytics.none") : o.csat.average.toFixed(2), String(o.csat.responses), "csat_responses"),
         card(t("analytics.feedback"), `${o.feedback.up} / ${o.feedback.down}`, pct(o.feedback.ratio), "bot_involved"),
       ),
       h("section", { class: "an-panel" }, h("h3", {}, t("analytics.chart")), chart(series)),
