@@ -90,6 +90,16 @@ async def test_conversation_updated_events_track_the_state_per_audience(
         current = await service.get_conversation(db, conversation_id)
         return dump(await service.describe(db, current))
 
+    # An opened, empty conversation is nobody's business yet: the first message announces it.
+    assert emitted.of("conversation:updated", namespace="/console") == []
+    await service.send_message(
+        db,
+        conversation_id=conversation_id,
+        sender=Actor.visitor(visitor_id),
+        client_id="first",
+        text="hello",
+    )
+    assert set(map(str, views().values())) == {str(await fresh())}
     await transitions.request_handoff(
         db, conversation_id=conversation_id, actor=BOT, reason="low_confidence"
     )
