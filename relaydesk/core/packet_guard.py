@@ -14,9 +14,11 @@ import logging
 from typing import Any
 
 import socketio
+from socketio import packet
 
 from relaydesk.core.config import get_settings
-from relaydesk.core.socket_rpc import TokenBucket
+from relaydesk.core.errors import RateLimited
+from relaydesk.core.socket_rpc import TokenBucket, error_ack
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,23 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
                 self._log_bad("socket %s flooded packets: disconnected", eio_sid)
                 self.environ.pop(eio_sid, None)
                 await self.eio.disconnect(eio_sid)
+                return
+            # A call dropped in silence would leave the client waiting for its timeout;
+            # answering `rate_limited` lets it back off and retry with the same client_id.
+            target = _event_ack_target(data)
+            if target is not None:
+                namespace, ack_id = target
+                await self._send_packet(
+                    eio_sid,
+                    self.packet_class(
+                        packet.ACK,
+                        namespace=namespace,
+                        data=[error_ack(RateLimited("too many socket packets, slow down"))],
+                        id=ack_id,
+                    ),
+                )
             return
+        guard.dropped = 0  # a flood is a run of refused packets, not a lifetime total
         try:
             await super()._handle_eio_message(eio_sid, data)
         except Exception as exc:  # undecodable or unexpected: the client's fault
@@ -82,3 +100,22 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any = None) -> None:
         self._guards.pop(eio_sid, None)
         await super()._handle_eio_disconnect(eio_sid, reason)
+
+
+def _event_ack_target(data: Any) -> tuple[str, int] | None:
+    """The namespace and ack id of a text EVENT packet that asks for an ack (`2/ns,17[...]`),
+    read from its prefix alone: the rest of a packet that is refused is never decoded."""
+    if not isinstance(data, str) or not data.startswith("2"):
+        return None
+    rest, namespace = data[1:], "/"
+    if rest.startswith("/"):
+        comma = rest.find(",", 0, 200)
+        if comma < 0:
+            return None
+        namespace, rest = rest[:comma], rest[comma + 1 :]
+    digits = 0
+    while digits < len(rest) and digits < 15 and rest[digits].isdigit():
+        digits += 1
+    if digits == 0:
+        return None
+    return namespace, int(rest[:digits])

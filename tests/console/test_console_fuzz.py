@@ -5,8 +5,10 @@ reaches a conversation of a site they do not work on."""
 from __future__ import annotations
 
 import string
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
@@ -14,6 +16,7 @@ from sqlmodel import select
 from relaydesk.api.app import create_app
 from relaydesk.collab.models import ConversationLabel, ConversationNote
 from relaydesk.conversations import service as conversations
+from relaydesk.core.config import override_settings
 from relaydesk.core.db import Database
 from relaydesk.core.models import Message
 from tests import sockets
@@ -47,6 +50,13 @@ console_payloads = st.one_of(
         },
     ),
 )
+
+
+@pytest.fixture(autouse=True)
+def _fuzzers_send_faster_than_people() -> Iterator[None]:
+    """The fuzzers test payloads, not the packet rate: they call as fast as acks return."""
+    with override_settings(socket_packets_per_second=100_000):
+        yield
 
 
 async def test_fuzzed_console_payloads_never_crash_or_cross_sites(

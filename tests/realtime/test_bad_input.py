@@ -4,6 +4,7 @@ up, and a visitor can never read or write a conversation that is not theirs."""
 from __future__ import annotations
 
 import string
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import func, select
 
-from relaydesk.core.config import get_settings
+from relaydesk.core.config import get_settings, override_settings
 from relaydesk.core.db import Database
 from relaydesk.core.models import Message
 from relaydesk.core.security import create_token
@@ -24,6 +25,13 @@ from tests.factories import bearer_for, make_site, make_staff
 async def stored_messages(db: Database) -> int:
     async with db.read() as session:
         return int((await session.execute(select(func.count()).select_from(Message))).scalar_one())
+
+
+@pytest.fixture(autouse=True)
+def _fuzzers_send_faster_than_people() -> Iterator[None]:
+    """The fuzzers test payloads, not the packet rate: they call as fast as acks return."""
+    with override_settings(socket_packets_per_second=100_000):
+        yield
 
 
 @pytest.fixture

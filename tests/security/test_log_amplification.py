@@ -52,3 +52,22 @@ async def test_a_packet_flood_is_cut_before_decoding(db: Database, live_server: 
                 break
             await peer.client.eio.send('42/widget,["typing",{}]')
         await _wait_disconnected(peer)
+
+
+async def test_a_call_over_the_packet_rate_is_answered_rate_limited(
+    db: Database, live_server: str
+) -> None:
+    """A refused call still gets its ack (undecoded), so the client backs off and retries
+    instead of waiting out its timeout; the connection stays up."""
+    site = await make_site(db)
+    with override_settings(socket_packets_per_second=1):
+        peer = await sockets.visitor(live_server, site.site_key)
+        codes = []
+        for _ in range(5):  # the burst is 3 packets; the handshake spent some of it
+            ack = await peer.call("typing", {"typing": True})
+            assert ack["ok"] or ack["error"]["code"], ack
+            codes.append(None if ack["ok"] else ack["error"]["code"])
+            if codes[-1] == "rate_limited":
+                break
+        assert codes[-1] == "rate_limited", codes
+        assert peer.client.connected
