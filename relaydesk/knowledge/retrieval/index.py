@@ -12,7 +12,7 @@ from typing import Literal
 
 import numpy as np
 
-from . import fusion
+from . import companions, fusion
 from .chunks import Chunk, Hit
 from .confidence import HYBRID_MODEL, LEXICAL_MODEL, HitSignals
 from .dense import ChromaVectorStore
@@ -328,6 +328,17 @@ class HybridIndex:
         model = LEXICAL_MODEL if group_dense is None else HYBRID_MODEL
 
         results = []
+        top_companions: frozenset[int] = frozenset()
+        if chunk_dense is not None and group_dense is not None and snap.vectors is not None:
+            top_companions = companions.find(
+                snap.chunks,
+                snap.vectors,
+                chunk_dense,
+                snap.group_starts,
+                snap.entry_starts,
+                ranked[0],
+                ranked[1:],
+            )
         for entry in ranked[:k]:
             group = _best_in_range(fused, snap.entry_starts, entry)
             if chunk_dense is None or group_dense is None:
@@ -342,6 +353,8 @@ class HybridIndex:
                     phrasing=float(entry_phrasing[entry]),
                     centroid=float(centroid_dense[group]) if centroid_dense is not None else 0.0,
                     support=float(np.mean(nearest_entries == entry)),
+                    # Only the top hit's margins: it is the one the bot answers with.
+                    companions=top_companions if entry == ranked[0] else frozenset(),
                 )
             hit = Hit(
                 entry_id=snap.entry_ids[entry],

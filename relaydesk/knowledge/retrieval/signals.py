@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
+
 from . import fusion
 from .confidence import HitSignals
 
@@ -33,14 +35,17 @@ class SignalContext:
         phrasing: float = 0.0,
         centroid: float = 0.0,
         support: float = 0.0,
+        companions: frozenset[int] = frozenset(),
     ) -> HitSignals:
-        lexical_margin = _margin(self.entry_lexical, self._lexical_top, entry)
+        """`companions`: entries that say the same as this one (companions.py), which
+        the margins do not count as rivals."""
+        lexical_margin = _margin(self.entry_lexical, self._lexical_top, entry, companions)
         dense_margin = 0.0
         if self.entry_dense is not None:
-            dense_margin = _margin(self.entry_dense, self._dense_top, entry)
+            dense_margin = _margin(self.entry_dense, self._dense_top, entry, companions)
         return HitSignals(
             score=float(self.entry_scores[entry]),
-            margin=_margin(self.entry_scores, self._fused_top, entry),
+            margin=_margin(self.entry_scores, self._fused_top, entry, companions),
             dense=dense,
             coverage=coverage,
             # Both rankers put it first (a tie at zero BM25 is no vote).
@@ -77,8 +82,17 @@ class SignalContext:
         return [int(i) for i in fusion.top_k(self.entry_dense, 2)]
 
 
-def _margin(scores: fusion.Scores, top_two: list[int], entry: int) -> float:
-    """The entry's score minus the best other entry's (negative below the top)."""
+def _margin(
+    scores: fusion.Scores,
+    top_two: list[int],
+    entry: int,
+    companions: frozenset[int] = frozenset(),
+) -> float:
+    """The entry's score minus the best other entry's (negative below the top),
+    companions aside."""
+    if companions:
+        others = np.delete(scores, [entry, *companions])
+        return float(scores[entry] - others.max()) if others.size else float(scores[entry])
     if len(top_two) < 2:
         return float(scores[entry])
     rival = top_two[1] if top_two[0] == entry else top_two[0]
