@@ -114,8 +114,10 @@ async def test_bot_turns_citations_assist_and_hand_back(
 
     await page.click('[data-action="hand_back"]')
     await expect(page.locator(".rd-conv-title .rd-status")).to_have_text("Bot")
-    update = await visitor.wait_for("conversation:updated", count=3)
-    assert update[-1]["conversation"]["status"] == "bot"
+    updates = visitor.received["conversation:updated"]
+    await visitor.wait_until(
+        lambda: [u["conversation"]["status"] for u in updates][-3:] == ["queued", "assigned", "bot"]
+    )
     await visitor.disconnect()
     assert errors == []
 

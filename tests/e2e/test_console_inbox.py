@@ -10,6 +10,7 @@ from relaydesk.core.models import Site, StaffUser
 from tests import sockets
 from tests.e2e.conftest import errors_of, shoot
 from tests.factories import PASSWORD, make_staff, route_manually
+from tests.waiting import eventually
 
 
 async def sign_in(page: Page, base: str, user: StaffUser, lang: str = "en") -> None:
@@ -18,8 +19,14 @@ async def sign_in(page: Page, base: str, user: StaffUser, lang: str = "en") -> N
     await page.fill("#password", PASSWORD)
     await page.click("button[type=submit]")
     await page.wait_for_url(f"{base}/console")
-    await page.wait_for_function(
-        "window.relaydeskConsole && window.relaydeskConsole.socket.connected"
+    # Not wait_for_function: its polling evaluates a string, which the console's CSP
+    # (no 'unsafe-eval') refuses, as it should.
+    await eventually(
+        lambda: page.evaluate(
+            "() => Boolean(window.relaydeskConsole && window.relaydeskConsole.socket.connected)"
+        ),
+        timeout=30,
+        message="the console's socket did not connect",
     )
 
 

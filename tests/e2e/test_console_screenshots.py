@@ -180,8 +180,14 @@ async def _sign_in(page: Page, base: str, user: StaffUser, lang: str) -> None:
     await page.fill("#password", PASSWORD)
     await page.click("button[type=submit]")
     await page.wait_for_url(f"{base}/console")
-    await page.wait_for_function(
-        "window.relaydeskConsole && window.relaydeskConsole.socket.connected"
+    # Not wait_for_function: its polling evaluates a string, which the console's CSP
+    # (no 'unsafe-eval') refuses, as it should.
+    await eventually(
+        lambda: page.evaluate(
+            "() => Boolean(window.relaydeskConsole && window.relaydeskConsole.socket.connected)"
+        ),
+        timeout=30,
+        message="the console's socket did not connect",
     )
 
 
