@@ -52,7 +52,7 @@ async def test_unsure_answer_offers_related_articles_in_the_visitors_language(
     widget = await open_widget(page, f"{live_server}/demo?lang={lang}")
     await widget.send(QUESTIONS[lang])
     unsure = extractive.not_sure(lang, has_related=True, offer_human=True)
-    reply = widget.log.locator(".m", has=widget.log.page.locator(".bub", has_text=unsure))
+    reply = widget.log.locator(".msg", has=widget.log.page.locator(".bubble", has_text=unsure))
     await expect(reply).to_have_count(1, timeout=30_000)
     titles = await reply.locator("li").all_inner_texts()
     expected = {title for _, title, *_, locale in FAQ if locale == lang}
