@@ -219,19 +219,18 @@ async def _resum_slots(db: Database, slots: set[tuple[int, float]]) -> None:
     postgres = db.engine.dialect.name == "postgresql"
     async with db.write() as session:
         floor = "FLOOR(started_ts / 900.0)" if postgres else "CAST(started_ts / 900 AS INTEGER)"
+        aggregates = ", ".join(CONVERSATION_AGGREGATES.values())
         for site, starts in by_site.items():
             ranges = _ranges(sorted(starts))
-            params: dict[str, object] = {"site": site}
+            # One range per execution (an executemany): each is a short index range
+            # scan, where one statement OR-ing them all was ~5 ms a range on SQLite.
+            params: list[dict[str, object]] = [
+                {"site": site, "lo": lo, "hi": hi} for lo, hi in ranges
+            ]
+            where = "site_id = :site AND started_ts >= :lo AND started_ts < :hi"
             if len(ranges) > SLOT_RANGES:
-                where = "site_id = :site"
-            else:
-                terms = []
-                for n, (lo, hi) in enumerate(ranges):
-                    terms.append(f"(started_ts >= :lo{n} AND started_ts < :hi{n})")
-                    params[f"lo{n}"], params[f"hi{n}"] = lo, hi
-                where = f"site_id = :site AND ({' OR '.join(terms)})"
+                params, where = [{"site": site}], "site_id = :site"
             await session.execute(text(f"DELETE FROM analytics_slot WHERE {where}"), params)
-            aggregates = ", ".join(CONVERSATION_AGGREGATES.values())
             await session.execute(
                 text(
                     f"INSERT INTO analytics_slot (site_id, started_ts, team_id, channel,"
