@@ -15,6 +15,30 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+SLOT_COUNTS = (
+    "conversations",
+    "resolved",
+    "reopened",
+    "transferred",
+    "bot_involved",
+    "bot_resolved",
+    "bot_handed_off",
+    "bot_human",
+    "bot_unanswered",
+    "bot_pending",
+    "handoff_conversations",
+    "csat_responses",
+    "csat_sum",
+    "csat_1",
+    "csat_2",
+    "csat_3",
+    "csat_4",
+    "csat_5",
+    "feedback_up",
+    "feedback_down",
+)
+
+
 def upgrade() -> None:
     op.create_table(
         "analytics_conversation",
@@ -82,6 +106,31 @@ def upgrade() -> None:
     op.create_index("ix_analytics_cycle_agent_id", "analytics_cycle", ["agent_id"])
     op.create_index("ix_analytics_cycle_conversation_id", "analytics_cycle", ["conversation_id"])
     op.create_index("ix_analytics_cycle_site_started", "analytics_cycle", ["site_id", "started_ts"])
+    op.create_index(
+        "ix_analytics_cycle_times",
+        "analytics_cycle",
+        [
+            "site_id",
+            "started_ts",
+            "frt_s",
+            "frt_bh_s",
+            "queue_wait_s",
+            "queue_wait_bh_s",
+            "resolution_s",
+            "resolution_bh_s",
+        ],
+    )
+    op.create_index(
+        "ix_analytics_cycle_reasons", "analytics_cycle", ["site_id", "started_ts", "handoff_reason"]
+    )
+    op.create_table(
+        "analytics_slot",
+        sa.Column("site_id", sa.Integer(), primary_key=True),
+        sa.Column("started_ts", sa.Float(), primary_key=True),
+        sa.Column("team_id", sa.Integer(), primary_key=True),
+        sa.Column("channel", sa.String(16), primary_key=True),
+        *(sa.Column(name, sa.Integer(), nullable=False) for name in SLOT_COUNTS),
+    )
     op.create_table(
         "analytics_state",
         sa.Column("key", sa.String(32), primary_key=True),
@@ -91,5 +140,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("analytics_state")
+    op.drop_table("analytics_slot")
     op.drop_table("analytics_cycle")
     op.drop_table("analytics_conversation")
