@@ -159,7 +159,8 @@ async def test_deactivating_an_agent_disconnects_them_on_another_node(
         site = await make_site(db)
         agent_user = await make_staff(db, site=site)
         admin_token = bearer_for(await make_staff(db, roles=[Role.ADMIN]))
-    agent = await sockets.staff(url_b, bearer_for(agent_user))
+        agent_token = bearer_for(agent_user)  # signed with the nodes' key
+    agent = await sockets.staff(url_b, agent_token)
     gone = asyncio.Event()
     agent.client.on("disconnect", gone.set, namespace="/console")
     visitor = await sockets.visitor(url_a, site.site_key)
@@ -180,7 +181,7 @@ async def test_deactivating_an_agent_disconnects_them_on_another_node(
     )
     assert agent.messages() == []
     with pytest.raises(Exception, match="failed to connect"):
-        await sockets.staff(url_a, bearer_for(agent_user))  # the token was revoked
+        await sockets.staff(url_a, agent_token)  # the token was revoked
     await visitor.disconnect()
 
 

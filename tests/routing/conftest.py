@@ -9,15 +9,13 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlmodel import select
 
-from relaydesk.conversations import service as conversations
 from relaydesk.conversations import transitions
 from relaydesk.conversations.service import BOT
 from relaydesk.core.db import Database
 from relaydesk.core.models import Conversation, Role, Site, StaffUser, Team
 from relaydesk.routing import connections, presence
 from relaydesk.routing import service as routing
-from relaydesk.sites import service as sites
-from tests.factories import make_staff
+from tests.factories import make_conversation, make_staff
 
 _sids = itertools.count(1)
 
@@ -70,12 +68,8 @@ async def agent(
 
 
 async def new_conversation(db: Database, site: Site) -> Conversation:
-    assert site.id is not None
-    visitor = await sites.create_visitor(db, site_id=site.id, locale="en")
-    conversation, _ = await conversations.open_conversation(
-        db, site_id=site.id, visitor_id=visitor.id
-    )
-    return conversation
+    """A visitor's conversation with its first message: an empty one is in no inbox."""
+    return await make_conversation(db, site)
 
 
 async def queued(db: Database, site: Site, team: Team | None = None) -> Conversation:
