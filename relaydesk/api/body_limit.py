@@ -24,6 +24,10 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # Multipart framing around an upload's bytes: boundaries, part headers, a few fields.
 FORM_OVERHEAD = 64 * 1024
+# A body declared at most this far past its limit is read and dropped before the 413, so
+# the client, still sending, reads the answer instead of a reset connection (a lingering
+# close, as nginx does); anything larger is refused without reading a byte.
+DRAIN_BYTES = 4 * 1024 * 1024
 
 
 def limit_for(settings: Settings, method: str, path: str) -> int:
@@ -74,6 +78,17 @@ async def _refuse(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+async def _drain(receive: Receive, declared: int) -> None:
+    read = 0
+    while read < declared:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        read += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
 class BodyLimit:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -85,6 +100,8 @@ class BodyLimit:
         limit = limit_for(get_settings(), scope.get("method", "GET"), scope.get("path", ""))
         declared = _declared_length(scope)
         if declared is not None and declared > limit:
+            if declared <= limit + DRAIN_BYTES:
+                await _drain(receive, declared)
             await _refuse(send, limit)
             return
         received = 0

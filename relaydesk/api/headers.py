@@ -61,7 +61,8 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers.append((b"x-content-type-options", b"nosniff"))
+                if not any(name.lower() == b"x-content-type-options" for name, _ in headers):
+                    headers.append((b"x-content-type-options", b"nosniff"))
                 if page:
                     headers.append((b"content-security-policy", PAGE_CSP.encode()))
                     headers.append((b"x-frame-options", b"DENY"))
