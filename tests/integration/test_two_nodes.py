@@ -102,7 +102,9 @@ def nodes(
         # Appended one by one: if node B fails to start, node A is still stopped.
         for name in ("a", "b"):
             started.append(start_node(tmp_path / name, env))
-        yield started
+        # Tokens the test signs (bearer_for) must verify on the nodes.
+        with override_settings(secret_key=SHARED_KEY):
+            yield started
     finally:
         for process, _ in started:
             process.kill()
