@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ import httpx
 import psutil
 
 from benchmarks._datasets import FaqTask
-from benchmarks._message_servers import HOST, _server_env, _spawn, _stop, _tail
+from benchmarks._message_servers import HOST, _cli, _server_env, _spawn, _stop, _wait_ready
 from relaydesk.knowledge.retrieval.index import HybridIndex
 from relaydesk.testing.servers import free_port
 
@@ -65,33 +64,6 @@ def _faq_jsonl(task: FaqTask, path: Path) -> None:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def _cli(args: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
-    # As _message_servers._cli, with time for importing (and indexing) bq-faq on a busy
-    # 2-core machine.
-    cmd = [sys.executable, "-c", "from relaydesk.api.cli import main; main()", *args]
-    done = subprocess.run(
-        cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=WARM_UP_SECONDS
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"relaydesk {' '.join(args[:2])} failed: {done.stderr[-2000:]}")
-    parsed: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return parsed
-
-
-def _wait_ready(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
-    # As _message_servers._wait_ready, with time for start-up on a busy machine.
-    deadline = time.monotonic() + WARM_UP_SECONDS
-    with httpx.Client(trust_env=False, timeout=5) as http:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{_tail(log_path)}")
-            with contextlib.suppress(httpx.HTTPError):
-                if http.get(f"{url}/healthz").status_code < 500:
-                    return
-            time.sleep(0.5)
-    raise TimeoutError(f"server not ready at {url}:\n{_tail(log_path)}")
-
-
 @contextlib.contextmanager
 def search_server(tasks: Sequence[FaqTask], workdir: Path) -> Iterator[SearchServer]:
     env = _server_env({})
@@ -99,10 +71,20 @@ def search_server(tasks: Sequence[FaqTask], workdir: Path) -> Iterator[SearchSer
     common = ["--json", "--data-dir", str(data_dir)]
     sites: dict[str, int] = {}
     for task in tasks:
-        site = _cli(["sites", "create", "--name", task.name, *common], env, workdir)
+        site = _cli(
+            ["sites", "create", "--name", task.name, "--any-origin", *common],
+            env,
+            workdir,
+            WARM_UP_SECONDS,
+        )
         faq_file = workdir / f"{task.name}.jsonl"
         _faq_jsonl(task, faq_file)
-        _cli(["kb", "import", str(faq_file), "--site", str(site["id"]), *common], env, workdir)
+        _cli(
+            ["kb", "import", str(faq_file), "--site", str(site["id"]), *common],
+            env,
+            workdir,
+            WARM_UP_SECONDS,
+        )
         sites[task.name] = int(site["id"])
     _cli(
         ["users", "create", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD,
@@ -119,7 +101,7 @@ def search_server(tasks: Sequence[FaqTask], workdir: Path) -> Iterator[SearchSer
     ]  # fmt: skip
     process = _spawn(cmd, env, workdir, log_path)
     try:
-        _wait_ready(process, url, log_path)
+        _wait_ready(process, url, log_path, WARM_UP_SECONDS)
         with httpx.Client(trust_env=False, timeout=30) as http:
             response = http.post(
                 f"{url}/api/v1/auth/token",

@@ -59,17 +59,19 @@ def _server_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def _cli(args: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
+def _cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 180) -> dict[str, Any]:
     cmd = [sys.executable, "-c", "from relaydesk.api.cli import main; main()", *args]
-    done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=180)
+    done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
         raise RuntimeError(f"relaydesk {' '.join(args[:2])} failed: {done.stderr[-2000:]}")
     parsed: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return parsed
 
 
-def _wait_ready(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + 120
+def _wait_ready(
+    process: subprocess.Popen[bytes], url: str, log_path: Path, timeout: float = 120
+) -> None:
+    deadline = time.monotonic() + timeout
     with httpx.Client(trust_env=False, timeout=2) as http:
         while time.monotonic() < deadline:
             if process.poll() is not None:

@@ -338,6 +338,8 @@ def concurrent_report(args: argparse.Namespace) -> dict[str, Any]:
     if args.concurrent < 1 or args.runs < 1:
         sys.exit("--concurrent and --runs must be at least 1")
     tasks = [banking77_faq(args.data_dir), bq_faq(args.data_dir)]
+    if args.quick:
+        tasks = [smoke_subset(task) for task in tasks]
     limit = 50 if args.quick else CONCURRENT_QUERIES
     samples = {task.name: sample(task, limit) for task in tasks}
     started = time.perf_counter()

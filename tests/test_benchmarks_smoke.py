@@ -35,9 +35,9 @@ def test_every_benchmark_is_smoke_tested() -> None:
     assert scripts == set(BENCHMARKS)
 
 
-def _run(name: str) -> dict[str, Any]:
+def _run(name: str, *extra: str) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, "-m", f"benchmarks.{name}", "--quick"],
+        [sys.executable, "-m", f"benchmarks.{name}", "--quick", *extra],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -62,3 +62,12 @@ def test_benchmark_quick_mode_prints_its_figures(name: str) -> None:
     for target, figures in output.get("targets", {}).items():
         if isinstance(figures, dict):
             assert "failed" not in figures, (target, figures["failed"])
+
+
+@pytest.mark.timeout(900)
+def test_concurrent_search_mode_prints_its_figures() -> None:
+    """`retrieval --concurrent`: a real server, searched over HTTP by 1 and N clients."""
+    output = _run("retrieval", "--concurrent", "2", "--runs", "1")
+    assert output["server_log_tracebacks"] == 0
+    for task in ("banking77-faq", "bq-faq"):
+        assert {"clients_1", "clients_2"} <= set(output[task]), sorted(output[task])
