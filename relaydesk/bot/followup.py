@@ -21,6 +21,8 @@ import re
 
 from bm25s.stopwords import STOPWORDS_EN
 
+from relaydesk.bot import intents
+
 # Words that point back at something said earlier.
 _EN_ANAPHORS = frozenset(
     [
@@ -154,7 +156,6 @@ _EN_STOPWORDS = frozenset(STOPWORDS_EN)
 _EN_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 MAX_OWN_CONTENT_WORDS = 2
 
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # Chinese openings and particles that point back or continue ("那运费谁出？", "这个呢").
 _ZH_CONTINUATION = re.compile(r"^(?:那|这|它|还有|另外|而且|如果|要是|那么|那个|这个|然后|所以)")
 _ZH_ANAPHOR = re.compile(r"(?:它|它们|这个|那个|这些|那些|这样|那样|呢[？?]?$|该|此)")
@@ -182,7 +183,7 @@ def content_words(text: str) -> list[str]:
 
 def depends_on_context(text: str) -> bool:
     """Whether the question needs the earlier conversation to be understood."""
-    cjk = _CJK.findall(text)
+    cjk = intents.CJK.findall(text)
     if cjk and len(cjk) * 2 >= len(re.sub(r"\W", "", text)):
         chars = "".join(cjk)
         if len(chars) <= ZH_SHORT_CHARS:
@@ -205,7 +206,7 @@ def has_own_topic(text: str) -> bool:
     """Whether the question names anything itself (an English content word, or any Chinese
     word beyond the pointing particles), so that a context-assisted hit can be checked
     against what the question alone finds."""
-    cjk = "".join(_CJK.findall(text))
+    cjk = "".join(intents.CJK.findall(text))
     if cjk:
         return bool(_ZH_FILLER.sub("", cjk))
     return bool(content_words(text))

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# Han characters (CJK Unified Ideographs, Extension A, Compatibility).
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 # English: who the visitor may ask for.
 _EN_PERSON = re.compile(
@@ -67,7 +68,7 @@ def language(text: str) -> str:
     letters = [c for c in text if c.isalpha()]
     if not letters:
         return "en"
-    cjk = sum(1 for c in letters if _CJK.match(c))
+    cjk = sum(1 for c in letters if CJK.match(c))
     return "zh" if cjk * 3 >= len(letters) else "en"
 
 
@@ -115,7 +116,7 @@ def matched_keyword(text: str, keywords: Iterable[str]) -> str | None:
         key = keyword.strip().casefold()
         if not key:
             continue
-        if _CJK.search(key):
+        if CJK.search(key):
             if key in folded:
                 return keyword
         elif re.search(rf"(?<!\w){re.escape(key)}(?!\w)", folded):

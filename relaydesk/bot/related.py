@@ -10,7 +10,6 @@ somewhere beats pointing nowhere.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +18,6 @@ from relaydesk.bot.knowledge import KbHit
 from relaydesk.core.i18n import normalise_locale
 
 LIMIT = 3
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def visitor_language(question: str, locale: str | None) -> str:
@@ -32,7 +30,7 @@ def visitor_language(question: str, locale: str | None) -> str:
         return detected
     if not any(c.isalpha() for c in question):
         return widget
-    if widget == "zh" and _CJK.search(question):
+    if widget == "zh" and intents.CJK.search(question):
         return "zh"
     return detected
 
