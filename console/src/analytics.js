@@ -3,22 +3,11 @@
 // every number and chart point opens the conversations behind it.
 import uPlot from "uplot";
 
-const boot = JSON.parse(document.getElementById("rd-boot").textContent);
-const S = boot.strings;
-const t = (k) => S[k] || k;
+import { boot, h, t } from "./dom.js";
+import { reasonLabel } from "./i18n.js";
+
 const main = document.getElementById("an-main");
 const API = "/api/v1/analytics";
-
-function h(tag, attrs = {}, ...kids) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
-    else el.setAttribute(k, v === true ? "" : v);
-  }
-  for (const kid of kids.flat()) if (kid !== null && kid !== undefined) el.append(kid.nodeType ? kid : String(kid));
-  return el;
-}
 
 function iso(d) {
   return d.toISOString().slice(0, 10);
@@ -113,7 +102,7 @@ function chart(series) {
         width: Math.max(320, holder.clientWidth || 640),
         height: 220,
         scales: { x: { time: true } },
-        series: [{}, { label: t("analytics.conversations"), stroke: "#2563eb", fill: "rgba(37,99,235,.12)", points: { size: 6 } }],
+        series: [{ label: t("analytics.chart.day") }, { label: t("analytics.conversations"), stroke: "#2563eb", fill: "rgba(37,99,235,.12)", points: { size: 6 } }],
         cursor: { points: { size: 8 } },
       },
       [xs, ys],
@@ -203,7 +192,7 @@ async function load() {
       h(
         "div",
         { class: "an-tables" },
-        table(t("analytics.reasons"), "handoff-reasons", [["reason", t("analytics.col.reason")], ["handoffs", t("analytics.col.count")]], reasons),
+        table(t("analytics.reasons"), "handoff-reasons", [["reason", t("analytics.col.reason"), reasonLabel], ["handoffs", t("analytics.col.count")]], reasons),
         table(t("analytics.agents"), "agents", [["name", t("analytics.col.agent")], ["conversations", t("analytics.col.conversations")], ["first_response_median_s", t("analytics.col.frt"), secs]], people),
         table(t("analytics.entries"), "entries", [["entry_id", t("analytics.col.entry")], ["citations", t("analytics.col.citations")], ["thumbs_down", t("analytics.col.down")]], entries),
       ),

@@ -37,7 +37,7 @@ async def analytics_page(request: Request, db: DbDep, settings: SettingsDep) -> 
     if not scope.handles_conversations:
         return render(request, "admin/denied.html", 403, user=user, section="", styles=None)
     locale = request_locale(request)
-    prefix = ("analytics.", "console.nav", "lang.", "app.")
+    prefix = ("analytics.", "console.nav", "console.reason.", "lang.", "app.")
     boot = {
         "user": {"id": user.id, "name": user.name, "roles": user.roles},
         "lead": user.has_role(Role.ADMIN, Role.SUPERVISOR),
