@@ -33,8 +33,7 @@ from relaydesk.sites import service as sites
 
 
 class ConsoleNamespace(CollabEvents, RoutingEvents, RpcNamespace):
-    rate_per_second = 50.0
-    burst = 200.0
+    rate_setting = "console_events_per_second"
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         db = get_database()

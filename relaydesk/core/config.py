@@ -81,6 +81,18 @@ class Settings(BaseSettings):
         description="Socket.IO packets one connection may send a second (bursts of three "
         "times that), checked before decoding; sustained floods are disconnected.",
     )
+    widget_events_per_second: float = Field(
+        20.0,
+        gt=0,
+        description="Widget events (sends, typing, reads) one visitor connection may make a "
+        "second, in bursts of three times that; more are answered `rate_limited`.",
+    )
+    console_events_per_second: float = Field(
+        50.0,
+        gt=0,
+        description="Console events one staff connection may make a second, in bursts of "
+        "three times that; more are answered `rate_limited`.",
+    )
     max_connections_per_ip: int = Field(
         200,
         ge=1,

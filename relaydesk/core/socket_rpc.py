@@ -115,8 +115,9 @@ connection_cap = ConnectionCap()
 
 
 class RpcNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
-    rate_per_second = 20.0
-    burst = 60.0
+    # The Settings field holding this namespace's events-per-second budget for one connection;
+    # bursts of three times that pass.
+    rate_setting = "widget_events_per_second"
 
     def __init__(self, namespace: str) -> None:
         super().__init__(namespace)
@@ -145,8 +146,12 @@ class RpcNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         entry = self._handlers.get(event_name)
         if entry is None:
             return error_ack(InvalidInput(f"unknown event {event_name!r}", code="unknown_event"))
-        bucket = self._buckets.setdefault(sid, TokenBucket(self.rate_per_second, self.burst))
-        if not bucket.take() and get_settings().rate_limits_on:
+        settings = get_settings()
+        bucket = self._buckets.get(sid)
+        if bucket is None:
+            rate = float(getattr(settings, self.rate_setting))
+            bucket = self._buckets[sid] = TokenBucket(rate, 3 * rate)
+        if not bucket.take() and settings.rate_limits_on:
             return error_ack(RateLimited("too many events; slow down"))
         handler, model = entry
         if len(args) != 2:
