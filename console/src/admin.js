@@ -1,6 +1,8 @@
 // The admin and profile pages: server-rendered forms whose changes go through the REST
 // API (same validation and authorization as scripts). Conventions, read from the markup:
-//   <form data-api="/api/v1/x/{field}" data-method="PATCH" data-then="reload|stay|clear|/url/{id}">
+//   <form data-api="/api/v1/x/{field}" data-method="PATCH" data-then="reload|stay|clear|/url/{id}|reveal:id">
+//   (reveal:id shows the hidden element `id` with the response's `token` in its <code>: a
+//   secret shown once, which a reload would lose)
 //   fields: name="a.b" nests; data-kind = int | float | bool | lines | checks | checks-int;
 //           data-optional omits an empty value; `{field}` in data-api takes the field's value.
 //   data-hours on a form turns the hours.* inputs into `business_hours`.
@@ -95,6 +97,14 @@ function status(host, text, ok) {
 function after(then, data, form) {
   if (!then || then === "reload") location.reload();
   else if (then === "clear") form?.reset();
+  else if (then.startsWith("reveal:")) {
+    const box = document.getElementById(then.slice("reveal:".length));
+    if (box) {
+      box.querySelector("code").textContent = data?.token ?? "";
+      box.hidden = false;
+    }
+    form?.reset();
+  }
   else if (then.startsWith("/")) location.assign(then.replace(/\{(\w+)\}/g, (_, k) => encodeURIComponent(data?.[k] ?? "")));
 }
 

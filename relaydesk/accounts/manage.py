@@ -9,7 +9,7 @@ from collections import defaultdict
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select
 
-from relaydesk.accounts import sessions
+from relaydesk.accounts import sessions, tokens
 from relaydesk.core.db import Database
 from relaydesk.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from relaydesk.core.models import Role, Site, StaffUser, Team, TeamMember
@@ -96,6 +96,7 @@ async def update_user(
         if is_active is not None:
             if user.is_active and not is_active:
                 user.session_version += 1  # reactivating must not revive old tokens
+                await session.execute(tokens.revoke_all_statement(user_id))
             user.is_active = is_active
         if team_ids is not None:
             await _check_teams(session, team_ids)

@@ -18,6 +18,7 @@ from typing import Protocol
 import redis.asyncio as aioredis
 
 from relaydesk.accounts import service as accounts
+from relaydesk.accounts import signin
 from relaydesk.core.config import Settings
 from relaydesk.core.db import Database
 from relaydesk.core.errors import RateLimited, Unauthorized
@@ -113,12 +114,9 @@ def _keys(settings: Settings, email: str, ip: str | None) -> list[tuple[str, int
     return keys
 
 
-async def sign_in(
-    db: Database, settings: Settings, *, email: str, password: str, ip: str | None
-) -> StaffUser:
-    """`accounts.authenticate`, refused with `too_many_attempts` while locked out."""
+async def guard(settings: Settings, keys: list[tuple[str, int]]) -> None:
+    """Refuse with `too_many_attempts` while any of these keys is locked out."""
     store = store_for(settings)
-    keys = _keys(settings, email, ip)
     now = time.time()
     wait = 0.0
     for key, limit in keys:
@@ -129,11 +127,32 @@ async def sign_in(
             code="too_many_attempts",
             retry_after=int(wait) + 1,
         )
+
+
+async def failed(settings: Settings, keys: list[tuple[str, int]]) -> None:
+    store = store_for(settings)
+    for key, _ in keys:
+        await store.fail(key, time.time(), settings.login_failure_window_seconds)
+
+
+async def sign_in(
+    db: Database, settings: Settings, *, email: str, password: str, ip: str | None
+) -> StaffUser:
+    """`accounts.authenticate`, refused with `too_many_attempts` while locked out. Both
+    password sign-ins (the REST token and the console form) come through here, and every
+    outcome is reported to `signin.outcome`, the one place sign-ins are recorded."""
+    keys = _keys(settings, email, ip)
+    try:
+        await guard(settings, keys)
+    except RateLimited as exc:
+        await signin.outcome(db, method="password", email=email, ip=ip, failure=exc.code)
+        raise
     try:
         user = await accounts.authenticate(db, email=email, password=password)
-    except Unauthorized:
-        for key, _ in keys:
-            await store.fail(key, time.time(), settings.login_failure_window_seconds)
+    except Unauthorized as exc:
+        await failed(settings, keys)
+        await signin.outcome(db, method="password", email=email, ip=ip, failure=exc.code)
         raise
-    await store.clear(keys[0][0])
+    await store_for(settings).clear(keys[0][0])
+    await signin.outcome(db, method="password", email=email, ip=ip, user=user)
     return user

@@ -11,7 +11,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from relaydesk.accounts import manage
+from relaydesk.accounts import manage, tokens
+from relaydesk.accounts import strings as _account_strings  # noqa: F401  (registers them)
+from relaydesk.accounts.models import Scope
+from relaydesk.accounts.scopes import allowed_scopes
 from relaydesk.admin.sites import embed_snippet, public_base
 from relaydesk.admin.teams import teams_public
 from relaydesk.agents_console.admin_strings import STRINGS
@@ -22,7 +25,7 @@ from relaydesk.canned import service as canned
 from relaydesk.conversations.policy import StaffScope, load_scope
 from relaydesk.core.errors import Forbidden, NotFound
 from relaydesk.core.i18n import register
-from relaydesk.core.models import Role, Site, StaffUser
+from relaydesk.core.models import Role, Site, StaffUser, utcnow
 from relaydesk.core.security import CSRF_HEADER
 from relaydesk.sites import service as sites
 
@@ -86,8 +89,18 @@ async def profile_page(request: Request, db: DbDep, settings: SettingsDep) -> Re
     if isinstance(who, Response):
         return who
     user, scope = who
+    assert user.id is not None
     return await _page(
-        request, db, settings, "profile.html", section="profile", user=user, scope=scope
+        request,
+        db,
+        settings,
+        "profile.html",
+        section="profile",
+        user=user,
+        scope=scope,
+        api_tokens=await tokens.list_tokens(db, user_id=user.id),
+        token_scopes=[s for s in Scope if s in allowed_scopes(user.roles)],
+        now=utcnow(),
     )
 
 

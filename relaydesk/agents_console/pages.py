@@ -44,11 +44,15 @@ router = APIRouter(include_in_schema=False)
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
     locale = request_locale(request)
+    settings = get_settings()
     csrf = request.cookies.get(CSRF_COOKIE) or new_csrf_token()
+    # The login page offers "Sign in with <provider>" when single sign-on is configured.
+    sso = settings.oidc_provider_name if settings.oidc_enabled else None
     response = templates.TemplateResponse(
         request,
         name,
-        {"locale": locale, "t": translator(locale), "csrf_token": csrf, **context},
+        {"locale": locale, "t": translator(locale), "csrf_token": csrf, "sso_provider": sso}
+        | context,
         status_code=status_code,
     )
     response.set_cookie(
@@ -56,7 +60,7 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
         csrf,
         httponly=True,
         samesite="strict",
-        secure=sessions.cookie_secure(request, get_settings()),
+        secure=sessions.cookie_secure(request, settings),
     )
     if normalise_locale(request.query_params.get("lang")):
         response.set_cookie(LOCALE_COOKIE, locale, samesite="lax", max_age=365 * 86400)
@@ -68,7 +72,7 @@ def _csrf_ok(request: Request, submitted: str) -> bool:
     return bool(expected) and hmac.compare_digest(expected, submitted)
 
 
-def _safe_next(target: str) -> str:
+def safe_next(target: str) -> str:
     # Only same-site paths: an absolute or protocol-relative URL would be an open redirect.
     return target if target.startswith("/") and not target.startswith("//") else "/console"
 
@@ -80,7 +84,7 @@ async def root() -> RedirectResponse:
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request, next: str = "/console") -> Response:
-    return render(request, "login.html", next=_safe_next(next), error=None, email=None)
+    return render(request, "login.html", next=safe_next(next), error=None, email=None)
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -96,7 +100,7 @@ async def login(
 ) -> Response:
     if not _csrf_ok(request, csrf_token):
         return render(
-            request, "login.html", 400, next=_safe_next(next), error="login.csrf", email=email
+            request, "login.html", 400, next=safe_next(next), error="login.csrf", email=email
         )
     try:
         user = await throttle.sign_in(
@@ -108,15 +112,15 @@ async def login(
         )
     except Unauthorized:
         return render(
-            request, "login.html", 401, next=_safe_next(next), error="login.failed", email=email
+            request, "login.html", 401, next=safe_next(next), error="login.failed", email=email
         )
     except RateLimited as exc:
         response = render(
-            request, "login.html", 429, next=_safe_next(next), error="login.locked", email=email
+            request, "login.html", 429, next=safe_next(next), error="login.locked", email=email
         )
         response.headers["Retry-After"] = str(exc.details.get("retry_after", 60))
         return response
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    response = RedirectResponse(safe_next(next), status_code=303)
     sessions.set_session_cookie(response, request, settings, user, remember=bool(remember))
     return response
 

@@ -16,11 +16,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from relaydesk.accounts.routes import router as auth_router
+from relaydesk.accounts.token_routes import router as token_router
 from relaydesk.admin import router as admin_router
 from relaydesk.agents_console.admin_pages import router as admin_pages_router
 from relaydesk.agents_console.events import ConsoleNamespace
 from relaydesk.agents_console.inbox import router as inbox_router
 from relaydesk.agents_console.pages import router as pages_router
+from relaydesk.agents_console.sso_pages import router as sso_router
 from relaydesk.analytics.page import router as analytics_page_router
 from relaydesk.analytics.routes import router as analytics_router
 from relaydesk.api import error_docs
@@ -151,6 +153,8 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
     api.include_router(analytics_router)
     api.include_router(analytics_page_router)
     api.include_router(auth_router)
+    api.include_router(token_router)
+    api.include_router(sso_router)
     api.include_router(pages_router)
     api.include_router(admin_pages_router)
     api.include_router(admin_router)

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from relaydesk.accounts import service as accounts
+from relaydesk.accounts import tokens
 from relaydesk.core.config import Settings, get_settings
 from relaydesk.core.db import Database, get_database
 from relaydesk.core.errors import Forbidden, Unauthorized
@@ -36,7 +37,15 @@ async def current_user(
     settings: SettingsDep,
     bearer: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> StaffUser:
-    """The staff user behind the bearer token, or else the console session cookie."""
+    """The staff user behind the bearer token (a signed access token, or a personal API
+    token, whose scopes must cover the route), or else the console session cookie."""
+    if bearer and tokens.looks_like_token(bearer):
+        user, row = await tokens.authenticate(
+            db, settings, token=bearer, ip=request.client.host if request.client else None
+        )
+        tokens.check_scope(request, row)
+        request.state.api_token_id = row.id
+        return user
     if bearer:
         claims = decode_token(settings, bearer, kind="access")
     else:

@@ -1,6 +1,7 @@
 """Imports every module that defines tables, so the metadata is complete (migrations,
 schema checks)."""
 
+from relaydesk.accounts import models as accounts_models
 from relaydesk.analytics import models as analytics_models
 from relaydesk.attachments import models as attachment_models
 from relaydesk.bot import models as bot_models
@@ -11,6 +12,7 @@ from relaydesk.knowledge import models as knowledge_models
 from relaydesk.routing import models as routing_models
 
 __all__ = [
+    "accounts_models",
     "analytics_models",
     "attachment_models",
     "bot_models",

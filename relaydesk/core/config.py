@@ -180,6 +180,40 @@ class Settings(BaseSettings):
         "addresses (off: an import could otherwise reach internal services).",
     )
 
+    # Single sign-on for staff (OpenID Connect; accounts/oidc.py, docs/security.md)
+    oidc_issuer: str | None = Field(
+        None,
+        description="The OpenID provider's issuer URL (its discovery document is at "
+        "<issuer>/.well-known/openid-configuration). Set with the client id to show "
+        '"Sign in with ..." on the login page.',
+    )
+    oidc_client_id: str | None = Field(None, description="This app's client id at the provider.")
+    oidc_client_secret: SecretStr | None = Field(
+        None, description="This app's client secret at the provider (confidential client)."
+    )
+    oidc_provider_name: str = Field(
+        "SSO", max_length=60, description="The provider's name on the sign-in button."
+    )
+    oidc_scopes: str = Field(
+        "openid email profile", description="Space-separated scopes; `openid email` are needed."
+    )
+    oidc_allowed_domains: str | None = Field(
+        None,
+        description="Comma-separated email domains that may sign in with SSO (unset: any "
+        "domain the provider vouches for).",
+    )
+    oidc_auto_provision: bool = Field(
+        False,
+        description="Create an account on first SSO sign-in for a verified email that has "
+        "none (off: only existing, active staff may sign in with SSO).",
+    )
+    oidc_default_role: Literal["agent", "editor", "supervisor"] = Field(
+        "agent", description="The role of accounts created by SSO auto-provisioning."
+    )
+    oidc_timeout_seconds: float = Field(
+        10.0, gt=0, description="Give up on a call to the OpenID provider after this long."
+    )
+
     # Knowledge and retrieval
     embedding_model_dir: Path | None = Field(
         None, description="Folder with the all-MiniLM-L6-v2 ONNX model (model.onnx, tokenizer)."
@@ -213,6 +247,10 @@ class Settings(BaseSettings):
         "console_origins",
         "secret_key",
         "previous_secret_keys",
+        "oidc_issuer",
+        "oidc_client_id",
+        "oidc_client_secret",
+        "oidc_allowed_domains",
         mode="before",
     )
     @classmethod
@@ -244,6 +282,10 @@ class Settings(BaseSettings):
         """The key that signs, and every key that verifies: cached, since the generated
         key is read from a file."""
         return load_signing_keys(self)
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
 
     @property
     def rate_limits_on(self) -> bool:

@@ -17,7 +17,8 @@ from relaydesk.core.errors import Unauthorized
 
 _password_hash = PasswordHash.recommended()
 ALGORITHM = "HS256"
-TokenKind = Literal["access", "session", "visitor"]
+# "sso": the signed cookie holding an OpenID sign-in in progress (agents_console/sso_pages.py).
+TokenKind = Literal["access", "session", "visitor", "sso"]
 
 
 # Argon2 costs ~0.3 s of CPU and 64 MB a hash: on the event loop, 48 concurrent bad
