@@ -44,12 +44,13 @@ RULES: dict[str, tuple[Requirement, Requirement]] = {
     "/api/v1/labels": (CR, CW),
     "/api/v1/attachments": (CR, CW),
     "/api/v1/agents": (CR, CW),
-    "/api/v1/me/presence": (CR, CW),
+    "/api/v1/me/presence": (ANY, CW),  # reading one's own presence
     "/api/v1/knowledge": (KR, KW),
     # Asking the bot reads the knowledge base; it changes nothing.
     "/api/v1/bot/answer": (KR, KR),
-    # The handoff policy decides where conversations go: the same people who route them.
-    "/api/v1/bot/sites/{site_id}/policy": (CR, CW),
+    # The bot's policy: readable with the knowledge base it answers from; changing it
+    # decides where conversations go, so it is the conversation routers' scope.
+    "/api/v1/bot/sites/{site_id}/policy": (KR, CW),
     "/api/v1/analytics": (Scope.ANALYTICS_READ, Scope.ADMIN),
 }
 
