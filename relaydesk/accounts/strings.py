@@ -20,9 +20,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "tokens.title": ("API tokens", "API 令牌"),
     "tokens.lead": (
         "Personal tokens let scripts and integrations call the REST API as you, limited to "
-        "the scopes you choose. Send one as `Authorization: Bearer rd_pat_…`.",
-        "个人令牌让脚本和集成以您的身份调用 REST API，权限限于您选择的范围。"
-        "请以 `Authorization: Bearer rd_pat_…` 发送。",
+        "the scopes you choose. Send one in this header:",
+        "个人令牌让脚本和集成以您的身份调用 REST API，权限限于您选择的范围。请在以下请求头中发送：",
     ),
     "tokens.name": ("Name", "名称"),
     "tokens.scopes": ("Scopes", "权限范围"),
