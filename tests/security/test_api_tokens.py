@@ -42,6 +42,7 @@ def _fresh_throttle() -> None:
     throttle.reset()
 
 
+@pytest.mark.postgres
 async def test_a_token_is_shown_once_and_stored_hashed(db: Database, live_server: str) -> None:
     user = await make_staff(db, roles=[Role.ADMIN])
     async with httpx.AsyncClient(base_url=live_server) as client:
@@ -133,6 +134,7 @@ async def test_tokens_are_for_rest_only(db: Database, live_server: str) -> None:
         await peer.connect(live_server, {"token": token})
 
 
+@pytest.mark.postgres
 async def test_revoked_and_expired_tokens_stop_working(db: Database, live_server: str) -> None:
     user = await make_staff(db, roles=[Role.ADMIN])
     other = await make_staff(db, roles=[Role.ADMIN])
@@ -164,6 +166,7 @@ async def test_revoked_and_expired_tokens_stop_working(db: Database, live_server
         ).status_code == 401
 
 
+@pytest.mark.postgres
 async def test_sign_out_and_password_change_keep_tokens_deactivation_ends_them(
     db: Database, live_server: str
 ) -> None:
