@@ -244,3 +244,17 @@ def test_writing_implies_reading_and_admin_implies_all() -> None:
     assert scopes.grants(["admin"], scopes.Scope.ANALYTICS_READ)
     assert not scopes.grants(["admin"], scopes.SESSION_ONLY)
     assert scopes.allowed_scopes(["editor"]) == {"knowledge:read", "knowledge:write"}
+
+
+async def test_a_demoted_owner_takes_their_tokens_down_with_them(
+    db: Database, live_server: str
+) -> None:
+    await make_staff(db, roles=[Role.ADMIN])
+    user = await make_staff(db, roles=[Role.ADMIN])
+    assert user.id is not None
+    async with httpx.AsyncClient(base_url=live_server) as client:
+        token = (await _create(client, user, ["admin"])).json()["token"]
+        assert (await client.get("/api/v1/users", headers=_bearer(token))).status_code == 200
+        await manage.update_user(db, user_id=user.id, roles=[Role.AGENT])
+        # The row still says `admin`; the owner no longer is one, and the route asks the owner.
+        assert (await client.get("/api/v1/users", headers=_bearer(token))).status_code == 403

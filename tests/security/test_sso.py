@@ -261,3 +261,13 @@ async def test_next_cannot_leave_the_site(db: Database, live_server: str, idp: P
         approved = await client.get(start.headers["location"])
         landed = await client.get(approved.headers["location"])
     assert landed.status_code == 303 and landed.headers["location"] == "/console"
+
+
+async def test_provider_name_is_escaped_on_the_login_page(
+    db: Database, live_server: str, idp: Provider
+) -> None:
+    with override_settings(oidc_provider_name='<img src=x onerror="alert(1)">'):
+        async with httpx.AsyncClient(base_url=live_server) as client:
+            page = (await client.get("/login?next=/console%22%3E%3Cscript%3E")).text
+    assert "<img src=x" not in page and "&lt;img src=x" in page
+    assert '"><script>' not in page
