@@ -24,7 +24,7 @@ from typing import Any
 
 import uvicorn
 from joserfc import jwt
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import KeySet, OctKey, RSAKey
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -61,6 +61,8 @@ class Provider:
     )
     # Misbehaviours, all off by default.
     rogue_key: bool = False
+    # Sign with HMAC under the client secret (a confused-deputy classic): must be refused.
+    hmac_with_secret: bool = False
     audience: str | list[str] | None = None
     issuer: str | None = None
     lifetime: int = 300
@@ -86,8 +88,21 @@ class Provider:
             "exp": now + self.lifetime,
             "nonce": self.nonce if self.nonce is not None else grant.nonce,
         }
-        key = RSAKey.generate_key(2048, parameters={"kid": "k1"}) if self.rogue_key else self.key
-        return jwt.encode({"alg": "RS256", "kid": "k1"}, payload, key)
+        if self.hmac_with_secret:
+            secret = OctKey.import_key(CLIENT_SECRET.encode())
+            return jwt.encode({"alg": "HS256", "kid": self.kid}, payload, secret)
+        key = (
+            RSAKey.generate_key(2048, parameters={"kid": self.kid}) if self.rogue_key else self.key
+        )
+        return jwt.encode({"alg": "RS256", "kid": self.kid}, payload, key)
+
+    @property
+    def kid(self) -> str:
+        return str(self.key.kid)
+
+    def rotate_key(self, kid: str) -> None:
+        """A new signing key under a new id, the old one gone from the JWKS."""
+        self.key = RSAKey.generate_key(2048, parameters={"kid": kid, "use": "sig"})
 
     async def discovery(self, _: Request) -> Response:
         return JSONResponse(

@@ -166,8 +166,17 @@ async def test_replayed_code_is_refused(
         ({"issuer": "http://127.0.0.1:1/evil"}, "sso_bad_token"),
         ({"lifetime": -300}, "sso_bad_token"),  # expired beyond the 60 s leeway
         ({"nonce": "another-sign-in"}, "sso_bad_token"),
+        ({"hmac_with_secret": True}, "sso_bad_token"),
     ],
-    ids=["bad-signature", "wrong-audience", "extra-audience", "wrong-issuer", "expired", "nonce"],
+    ids=[
+        "bad-signature",
+        "wrong-audience",
+        "extra-audience",
+        "wrong-issuer",
+        "expired",
+        "nonce",
+        "hs256-with-client-secret",
+    ],
 )
 async def test_id_tokens_that_do_not_verify_are_refused(
     db: Database,
@@ -271,3 +280,27 @@ async def test_provider_name_is_escaped_on_the_login_page(
             page = (await client.get("/login?next=/console%22%3E%3Cscript%3E")).text
     assert "<img src=x" not in page and "&lt;img src=x" in page
     assert '"><script>' not in page
+
+
+async def test_a_rotated_provider_key_is_fetched_again(
+    db: Database,
+    live_server: str,
+    idp: Provider,
+    outcomes: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    user = await make_staff(db)
+    idp.sign_in_as(user.email)
+    async with httpx.AsyncClient(base_url=live_server) as client:
+        assert (await client.get(await _authorize(client))).status_code == 303
+    idp.rotate_key("k2")  # the cached JWKS no longer has the signing key
+    monkeypatch.setattr(oidc, "_JWKS_REFETCH_SECONDS", 0.0)
+    async with httpx.AsyncClient(base_url=live_server) as client:
+        assert (await client.get(await _authorize(client))).status_code == 303
+    assert [o.get("failure") for o in outcomes] == [None, None]
+    # Within the refetch interval an unknown kid is not fetched again (no JWKS flood).
+    idp.rotate_key("k3")
+    monkeypatch.setattr(oidc, "_JWKS_REFETCH_SECONDS", 3600.0)
+    async with httpx.AsyncClient(base_url=live_server) as client:
+        assert (await client.get(await _authorize(client))).status_code == 401
+    _failed(outcomes, "sso_bad_token")
