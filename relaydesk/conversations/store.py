@@ -145,9 +145,7 @@ def plan_batch(
 ) -> Plan:
     """Validate and apply `requests` in arrival order against `state` (updated in place)
     and the already `stored` messages by (conversation id, client id)."""
-    plan = Plan(
-        outcomes=[], counts={}, changed={}, message_rows=[], event_rows=[], index_rows=[]
-    )
+    plan = Plan(outcomes=[], counts={}, changed={}, message_rows=[], event_rows=[], index_rows=[])
     # Once per batch: the key file is checked for a rotation at most every few seconds.
     ring = crypto.keyring()
     for request in requests:

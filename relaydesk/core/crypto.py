@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
 import os
@@ -68,18 +69,12 @@ def decode_key(text: str) -> bytes:
     """A 32-byte key written as base64 (standard or url-safe, padding optional) or hex."""
     text = text.strip()
     candidates: list[bytes] = []
-    try:
+    with contextlib.suppress(binascii.Error, ValueError):
         candidates.append(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-    except (binascii.Error, ValueError):
-        pass
-    try:
+    with contextlib.suppress(binascii.Error, ValueError):
         candidates.append(base64.b64decode(text + "=" * (-len(text) % 4)))
-    except (binascii.Error, ValueError):
-        pass
-    try:
+    with contextlib.suppress(ValueError):
         candidates.append(bytes.fromhex(text))
-    except ValueError:
-        pass
     for key in candidates:
         if len(key) == KEY_BYTES:
             return key
