@@ -44,6 +44,7 @@ ENVELOPE = "v1"
 BYTES_MAGIC = b"RDE1"
 KID_CHARS = 12
 NONCE_BYTES = 12
+TAG_BYTES = 16
 KEY_BYTES = 32
 KEY_FILE = "encryption_keys.json"
 # How stale a server's view of the key file may be: a rotation's new key is used for
@@ -138,7 +139,9 @@ def decrypt_text(value: str, associated: bytes, ring: Keyring | None = None) -> 
     ring = ring or keyring()
     try:
         _, kid, body = value.split(":", 2)
-        raw = base64.urlsafe_b64decode(body)
+        raw = base64.urlsafe_b64decode(body.encode("ascii"))
+        if len(raw) < NONCE_BYTES + TAG_BYTES:
+            raise ValueError("too short")
     except (ValueError, binascii.Error) as exc:
         raise CryptoError(f"malformed encrypted value for {associated.decode()}") from exc
     try:
@@ -171,6 +174,8 @@ def decrypt_bytes(blob: bytes, associated: bytes, ring: Keyring | None = None) -
         return blob
     ring = ring or keyring()
     start = len(BYTES_MAGIC) + KID_CHARS
+    if len(blob) < start + NONCE_BYTES + TAG_BYTES:
+        raise CryptoError(f"encrypted file {associated.decode()} is truncated")
     try:
         return ring.cipher(kid).decrypt(
             blob[start : start + NONCE_BYTES], blob[start + NONCE_BYTES :], associated
