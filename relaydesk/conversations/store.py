@@ -13,7 +13,8 @@ statements built once, or the SQLite driver's cursor directly).
    refusal (`bot_silenced`, `not_assignee`, …) or a resend takes no seq and writes nothing,
    so it cannot affect the others, and seqs stay gap-free.
 4. Write: bump each conversation's `last_seq` by its count of new messages, insert messages
-   and events in bulk.
+   (their text encrypted in step 3, in Python: core/crypto.py), events and the messages'
+   blind-index rows (core/blind_index.py) in bulk.
 
 The seq is therefore guarded by the database's own lock, as before group commit, and holds
 across processes; no process-local lock is involved.

@@ -104,6 +104,7 @@ API: list[Call] = [
     R("POST", "/api/v1/auth/me/avatar", STAFF, files=True),
     # users (admins only)
     R("GET", "/api/v1/users", ONLY_ADMIN),
+    R("GET", "/api/v1/encryption", ONLY_ADMIN),
     R(
         "POST",
         "/api/v1/users",

@@ -223,6 +223,11 @@ async def test_marker_is_nowhere_at_rest_and_reads_back_through_rotations(
     finished = await rotation.rotate(db, resumed)
     assert finished.finished
     assert await _kids(db, conversation_id) == {started.target_kid}
+    # Admins see the keys and the rotation's progress over REST (never key material).
+    shown = (await http.get("/api/v1/encryption", headers=staff)).json()
+    assert shown["current_kid"] == started.target_kid and len(shown["kids"]) == 3
+    assert shown["rotation"]["id"] == started.id and shown["rotation"]["finished"]
+    assert shown["rotation"]["progress"]["message"]["done"] >= 2
     await _read_back(
         http, live_server, site, token=token, staff=staff, conversation_id=conversation_id,
         expect=expect,
