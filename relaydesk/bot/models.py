@@ -83,6 +83,7 @@ class BotHandoffSummary(SQLModel, table=True):
 # Visitor text and addresses (core/encrypted.py). Their ids come from the database, so the
 # associated data binds each value to its conversation.
 encrypted.protect(BotOfflineMessage, fields=["email", "message"], binding="conversation_id")
+encrypted.protect(BotCsat, fields=["comment"], binding="conversation_id")
 encrypted.protect(
     BotHandoffSummary,
     fields=["text", "details"],
