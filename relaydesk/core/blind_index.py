@@ -28,7 +28,6 @@ import hashlib
 import hmac
 import re
 import unicodedata
-from functools import lru_cache
 
 from relaydesk.core.crypto import Keyring, keyring
 
@@ -39,6 +38,8 @@ _RUNS = re.compile(rf"([{_CJK}]+)|([^\W{_CJK}]+)")
 
 
 def normalise(text: str) -> str:
+    if text.isascii():
+        return text.lower()  # what NFKC and casefold give ASCII, at a fraction of the cost
     return unicodedata.normalize("NFKC", text).casefold()
 
 
@@ -49,7 +50,8 @@ def index_tokens(text: str) -> set[str]:
             tokens.update(cjk)
             tokens.update(cjk[i : i + 2] for i in range(len(cjk) - 1))
         else:
-            tokens.update(word[:i] for i in range(1, min(len(word), PREFIX_CHARS) + 1))
+            for end in range(1, min(len(word), PREFIX_CHARS) + 1):
+                tokens.add(word[:end])
     return tokens
 
 
@@ -64,7 +66,19 @@ def query_tokens(text: str) -> list[str]:
     return list(dict.fromkeys(tokens))
 
 
-@lru_cache(maxsize=65_536)
+# Per index key, the digests of tokens seen: words recur, and an HMAC costs more than
+# everything else the index does with a token. Bounded by clearing.
+_digests: dict[bytes, dict[str, str]] = {}
+CACHED_DIGESTS = 200_000
+
+
+def _cache(index_key: bytes) -> dict[str, str]:
+    cache = _digests.get(index_key)
+    if cache is None or len(cache) > CACHED_DIGESTS:
+        cache = _digests[index_key] = {}
+    return cache
+
+
 def _digest(index_key: bytes, token: str) -> str:
     return hmac.new(index_key, token.encode(), hashlib.sha256).hexdigest()[:DIGEST_HEX]
 
@@ -77,11 +91,18 @@ def index_string(*texts: str | None, ring: Keyring | None = None) -> str:
     """The `tokens` column of a value's row: its token hashes, space-delimited at both ends
     so that each one can be matched whole with LIKE."""
     key = (ring or keyring()).index_key
+    cache = _cache(key)
     tokens: set[str] = set()
     for text in texts:
         if text:
             tokens |= index_tokens(text)
-    return " " + " ".join(sorted(_digest(key, t) for t in tokens)) + " "
+    digests = []
+    for token in tokens:
+        found = cache.get(token)
+        if found is None:
+            found = cache[token] = _digest(key, token)
+        digests.append(found)
+    return " " + " ".join(digests) + " "
 
 
 def query_patterns(text: str, ring: Keyring | None = None) -> list[str]:
