@@ -204,3 +204,44 @@ async def test_rows_stored_before_encryption_read_as_they_are_until_rotate_encry
     assert message is not None and message.text == "legacy words here"
     ring = crypto.keyring()
     assert all(p.strip("%") in tokens for p in blind_index.query_patterns("legacy words", ring))
+
+
+async def test_visitors_are_found_by_name_and_email_through_the_blind_index(
+    db: Database,
+) -> None:
+    from relaydesk.sites import service as sites
+
+    site = await make_site(db)
+    other = await make_site(db)
+    assert site.id is not None and other.id is not None
+    ann = await sites.create_visitor(db, site_id=site.id, locale="en")
+    bob = await sites.create_visitor(db, site_id=site.id, locale="zh")
+    elsewhere = await sites.create_visitor(db, site_id=other.id, locale="en")
+    async with db.write() as session:
+        for visitor, name, email in (
+            (ann, "Ann Lee", "ann.lee@example.com"),
+            (bob, "王小明", "bob@example.org"),
+            (elsewhere, "Ann Lee", "ann.lee@example.com"),
+        ):
+            row = await session.get(Visitor, visitor.id)
+            assert row is not None
+            row.name, row.email = name, email
+    found = await sites.find_visitors(db, site_id=site.id, query="ann.lee@example.com")
+    assert [v.id for v in found] == [ann.id] and found[0].email == "ann.lee@example.com"
+    assert [v.id for v in await sites.find_visitors(db, site_id=site.id, query="lee")] == [ann.id]
+    assert [v.id for v in await sites.find_visitors(db, site_id=site.id, query="小明")] == [bob.id]
+    assert await sites.find_visitors(db, site_id=site.id, query="carol") == []
+    # A changed email is searchable at once, and the old one no longer is.
+    async with db.write() as session:
+        row = await session.get(Visitor, ann.id)
+        assert row is not None
+        row.email = "ann@new.example"
+    assert await sites.find_visitors(db, site_id=site.id, query="ann.lee@example.com") == []
+    assert [v.id for v in await sites.find_visitors(db, site_id=site.id, query="ann@new")] == [
+        ann.id
+    ]
+    async with db.read() as session:
+        raw = (
+            await session.execute(sql("SELECT email FROM visitor WHERE id = :v"), {"v": ann.id})
+        ).scalar_one()
+    assert raw.startswith("v1:") and "ann" not in raw
