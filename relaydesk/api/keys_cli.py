@@ -31,7 +31,13 @@ def _progress_line(status: dict[str, Any]) -> str:
 
 
 @keys_app.command("rotate")
-def keys_rotate(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+def keys_rotate(
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+    chunk: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Rows per transaction (and checkpoint).")
+    ] = 200,
+) -> None:
     """Make a new key current and re-encrypt everything under it. Safe to interrupt: run
     it again and it resumes. The server keeps serving (and reading every value) meanwhile."""
     from relaydesk.api import cli
@@ -41,6 +47,7 @@ def keys_rotate(data_dir: DataDir = None, as_json: AsJson = False) -> None:
 
     cli._use_data_dir(data_dir)
     cli._migrate()
+    rotation.CHUNK = chunk
 
     def report(status: rotation.RotationStatus) -> None:
         data = status.as_dict()

@@ -7,6 +7,7 @@ import base64
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -245,3 +246,70 @@ async def test_visitors_are_found_by_name_and_email_through_the_blind_index(
             await session.execute(sql("SELECT email FROM visitor WHERE id = :v"), {"v": ann.id})
         ).scalar_one()
     assert raw.startswith("v1:") and "ann" not in raw
+
+
+async def test_keys_rotate_killed_midway_and_rerun_finishes(db: Database) -> None:
+    """The real command in its own process, killed (SIGKILL) after some committed chunks,
+    then run again: it resumes the same rotation and finishes; every message reads back."""
+    import asyncio
+    import json
+    import os
+    import signal
+    import sys
+
+    from relaydesk.core.config import get_settings
+
+    site = await make_site(db)
+    texts = [f"message number {i} about refunds" for i in range(40)]
+    for text in texts:
+        await make_conversation(db, site, text=text)
+    settings = get_settings()
+    env = {
+        **os.environ,
+        "RELAYDESK_DATA_DIR": str(settings.data_dir),
+        "RELAYDESK_DATABASE_URL": str(settings.database_url),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+    command = [sys.executable, "-m", "relaydesk", "keys", "rotate", "--json", "--chunk", "1"]
+    first = await asyncio.create_subprocess_exec(
+        *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+    )
+    assert first.stdout is not None
+    while True:
+        line = await asyncio.wait_for(first.stdout.readline(), timeout=60)
+        assert line, "the rotation ended before it could be killed"
+        status = json.loads(line)
+        if status["progress"].get("message", {}).get("done", 0) >= 5:
+            break
+    first.send_signal(signal.SIGKILL)
+    await first.wait()
+    crypto._cache.clear()
+    ring = crypto.keyring()
+    assert ring.current == status["target_kid"]
+    async with db.read() as session:
+        stored = list((await session.execute(sql("SELECT text FROM message"))).scalars())
+    kids = {crypto.kid_of(t) for t in stored}
+    assert status["target_kid"] in kids and len(kids) == 2  # killed half way
+    async with db.read() as session:
+        loaded = list((await session.execute(select_messages())).scalars())
+    assert sorted(m.text for m in loaded) == sorted(texts)  # readable half way
+
+    second = await asyncio.create_subprocess_exec(
+        *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(second.communicate(), timeout=120)
+    assert second.returncode == 0, err.decode()
+    statuses = [json.loads(line) for line in out.decode().splitlines()]
+    assert statuses[0]["id"] == status["id"]  # resumed, not a new rotation
+    assert statuses[-1]["finished"] and statuses[-1]["target_kid"] == status["target_kid"]
+    async with db.read() as session:
+        stored = list((await session.execute(sql("SELECT text FROM message"))).scalars())
+        loaded = list((await session.execute(select_messages())).scalars())
+    assert {crypto.kid_of(t) for t in stored} == {status["target_kid"]}
+    assert sorted(m.text for m in loaded) == sorted(texts)
+
+
+def select_messages() -> Any:
+    from sqlmodel import select
+
+    return select(Message)
