@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, set[str]] = {
     "widget": {"loader_gzip_bytes", "bundle_gzip_bytes", "open_ms"},
     "retrieval": {"banking77-faq", "bq-faq", "banking77-faq-open", "latency"},
     "bot": {"decisions", "first_token_ms"},
+    "encryption": {"benchmark", "plan_batch_us_per_message", "pieces_us"},
 }
 
 

@@ -11,17 +11,19 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Query
-from sqlalchemy import exists, or_
+from sqlalchemy import exists, false, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from relaydesk.agents_console import inbox_strings  # noqa: F401  (registers the strings)
-from relaydesk.collab.models import ConversationLabel, ConversationNote
+from relaydesk.collab.models import ConversationLabel
 from relaydesk.conversations.policy import StaffScope
+from relaydesk.core import blind_index
+from relaydesk.core.crypto_models import SearchIndex
 from relaydesk.core.db import Database
 from relaydesk.core.errors import NotFound
-from relaydesk.core.models import Conversation, ConversationStatus, Message, Team
+from relaydesk.core.models import Conversation, ConversationStatus, Team
 
 MAX_QUERY = 200
 MAX_REASON = 64
@@ -35,7 +37,8 @@ class InboxFilters:
     status: ConversationStatus | None = None
     # A handoff reason code; a bare prefix such as `keyword` also matches `keyword:<word>`.
     reason: str | None = None
-    # Text any message or private note of the conversation contains (case-insensitive).
+    # Words any message or private note of the conversation holds, or its visitor's name
+    # or email (case-insensitive; see `_contains`).
     q: str | None = None
 
 
@@ -56,25 +59,27 @@ def inbox_filters(
     )
 
 
-def like_pattern(text: str) -> str:
-    r"""`%text%` for LIKE with the text's own `\`, `%` and `_` taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _contains(text: str) -> ColumnElement[bool]:
-    pattern = like_pattern(text)
-    in_messages = exists().where(
-        col(Message.conversation_id) == col(Conversation.id),
-        col(Message.text).ilike(pattern, escape="\\"),
-    )
+    """Conversations with a message or private note holding every word of `text` (words
+    begun, Chinese as written), or whose visitor's name or email does. Message text is
+    encrypted, so this matches keyed hashes of tokens (core/blind_index.py)."""
+    patterns = blind_index.query_patterns(text)
+    if not patterns:
+        # Nothing searchable (punctuation only): nothing matches.
+        return false()
     # Private notes are staff-only, and so is the inbox: whoever sees the conversation may
     # read its notes.
-    in_notes = exists().where(
-        col(ConversationNote.conversation_id) == col(Conversation.id),
-        col(ConversationNote.text).ilike(pattern, escape="\\"),
+    in_text = exists().where(
+        col(SearchIndex.conversation_id) == col(Conversation.id),
+        col(SearchIndex.kind).in_(["message", "note"]),
+        *[col(SearchIndex.tokens).like(p) for p in patterns],
     )
-    return or_(in_messages, in_notes)
+    in_visitor = exists().where(
+        col(SearchIndex.kind) == "visitor",
+        col(SearchIndex.owner_id) == col(Conversation.visitor_id),
+        *[col(SearchIndex.tokens).like(p) for p in patterns],
+    )
+    return or_(in_text, in_visitor)
 
 
 async def check_filters(db: Database, scope: StaffScope, filters: InboxFilters) -> None:

@@ -38,7 +38,7 @@ from relaydesk.bot.routes import router as bot_router
 from relaydesk.canned.routes import router as canned_router
 from relaydesk.collab.routes import router as collab_router
 from relaydesk.conversations import hooks
-from relaydesk.core import gc_policy, realtime
+from relaydesk.core import crypto, gc_policy, realtime
 from relaydesk.core.config import Settings, get_settings
 from relaydesk.core.db import Database, get_database
 from relaydesk.core.errors import DomainError
@@ -91,6 +91,9 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # The encryption keys, now rather than at the first message: a missing index key
+        # or an unreadable key file stops the start, and the key file is made on first start.
+        await asyncio.to_thread(crypto.keyring, settings)
         realtime.set_emitter(realtime.SocketIOEmitter(sio))
         # Presence: renew this node's lease on its console connections; sweep stale ones.
         presence_heartbeat = asyncio.create_task(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from relaydesk.api.keys_cli import keys_app
 from relaydesk.core.config import get_settings
 from relaydesk.core.errors import DomainError
 
@@ -26,6 +27,7 @@ kb_app = typer.Typer(help="Knowledge base: import and reindex.", no_args_is_help
 app.add_typer(kb_app, name="kb")
 analytics_app = typer.Typer(help="Analytics rollups.", no_args_is_help=True)
 app.add_typer(analytics_app, name="analytics")
+app.add_typer(keys_app, name="keys")
 
 T = TypeVar("T")
 

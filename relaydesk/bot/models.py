@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from relaydesk.core import encrypted
 from relaydesk.core.models import UTCDateTime, utcnow
 
 
@@ -77,3 +78,15 @@ class BotHandoffSummary(SQLModel, table=True):
     # {"questions": [...], "answers": [{"text", "sources": [...]}], "generated_by": ...}
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _ts()
+
+
+# Visitor text and addresses (core/encrypted.py). Their ids come from the database, so the
+# associated data binds each value to its conversation.
+encrypted.protect(BotOfflineMessage, fields=["email", "message"], binding="conversation_id")
+encrypted.protect(BotCsat, fields=["comment"], binding="conversation_id")
+encrypted.protect(
+    BotHandoffSummary,
+    fields=["text", "details"],
+    json_fields=["details"],
+    binding="conversation_id",
+)

@@ -16,6 +16,7 @@ from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 from relaydesk.conversations.schemas import ClientId, Id
+from relaydesk.core import encrypted
 from relaydesk.core.models import UTCDateTime, new_id, utcnow
 
 LABEL_NAME_CHARS = 40
@@ -116,3 +117,13 @@ class LabelsSet(LabelsUpdate):
     """`conversation:labels` on `/console`."""
 
     conversation_id: Id
+
+
+# Notes quote visitors; they are searched with the messages (core/blind_index.py).
+encrypted.protect(
+    ConversationNote,
+    fields=["text"],
+    search_kind="note",
+    search_fields=["text"],
+    conversation_attr="conversation_id",
+)

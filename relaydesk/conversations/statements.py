@@ -1,7 +1,8 @@
 """The statements of the message write transaction, for each kind of connection.
 
-`store.store_batch` needs five things of the database: lock a batch's conversations, find
-the batch's client ids already stored, bump `last_seq`, insert messages, insert events.
+`store.store_batch` needs six things of the database: lock a batch's conversations, find
+the batch's client ids already stored, bump `last_seq`, insert messages, insert events,
+insert the messages' blind-index rows.
 On PostgreSQL they are SQLAlchemy Core statements built once. On SQLite (the stdlib
 driver, where every write of the process runs on the event loop's thread) SQLAlchemy's
 per-statement work, compiling parameters, dispatching events, setting up results, cost
@@ -20,11 +21,13 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.engine import Dialect
 
+from relaydesk.core.crypto_models import SearchIndex
 from relaydesk.core.models import Conversation, Event, Message
 
 _conversations: Table = Conversation.__table__  # type: ignore[attr-defined]
 _messages: Table = Message.__table__  # type: ignore[attr-defined]
 _events: Table = Event.__table__  # type: ignore[attr-defined]
+_index: Table = SearchIndex.__table__  # type: ignore[attr-defined]
 
 Row = dict[str, Any]
 
@@ -35,6 +38,7 @@ class Statements(Protocol):
     def bump_last_seq(self, bumps: Sequence[Mapping[str, Any]]) -> None: ...
     def insert_messages(self, rows: Sequence[Row]) -> None: ...
     def insert_events(self, rows: Sequence[Row]) -> None: ...
+    def insert_index(self, rows: Sequence[Row]) -> None: ...
 
 
 def statements_for(connection: Connection) -> Statements:
@@ -69,6 +73,7 @@ _BUMP = (
 )
 _INSERT_MESSAGES = insert(_messages)
 _INSERT_EVENTS = insert(_events)
+_INSERT_INDEX = insert(_index)
 
 
 class CoreStatements:
@@ -94,6 +99,9 @@ class CoreStatements:
 
     def insert_events(self, rows: Sequence[Row]) -> None:
         self._execute(_INSERT_EVENTS, list(rows))
+
+    def insert_index(self, rows: Sequence[Row]) -> None:
+        self._execute(_INSERT_INDEX, list(rows))
 
     def _execute(self, statement: Any, rows: list[Row]) -> None:
         if rows:
@@ -197,3 +205,6 @@ class SqliteStatements:
 
     def insert_events(self, rows: Sequence[Row]) -> None:
         self._insert(_events, rows)
+
+    def insert_index(self, rows: Sequence[Row]) -> None:
+        self._insert(_index, rows)

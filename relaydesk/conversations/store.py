@@ -13,7 +13,8 @@ statements built once, or the SQLite driver's cursor directly).
    refusal (`bot_silenced`, `not_assignee`, …) or a resend takes no seq and writes nothing,
    so it cannot affect the others, and seqs stay gap-free.
 4. Write: bump each conversation's `last_seq` by its count of new messages, insert messages
-   and events in bulk.
+   (their text encrypted in step 3, in Python: core/crypto.py), events and the messages'
+   blind-index rows (core/blind_index.py) in bulk.
 
 The seq is therefore guarded by the database's own lock, as before group commit, and holds
 across processes; no process-local lock is involved.
@@ -34,7 +35,8 @@ from sqlalchemy import Connection, RowMapping, update
 from relaydesk.conversations import state as states
 from relaydesk.conversations.schemas import ConversationPublic, MessagePublic, SenderPublic
 from relaydesk.conversations.statements import statements_for
-from relaydesk.core import event_log
+from relaydesk.core import blind_index, crypto, event_log
+from relaydesk.core.encrypted import MESSAGE
 from relaydesk.core.errors import Conflict, Forbidden, NotFound
 from relaydesk.core.models import (
     Conversation,
@@ -79,13 +81,14 @@ Outcome = Stored | Exception
 
 
 def message_public(row: Mapping[str, Any] | RowMapping) -> MessagePublic:
+    """A stored row (Core, so its text is still encrypted) as the message it holds."""
     return MessagePublic(
         id=row["id"],
         conversation_id=row["conversation_id"],
         seq=row["seq"],
         client_id=row["client_id"],
         sender=SenderPublic(kind=row["sender_kind"], id=row["sender_id"], name=row["sender_name"]),
-        text=row["text"],
+        text=MESSAGE.open("text", row["text"], row["id"]),
         payload=row["payload"] or {},
         created_at=row["created_at"],
     )
@@ -101,6 +104,8 @@ class Plan:
     changed: dict[str, dict[str, Any]]
     message_rows: list[dict[str, Any]]
     event_rows: list[dict[str, Any]]
+    # The messages' blind-index rows (core/blind_index.py), same order.
+    index_rows: list[dict[str, Any]]
 
 
 def store_batch(connection: Connection, requests: Sequence[StoreRequest]) -> list[Outcome]:
@@ -129,6 +134,7 @@ def store_batch(connection: Connection, requests: Sequence[StoreRequest]) -> lis
         )
     statements.insert_messages(plan.message_rows)
     statements.insert_events(plan.event_rows)
+    statements.insert_index(plan.index_rows)
     return plan.outcomes
 
 
@@ -140,7 +146,9 @@ def plan_batch(
 ) -> Plan:
     """Validate and apply `requests` in arrival order against `state` (updated in place)
     and the already `stored` messages by (conversation id, client id)."""
-    plan = Plan(outcomes=[], counts={}, changed={}, message_rows=[], event_rows=[])
+    plan = Plan(outcomes=[], counts={}, changed={}, message_rows=[], event_rows=[], index_rows=[])
+    # Once per batch: the key file is checked for a rotation at most every few seconds.
+    ring = crypto.keyring()
     for request in requests:
         try:
             outcome, changes = _apply(request, state, stored, now)
@@ -162,9 +170,18 @@ def plan_batch(
                 "sender_id": request.sender_id,
                 "sender_name": request.sender_name,
                 "client_id": request.client_id,
-                "text": request.text,
+                # Encrypted here, before the batch reaches the database, on every backend.
+                "text": MESSAGE.seal("text", request.text, message.id, ring),
                 "payload": request.payload,
                 "created_at": now,
+            }
+        )
+        plan.index_rows.append(
+            {
+                "kind": "message",
+                "owner_id": message.id,
+                "conversation_id": message.conversation_id,
+                "tokens": blind_index.index_string(request.text, ring=ring),
             }
         )
         plan.event_rows.extend(

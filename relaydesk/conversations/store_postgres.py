@@ -61,8 +61,9 @@ log = logging.getLogger(__name__)
 
 _READ = "SELECT * FROM conversation WHERE id = ANY($1::varchar[])"
 
-# The write, a function created by migration 0004_store_messages_function.
-_WRITE = "SELECT * FROM relaydesk_store_messages_v1($1::json, $2::json, $3::json, $4)"
+# The write, a function created by migration 0005_encryption (v1, from
+# 0004_store_messages_function, plus the messages' blind-index rows).
+_WRITE = "SELECT * FROM relaydesk_store_messages_v2($1::json, $2::json, $3::json, $4)"
 
 
 # Conversations whose state this process last saw, to skip step 1. More than a node's
@@ -245,8 +246,11 @@ async def _compare_and_set(
         }
         for c in ids
     ]
+    # Each message carries its blind-index tokens (plan.index_rows is in the same order).
     messages = [
-        _pick(m, _MESSAGE_FIELDS) for m in plan.message_rows if m["conversation_id"] in counts
+        {**_pick(m, _MESSAGE_FIELDS), "tokens": i["tokens"]}
+        for m, i in zip(plan.message_rows, plan.index_rows, strict=True)
+        if m["conversation_id"] in counts
     ]
     events = [_pick(e, _EVENT_FIELDS) for e in plan.event_rows if e["conversation_id"] in counts]
     rows = await pg.fetch(_WRITE, _json(conversations), _json(messages), _json(events), now)

@@ -7,6 +7,7 @@ from relaydesk.attachments import models as attachment_models
 from relaydesk.bot import models as bot_models
 from relaydesk.canned import models as canned_models
 from relaydesk.collab import models as collab_models
+from relaydesk.core import crypto_models
 from relaydesk.core import models as core_models
 from relaydesk.knowledge import models as knowledge_models
 from relaydesk.routing import models as routing_models
@@ -19,6 +20,7 @@ __all__ = [
     "canned_models",
     "collab_models",
     "core_models",
+    "crypto_models",
     "knowledge_models",
     "routing_models",
 ]

@@ -59,6 +59,18 @@ class Settings(BaseSettings):
         description="Comma-separated keys that signed tokens before the current one: still "
         "accepted when verifying (tokens name their key with `kid`), never used to sign.",
     )
+    encryption_keys: SecretStr | None = Field(
+        None,
+        description="Comma-separated AES-256 data keys (32 random bytes each, base64 or hex), "
+        "the current one first, older ones after it so their values stay readable. Unset: "
+        "keys are generated on first start in the data dir (`encryption_keys.json`, 0600) and "
+        "`relaydesk keys rotate` adds new ones there.",
+    )
+    encryption_index_key: SecretStr | None = Field(
+        None,
+        description="The search (blind index) key, 32 random bytes as base64 or hex; needed "
+        "with RELAYDESK_ENCRYPTION_KEYS. It never rotates: changing it needs a reindex.",
+    )
     host: str = Field("127.0.0.1", description="Default bind address of `relaydesk serve`.")
     port: int = Field(8000, description="Default port of `relaydesk serve`.")
     public_url: str | None = Field(
@@ -251,6 +263,8 @@ class Settings(BaseSettings):
         "oidc_client_id",
         "oidc_client_secret",
         "oidc_allowed_domains",
+        "encryption_keys",
+        "encryption_index_key",
         mode="before",
     )
     @classmethod

@@ -45,6 +45,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from relaydesk.core import encrypted  # noqa: F401  (the encryption hooks of every read and write)
 from relaydesk.core.config import Settings, get_settings
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
+from relaydesk.core import blind_index
+from relaydesk.core.crypto_models import SearchIndex
 from relaydesk.core.db import Database
 from relaydesk.core.errors import InvalidInput, NotFound
 from relaydesk.core.models import Site, Team, Visitor, utcnow
@@ -98,6 +100,30 @@ async def get_visitor(db: Database, *, visitor_id: str, site_id: int) -> Visitor
     if visitor is None or visitor.site_id != site_id:
         return None
     return visitor
+
+
+async def find_visitors(
+    db: Database, *, site_id: int, query: str, limit: int = 50
+) -> list[Visitor]:
+    """A site's visitors whose name or email holds every word of `query` (an email whole
+    or in part, a name's words begun). Names and emails are encrypted, so this goes
+    through the blind index (core/blind_index.py); the rows come back decrypted."""
+    patterns = blind_index.query_patterns(query)
+    if not patterns:
+        return []
+    async with db.read() as session:
+        rows = await session.execute(
+            select(Visitor)
+            .join(SearchIndex, col(SearchIndex.owner_id) == col(Visitor.id))
+            .where(
+                col(Visitor.site_id) == site_id,
+                col(SearchIndex.kind) == "visitor",
+                *[col(SearchIndex.tokens).like(p) for p in patterns],
+            )
+            .order_by(col(Visitor.last_seen_at).desc())
+            .limit(limit)
+        )
+        return list(rows.scalars())
 
 
 async def create_visitor(db: Database, *, site_id: int, locale: str | None) -> Visitor:

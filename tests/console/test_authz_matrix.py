@@ -115,6 +115,7 @@ API: list[Call] = [
     R("DELETE", "/api/v1/auth/me/tokens/{admin_token}", ONLY_ADMIN),
     # users (admins only)
     R("GET", "/api/v1/users", ONLY_ADMIN),
+    R("GET", "/api/v1/encryption", ONLY_ADMIN),
     R(
         "POST",
         "/api/v1/users",

@@ -475,8 +475,9 @@ async def test_a_lost_connection_falls_back_without_losing_or_doubling(
 async def test_the_store_writes_through_the_migrated_function_and_closes_with_the_database(
     database_url: str, backend: str
 ) -> None:
-    """The write is the function of migration 0004, prepared on the store's connection,
-    and disposing of the database closes that connection."""
+    """The write is the function of migration 0005_encryption (0004's, plus the blind
+    index), prepared on the store's connection, and disposing of the database closes that
+    connection."""
     node = Database(database_url)
     site = await make_site(node)
     assert site.id is not None
@@ -488,10 +489,10 @@ async def test_the_store_writes_through_the_migrated_function_and_closes_with_th
     assert isinstance(store, store_postgres.OptimisticStore)
     connection = store._connection
     assert connection is not None
-    assert "relaydesk_store_messages_v1(" in store_postgres._WRITE
+    assert "relaydesk_store_messages_v2(" in store_postgres._WRITE
     # Prepared by the write above: the call and the function's statements are planned once.
     assert any(
-        "relaydesk_store_messages_v1" in row["statement"]
+        "relaydesk_store_messages_v2" in row["statement"]
         for row in await connection.fetch("SELECT statement FROM pg_prepared_statements")
     )
 

@@ -17,6 +17,7 @@ from reportlab.pdfgen import canvas
 from relaydesk.attachments import service as attachments
 from relaydesk.attachments.content import check_content, clean_filename
 from relaydesk.attachments.models import Attachment
+from relaydesk.core import crypto
 from relaydesk.core.config import get_settings, override_settings
 from relaydesk.core.db import Database
 from relaydesk.core.errors import InvalidInput
@@ -115,9 +116,12 @@ async def test_visitor_uploads_png_jpeg_and_pdf_and_sends_them(
         async with db.read() as session:
             row = await session.get(Attachment, got["id"])
         assert row is not None and row.sha256 == hashlib.sha256(data).hexdigest()
-        # Stored under the data dir, by our id, never by the visitor's file name.
+        # Stored under the data dir, by our id, never by the visitor's file name, and
+        # encrypted (core/crypto.py), bound to this attachment.
         stored = get_settings().data_dir / "attachments" / str(site.id) / got["id"]
-        assert stored.read_bytes() == data
+        sealed = stored.read_bytes()
+        assert sealed != data and data[64:128] not in sealed
+        assert crypto.decrypt_bytes(sealed, attachments.file_aad(got["id"])) == data
     names = [
         (await http.get(f"/api/v1/attachments/{i}", headers=visitor.auth)).headers[
             "content-disposition"
