@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from relaydesk.accounts import service as accounts
-from relaydesk.api.deps import CurrentUser, DbDep, require_roles
 from relaydesk.bot import answer, service
 from relaydesk.bot.policy import BotPolicy
 from relaydesk.bot.prompt import Turn
 from relaydesk.core.config import get_settings
+from relaydesk.core.deps import CurrentUser, DbDep, require_roles
 from relaydesk.core.errors import NotFound
 from relaydesk.core.models import Role, StaffUser
 from relaydesk.core.text import clean_text

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
 
-from relaydesk.api.deps import DbDep, require_roles
+from relaydesk.core.deps import DbDep, require_roles
 from relaydesk.core.models import Role, StaffUser
 from relaydesk.widget import identity
 
