@@ -18,7 +18,7 @@ from relaydesk.bot.models import (
     BotOfflineMessage,
     BotSitePolicy,
 )
-from relaydesk.bot.policy import BotPolicy, within_business_hours
+from relaydesk.bot.policy import BotPolicy
 from relaydesk.core import event_log
 from relaydesk.core.db import Database
 from relaydesk.core.errors import Conflict, InvalidInput, NotFound
@@ -35,6 +35,7 @@ from relaydesk.core.models import (
     TeamMember,
     utcnow,
 )
+from relaydesk.sites.hours import within_business_hours
 
 CONTEXT_MESSAGES = 40
 # Events after which the bot starts over: only later turns are its context.
