@@ -13,6 +13,7 @@ from relaydesk.conversations.schemas import Id, Payload
 from relaydesk.core.db import Database
 from relaydesk.core.models import Conversation, ConversationStatus
 from relaydesk.core.text import clean_text
+from relaydesk.routing import queue as routing_queue
 
 MAX_FORM_CHARS = 5000
 MAX_COMMENT_CHARS = 2000
@@ -81,7 +82,7 @@ async def csat(db: Database, *, visitor_id: str, payload: CsatSubmit) -> None:
 async def handoff_requested(db: Database, conversation: Conversation) -> dict[str, Any]:
     """After the widget's `handoff:request`: summary, queue fan-out; the ack's `queue`."""
     await turn.after_handoff(db, conversation)
-    return await service.queue_info(db, conversation)
+    return await routing_queue.queue_info(db, conversation)
 
 
 async def assist_suggest(db: Database, conversation: Conversation) -> dict[str, Any]:

@@ -21,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, text
 from sqlmodel import col, select
 
-from relaydesk.bot import turn as bot_turn
 from relaydesk.conversations import hooks, state
 from relaydesk.conversations.service import SYSTEM, announce
 from relaydesk.core import event_log
@@ -36,6 +35,7 @@ from relaydesk.core.models import (
     TeamMember,
     utcnow,
 )
+from relaydesk.routing import queue
 from relaydesk.routing.models import RoutingAgent, RoutingMode
 
 # pg_advisory_xact_lock key: "RDROUTE" as a number, unlikely to collide with anything.
@@ -53,12 +53,6 @@ def _passing() -> Iterator[None]:
         yield
     finally:
         in_pass.reset(token)
-
-
-async def broadcast_queue(db: Database, site_id: int) -> None:
-    """`queue:position` (the widget's existing event and shape) to every conversation of
-    the site that is still waiting."""
-    await bot_turn.broadcast_queue(db, site_id)
 
 
 async def open_counts(db: Database, user_ids: list[int]) -> dict[int, int]:
@@ -198,5 +192,5 @@ async def auto_assign(db: Database, *, site_id: int) -> list[Conversation]:
             for conversation, before in assigned:
                 await announce(db, conversation)
                 await hooks.conversation_changed(conversation, before)
-        await broadcast_queue(db, site_id)
+        await queue.broadcast(db, site_id)
     return [conversation for conversation, _ in assigned]

@@ -25,7 +25,7 @@ from relaydesk.core.models import (
     Team,
     TeamMember,
 )
-from relaydesk.routing import assign, presence
+from relaydesk.routing import assign, presence, queue
 from relaydesk.routing.models import AgentPublic, ReassignResult, RoutingMode, TeamPublic
 
 log = logging.getLogger(__name__)
@@ -324,7 +324,7 @@ async def after_change(
             if await assign.auto_assign(db, site_id=site_id):
                 changed_sites.discard(site_id)  # the pass has told the queue already
     for site_id in sorted(changed_sites):
-        await assign.broadcast_queue(db, site_id)
+        await queue.broadcast(db, site_id)
 
 
 def install() -> None:
