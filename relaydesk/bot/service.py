@@ -1,36 +1,22 @@
-"""The bot's reads and writes: site policy, a conversation's current context, the queue,
-feedback, CSAT, offline messages and handoff summaries. Writers own their transaction and
-record their Event inside it."""
+"""The bot's own state: its per-site policy, the context of a conversation it answers in,
+and the record of each reply. Feedback and CSAT are in `feedback.py`, offline messages in
+`offline.py`, handoff summaries in `summary.py`, the queue in `relaydesk/routing/queue.py`.
+Writers own their transaction and record their Event inside it."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from relaydesk.bot.models import (
-    BotCsat,
-    BotFeedback,
-    BotHandoffSummary,
-    BotOfflineMessage,
-    BotSitePolicy,
-)
+from relaydesk.bot.models import BotSitePolicy
 from relaydesk.bot.policy import BotPolicy
 from relaydesk.core import event_log
 from relaydesk.core.db import Database
-from relaydesk.core.errors import Conflict, InvalidInput, NotFound
-from relaydesk.core.models import (
-    Conversation,
-    ConversationStatus,
-    Event,
-    Message,
-    SenderKind,
-    Site,
-    utcnow,
-)
+from relaydesk.core.errors import NotFound
+from relaydesk.core.models import Conversation, Event, Message, SenderKind, Site, utcnow
 
 CONTEXT_MESSAGES = 40
 # Events after which the bot starts over: only later turns are its context.
@@ -65,14 +51,6 @@ async def set_policy(db: Database, *, site_id: int, policy: BotPolicy) -> BotPol
         row.policy = policy.model_dump(mode="json")
         row.updated_at = utcnow()
     return policy
-
-
-async def get_site(db: Database, site_id: int) -> Site:
-    async with db.read() as session:
-        site = await session.get(Site, site_id)
-    if site is None:
-        raise NotFound("no such site", code="site_not_found")
-    return site
 
 
 # Context
@@ -111,179 +89,6 @@ def low_confidence_streak(messages: Sequence[Message]) -> int:
     return streak
 
 
-# Feedback, CSAT, offline messages
-
-
-async def rate_message(
-    db: Database, *, conversation_id: str, message_id: str, visitor_id: str, rating: str
-) -> None:
-    async with db.write() as session:
-        conversation = await session.get(Conversation, conversation_id)
-        message = await session.get(Message, message_id)
-        if conversation is None or message is None or message.conversation_id != conversation_id:
-            raise NotFound("no such message", code="message_not_found")
-        if message.sender_kind != SenderKind.BOT:
-            raise InvalidInput("only bot messages can be rated", code="not_a_bot_message")
-        row = (
-            await session.execute(
-                select(BotFeedback).where(
-                    BotFeedback.message_id == message_id, BotFeedback.visitor_id == visitor_id
-                )
-            )
-        ).scalar_one_or_none()
-        previous = row.rating if row is not None else None
-        if row is None:
-            row = BotFeedback(
-                site_id=conversation.site_id,
-                conversation_id=conversation_id,
-                message_id=message_id,
-                visitor_id=visitor_id,
-                rating=rating,
-            )
-            session.add(row)
-        else:
-            row.rating = rating
-            row.updated_at = utcnow()
-        event_log.record(
-            session,
-            event_log.BotFeedbackGiven(
-                message_id=message_id,
-                rating=rating,
-                previous=previous,
-            ),
-            site_id=conversation.site_id,
-            actor_kind=SenderKind.VISITOR,
-            actor_id=visitor_id,
-            conversation_id=conversation_id,
-        )
-
-
-async def submit_csat(
-    db: Database, *, conversation_id: str, visitor_id: str, score: int, comment: str | None
-) -> None:
-    async with db.write() as session:
-        conversation = await session.get(Conversation, conversation_id)
-        if conversation is None:
-            raise NotFound("no such conversation", code="conversation_not_found")
-        if conversation.status != ConversationStatus.RESOLVED:
-            raise Conflict("only a resolved conversation can be rated", code="not_resolved")
-        row = (
-            await session.execute(
-                select(BotCsat).where(
-                    BotCsat.conversation_id == conversation_id,
-                    BotCsat.resolved_at == conversation.resolved_at,
-                )
-            )
-        ).scalar_one_or_none()
-        if row is None:
-            row = BotCsat(
-                site_id=conversation.site_id,
-                conversation_id=conversation_id,
-                visitor_id=visitor_id,
-                score=score,
-                resolved_at=conversation.resolved_at,
-            )
-            session.add(row)
-        row.score, row.comment, row.created_at = score, comment, utcnow()
-        event_log.record(
-            session,
-            event_log.CsatSubmitted(score=score, has_comment=bool(comment)),
-            site_id=conversation.site_id,
-            actor_kind=SenderKind.VISITOR,
-            actor_id=visitor_id,
-            conversation_id=conversation_id,
-        )
-
-
-async def leave_offline_message(
-    db: Database, *, conversation_id: str, visitor_id: str, email: str, message: str
-) -> BotOfflineMessage:
-    async with db.write() as session:
-        conversation = await session.get(Conversation, conversation_id)
-        if conversation is None:
-            raise NotFound("no such conversation", code="conversation_not_found")
-        if conversation.status != ConversationStatus.QUEUED:
-            raise Conflict(
-                "the offline form is for conversations waiting for a person",
-                code="not_queued",
-            )
-        row = BotOfflineMessage(
-            site_id=conversation.site_id,
-            conversation_id=conversation_id,
-            visitor_id=visitor_id,
-            email=email,
-            message=message,
-        )
-        session.add(row)
-        event_log.record(
-            session,
-            event_log.OfflineMessageLeft(chars=len(message)),
-            site_id=conversation.site_id,
-            actor_kind=SenderKind.VISITOR,
-            actor_id=visitor_id,
-            conversation_id=conversation_id,
-        )
-    return row
-
-
-async def offline_messages(db: Database, conversation_id: str) -> list[BotOfflineMessage]:
-    async with db.read() as session:
-        rows = await session.execute(
-            select(BotOfflineMessage)
-            .where(BotOfflineMessage.conversation_id == conversation_id)
-            .order_by(col(BotOfflineMessage.created_at))
-        )
-        return list(rows.scalars())
-
-
-# Handoff summaries
-
-
-async def store_summary(
-    db: Database,
-    *,
-    conversation: Conversation,
-    reason: str,
-    text: str,
-    details: dict[str, Any],
-    generated_by: str,
-) -> BotHandoffSummary:
-    async with db.write() as session:
-        row = BotHandoffSummary(
-            site_id=conversation.site_id,
-            conversation_id=conversation.id,
-            reason=reason,
-            text=text,
-            details={**details, "generated_by": generated_by},
-        )
-        session.add(row)
-        await session.flush()
-        assert row.id is not None
-        event_log.record(
-            session,
-            event_log.HandoffSummarized(
-                summary_id=row.id,
-                generated_by=generated_by,
-            ),
-            site_id=conversation.site_id,
-            actor_kind=SenderKind.BOT,
-            conversation_id=conversation.id,
-        )
-    return row
-
-
-async def latest_summary(db: Database, conversation_id: str) -> BotHandoffSummary | None:
-    async with db.read() as session:
-        return (
-            await session.execute(
-                select(BotHandoffSummary)
-                .where(BotHandoffSummary.conversation_id == conversation_id)
-                .order_by(col(BotHandoffSummary.id).desc())
-                .limit(1)
-            )
-        ).scalar_one_or_none()
-
-
 async def record_reply(
     db: Database, *, conversation: Conversation | Any, payload: event_log.BotReplied
 ) -> None:
@@ -295,18 +100,3 @@ async def record_reply(
             actor_kind=SenderKind.BOT,
             conversation_id=conversation.id,
         )
-
-
-def summary_public(row: BotHandoffSummary) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "conversation_id": row.conversation_id,
-        "reason": row.reason,
-        "text": row.text,
-        "details": row.details,
-        "created_at": _iso(row.created_at),
-    }
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat()

@@ -106,7 +106,7 @@ async def _reply(
     needs_knowledge: bool,
     on_start: Callable[[], Awaitable[None]],
 ) -> None:
-    site = await service.get_site(db, conversation.site_id)
+    site = await sites.get_site(db, conversation.site_id)
     visitor = await sites.get_visitor(
         db, visitor_id=conversation.visitor_id, site_id=conversation.site_id
     )
