@@ -18,7 +18,7 @@ from relaydesk.core import realtime
 from relaydesk.core.db import Database
 from relaydesk.core.errors import InvalidInput, NotFound
 from relaydesk.core.models import Conversation, Visitor, utcnow
-from relaydesk.widget.identity import VisitorPublic
+from relaydesk.sites.identity import VisitorPublic
 
 MAX_URL = 2000
 MAX_TITLE = 300

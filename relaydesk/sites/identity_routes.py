@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from relaydesk.core.deps import DbDep, require_roles
 from relaydesk.core.models import Role, StaffUser
-from relaydesk.widget import identity
+from relaydesk.sites import identity
 
 router = APIRouter(prefix="/api/v1/sites", tags=["sites"])
 AdminDep = Annotated[StaffUser, Depends(require_roles(Role.ADMIN))]
