@@ -41,62 +41,81 @@ def _who_may_lose(view: Conversation, before: hooks.Before) -> set[int] | Litera
     return set()
 
 
+Change = tuple[Conversation | ConversationPublic, hooks.Before]
+
+
 async def revoke_lost_access(
     db: Database, conversation: Conversation | ConversationPublic, before: hooks.Before
 ) -> int:
     """Remove from the conversation's room every connected console socket whose user may
     no longer see it after the change from `before`. Returns how many were removed."""
-    view = Conversation(
-        id=conversation.id,
-        site_id=conversation.site_id,
-        visitor_id=conversation.visitor_id,
-        status=conversation.status,
-        assignee_id=conversation.assignee_id,
-        team_id=conversation.team_id,
-    )
-    who = _who_may_lose(view, before)
-    if not who:
+    return await revoke_lost_access_many(db, [(conversation, before)])
+
+
+async def revoke_lost_access_many(db: Database, changes: list[Change]) -> int:
+    """`revoke_lost_access` for several changes (an assignment pass), reading the users
+    they may have taken conversations from once."""
+    views: list[tuple[Conversation, set[int] | Literal["anyone"]]] = []
+    for conversation, before in changes:
+        view = Conversation(
+            id=conversation.id,
+            site_id=conversation.site_id,
+            visitor_id=conversation.visitor_id,
+            status=conversation.status,
+            assignee_id=conversation.assignee_id,
+            team_id=conversation.team_id,
+        )
+        who = _who_may_lose(view, before)
+        if who:
+            views.append((view, who))
+    if not views:
         return 0
     connected = await presence.tracker().users()
-    if who != _ANYONE:
-        connected = {user_id: sids for user_id, sids in connected.items() if user_id in who}
+    if all(who != _ANYONE for _, who in views):
+        candidates = set().union(*(who for _, who in views if who != _ANYONE))
+        connected = {u: sids for u, sids in connected.items() if u in candidates}
     if not connected:
         return 0
+    scopes = await _scopes(db, list(connected))
+    removed = 0
+    for view, who in views:
+        for user_id, sids in connected.items():
+            if who != _ANYONE and user_id not in who:
+                continue
+            scope = scopes.get(user_id)
+            if scope is not None and can_view(scope, view):
+                continue
+            for sid in sids:
+                await realtime.remove_from_conversation(sid, view.id)
+                removed += 1
+    return removed
+
+
+async def _scopes(db: Database, user_ids: list[int]) -> dict[int, StaffScope]:
+    """The staff scopes of these users, in one read."""
     async with db.read() as session:
-        users = {
-            u.id: u
-            for u in (
-                await session.execute(
-                    select(StaffUser).where(col(StaffUser.id).in_(list(connected)))
-                )
-            ).scalars()
-        }
+        users = (
+            await session.execute(select(StaffUser).where(col(StaffUser.id).in_(user_ids)))
+        ).scalars()
         memberships = (
             await session.execute(
                 select(TeamMember.user_id, Team.id, Team.site_id)
                 .join(Team, col(Team.id) == col(TeamMember.team_id))
-                .where(col(TeamMember.user_id).in_(list(connected)))
+                .where(col(TeamMember.user_id).in_(user_ids))
             )
         ).all()
+        found = list(users)
     team_ids: defaultdict[int, set[int]] = defaultdict(set)
     site_ids: defaultdict[int, set[int]] = defaultdict(set)
     for user_id, team_id, site_id in memberships:
         team_ids[user_id].add(team_id)
         site_ids[user_id].add(site_id)
-    removed = 0
-    for user_id, sids in connected.items():
-        user = users.get(user_id)
-        allowed = user is not None and can_view(
-            StaffScope(
-                user=user,
-                team_ids=frozenset(team_ids[user_id]),
-                site_ids=frozenset(site_ids[user_id]),
-            ),
-            view,
+    return {
+        user.id: StaffScope(
+            user=user,
+            team_ids=frozenset(team_ids[user.id]),
+            site_ids=frozenset(site_ids[user.id]),
         )
-        if allowed:
-            continue
-        for sid in sids:
-            await realtime.remove_from_conversation(sid, conversation.id)
-            removed += 1
-    return removed
+        for user in found
+        if user.id is not None
+    }

@@ -177,9 +177,9 @@ async def auto_assign(db: Database, *, site_id: int) -> list[Conversation]:
             stamp.last_assigned_at = now + timedelta(microseconds=len(assigned))
             assigned.append((conversation, before))
     if assigned:
-        for conversation, before in assigned:
+        for conversation, _ in assigned:
             assert conversation.assignee_id is not None
             await announce(db, conversation, assignee=agents[conversation.assignee_id])
-            await access.revoke_lost_access(db, conversation, before)
+        await access.revoke_lost_access_many(db, [(c, before) for c, before in assigned])
         await queue.broadcast(db, site_id)
     return [conversation for conversation, _ in assigned]
