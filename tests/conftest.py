@@ -20,7 +20,6 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 
 from relaydesk.accounts import throttle
 from relaydesk.api.app import create_app
-from relaydesk.conversations import hooks
 from relaydesk.core import migrate, realtime, security
 from relaydesk.core.config import override_settings
 from relaydesk.core.db import Database, set_database
@@ -43,8 +42,7 @@ def _cheap_password_hashing() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _no_hook_runs_from_earlier_tests() -> None:
-    hooks.forget_runs()
+def _no_sign_in_failures_from_earlier_tests() -> None:
     # Sign-in failures are counted per process: one test's bad logins must not lock the
     # next test's client (every test signs in from 127.0.0.1).
     throttle.reset()

@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from relaydesk.accounts import sessions, throttle
-from relaydesk.api.deps import CurrentUser, DbDep, SettingsDep
+from relaydesk.core.deps import CurrentUser, DbDep, SettingsDep
 from relaydesk.core.security import create_token
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])

@@ -13,7 +13,7 @@ from relaydesk.accounts.routes import StaffUserPublic
 from relaydesk.admin import avatars
 from relaydesk.admin.schemas import PasswordChange, ProfileUpdate
 from relaydesk.admin.sites import public_base
-from relaydesk.api.deps import CurrentUser, DbDep, SettingsDep
+from relaydesk.core.deps import CurrentUser, DbDep, SettingsDep
 from relaydesk.core.errors import InvalidInput, NotFound
 from relaydesk.core.security import SESSION_COOKIE
 

@@ -15,8 +15,8 @@ from pydantic import (
     field_validator,
 )
 
-from relaydesk.bot.policy import BusinessHours
 from relaydesk.core.models import Role
+from relaydesk.sites.hours import BusinessHours
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 TeamName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
@@ -149,7 +149,7 @@ class SiteUpdate(_Strict):
     allow_any_origin: bool | None = None
     default_locale: Locale | None = None
     theme: SiteTheme | None = None
-    # {} means always open; otherwise the `relaydesk.bot.policy.BusinessHours` shape.
+    # {} means always open; otherwise the `relaydesk.sites.hours.BusinessHours` shape.
     business_hours: dict[str, Any] | None = None
 
     @field_validator("business_hours")

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from relaydesk.admin.schemas import SiteCreate, SitePublic, SiteUpdate
-from relaydesk.api.deps import CurrentUser, DbDep, SettingsDep, require_roles
 from relaydesk.conversations.policy import load_scope
 from relaydesk.core.config import Settings
+from relaydesk.core.deps import CurrentUser, DbDep, SettingsDep, require_roles
 from relaydesk.core.errors import NotFound
 from relaydesk.core.models import Role, Site, StaffUser
 from relaydesk.sites import service as sites

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, Response
 
 from relaydesk.accounts import manage
 from relaydesk.admin.schemas import TeamCreate, TeamMemberPublic, TeamPublic, TeamUpdate
-from relaydesk.api.deps import CurrentUser, DbDep, require_roles
 from relaydesk.conversations.policy import StaffScope, load_scope
+from relaydesk.core.deps import CurrentUser, DbDep, require_roles
 from relaydesk.core.errors import NotFound
 from relaydesk.core.models import Role, StaffUser, Team
 

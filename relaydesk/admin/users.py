@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from relaydesk.accounts import manage
 from relaydesk.accounts import service as accounts
 from relaydesk.admin.schemas import UserCreate, UserPublic, UserUpdate
-from relaydesk.api.deps import DbDep, require_roles
+from relaydesk.core.deps import DbDep, require_roles
 from relaydesk.core.models import Role, StaffUser
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])

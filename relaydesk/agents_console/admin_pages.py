@@ -19,10 +19,10 @@ from relaydesk.admin.sites import embed_snippet, public_base
 from relaydesk.admin.teams import teams_public
 from relaydesk.agents_console.admin_strings import STRINGS
 from relaydesk.agents_console.pages import STATIC, _assets, _signed_in, render
-from relaydesk.api.deps import DbDep, SettingsDep
 from relaydesk.bot import service as bot_service
 from relaydesk.canned import service as canned
 from relaydesk.conversations.policy import StaffScope, load_scope
+from relaydesk.core.deps import DbDep, SettingsDep
 from relaydesk.core.errors import Forbidden, NotFound
 from relaydesk.core.i18n import register
 from relaydesk.core.models import Role, Site, StaffUser, utcnow

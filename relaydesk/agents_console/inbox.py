@@ -32,11 +32,11 @@ from relaydesk.agents_console.inbox_filters import (
     filter_conditions,
     inbox_filters,
 )
-from relaydesk.api.deps import CurrentUser, DbDep
 from relaydesk.collab.models import LabelPublic
 from relaydesk.collab.service import labels_of
 from relaydesk.conversations.policy import StaffScope, can_view, load_scope, require_view
 from relaydesk.core.db import Database
+from relaydesk.core.deps import CurrentUser, DbDep
 from relaydesk.core.errors import DomainError, Forbidden, NotFound
 from relaydesk.core.models import (
     Conversation,

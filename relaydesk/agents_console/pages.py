@@ -16,9 +16,9 @@ from fastapi.templating import Jinja2Templates
 
 from relaydesk.accounts import service as accounts
 from relaydesk.accounts import sessions, throttle
-from relaydesk.api.deps import DbDep, SettingsDep
 from relaydesk.conversations.policy import load_scope
 from relaydesk.core.config import get_settings
+from relaydesk.core.deps import DbDep, SettingsDep
 from relaydesk.core.errors import NotFound, RateLimited, Unauthorized
 from relaydesk.core.i18n import (
     LOCALE_COOKIE,

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from relaydesk.analytics.hours import business_seconds
-from relaydesk.bot.policy import BusinessHours
+from relaydesk.sites.hours import BusinessHours
 
 # A bot answer settles as a resolution when nothing asks for more within this window.
 BOT_WINDOW = timedelta(hours=24)

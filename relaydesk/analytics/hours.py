@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
-from relaydesk.bot.policy import BusinessHours
+from relaydesk.sites.hours import BusinessHours
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def site_hours(raw: dict[str, object]) -> BusinessHours | None:
     """`Site.business_hours` parsed; None means always open (empty or invalid, as the
-    widget treats it: bot/policy.within_business_hours)."""
+    widget treats it: sites/hours.within_business_hours)."""
     if not raw:
         return None
     try:

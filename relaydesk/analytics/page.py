@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from relaydesk.agents_console.pages import STATIC, _signed_in, render
 from relaydesk.analytics import strings  # noqa: F401  (registers the dashboard strings)
-from relaydesk.api.deps import DbDep, SettingsDep
 from relaydesk.conversations.policy import load_scope
+from relaydesk.core.deps import DbDep, SettingsDep
 from relaydesk.core.i18n import MESSAGES, request_locale
 from relaydesk.core.models import Role
 from relaydesk.core.security import CSRF_HEADER

@@ -33,9 +33,9 @@ from relaydesk.analytics.models import (
     AnalyticsSlot,
     AnalyticsState,
 )
-from relaydesk.bot.policy import BusinessHours
 from relaydesk.core.db import Database
 from relaydesk.core.models import Conversation, Event, Site, utcnow
+from relaydesk.sites.hours import BusinessHours
 
 WATERMARK = "events"
 CHUNK = 2000

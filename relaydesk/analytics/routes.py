@@ -19,8 +19,8 @@ from relaydesk.analytics import service
 from relaydesk.analytics.frame import MAX_DAYS, Filters
 from relaydesk.analytics.hours import site_timezone, valid_timezone
 from relaydesk.analytics.models import LivePublic, OverviewPublic, TimeseriesPublic
-from relaydesk.api.deps import CurrentUser, DbDep
 from relaydesk.conversations.policy import StaffScope, load_scope
+from relaydesk.core.deps import CurrentUser, DbDep
 from relaydesk.core.errors import Forbidden, NotFound
 from relaydesk.core.models import Role, utcnow
 from relaydesk.sites import service as sites

@@ -48,8 +48,8 @@ from relaydesk.routing import connections as routing_connections
 from relaydesk.routing import presence as routing_presence
 from relaydesk.routing import service as routing
 from relaydesk.routing.routes import router as routing_router
+from relaydesk.sites.identity_routes import router as identity_router
 from relaydesk.widget.events import WidgetNamespace
-from relaydesk.widget.identity_routes import router as identity_router
 from relaydesk.widget.routes import router as widget_router
 
 log = logging.getLogger(__name__)

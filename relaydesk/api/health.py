@@ -8,8 +8,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from relaydesk.api.deps import DbDep
 from relaydesk.core import migrate
+from relaydesk.core.deps import DbDep
 from relaydesk.knowledge.search import retrieval_status
 
 router = APIRouter(tags=["health"])

@@ -18,7 +18,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
 
-from relaydesk.api.deps import DbDep, SettingsDep, current_user, oauth2_scheme
 from relaydesk.attachments import service
 from relaydesk.attachments import strings as _strings  # noqa: F401  (registers console strings)
 from relaydesk.attachments.content import is_image
@@ -29,6 +28,7 @@ from relaydesk.conversations.schemas import dump
 from relaydesk.conversations.service import Actor
 from relaydesk.core.config import Settings
 from relaydesk.core.db import Database
+from relaydesk.core.deps import DbDep, SettingsDep, current_user, oauth2_scheme
 from relaydesk.core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from relaydesk.core.models import Conversation
 from relaydesk.core.security import decode_token

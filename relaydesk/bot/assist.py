@@ -10,6 +10,7 @@ from relaydesk.bot.prompt import Turn
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
 from relaydesk.core.models import Conversation, SenderKind
+from relaydesk.sites import service as sites
 
 SUGGESTIONS = 3
 
@@ -46,7 +47,7 @@ async def suggest(db: Database, *, conversation: Conversation) -> dict[str, Any]
     settings = get_settings()
     if not hits or not generate.llm_configured(settings):
         return {"suggestions": suggestions, "draft": None, "citations": []}
-    site = await service.get_site(db, conversation.site_id)
+    site = await sites.get_site(db, conversation.site_id)
     built = prompt.build(
         site_name=site.name,
         question=visitor[-1],

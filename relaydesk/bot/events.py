@@ -8,11 +8,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from relaydesk.bot import assist, service, turn
+from relaydesk.bot import assist, summary, turn
+from relaydesk.bot import feedback as feedback_store
+from relaydesk.bot import offline as offline_store
 from relaydesk.conversations.schemas import Id, Payload
 from relaydesk.core.db import Database
 from relaydesk.core.models import Conversation, ConversationStatus
 from relaydesk.core.text import clean_text
+from relaydesk.routing import queue as routing_queue
 
 MAX_FORM_CHARS = 5000
 MAX_COMMENT_CHARS = 2000
@@ -46,7 +49,7 @@ class CsatSubmit(Payload):
 
 async def offline_submit(db: Database, *, visitor_id: str, payload: OfflineSubmit) -> None:
     message = clean_text(payload.message, max_chars=MAX_FORM_CHARS, field="message")
-    await service.leave_offline_message(
+    await offline_store.leave_offline_message(
         db,
         conversation_id=payload.conversation_id,
         visitor_id=visitor_id,
@@ -56,7 +59,7 @@ async def offline_submit(db: Database, *, visitor_id: str, payload: OfflineSubmi
 
 
 async def feedback(db: Database, *, visitor_id: str, payload: FeedbackSubmit) -> None:
-    await service.rate_message(
+    await feedback_store.rate_message(
         db,
         conversation_id=payload.conversation_id,
         message_id=payload.message_id,
@@ -69,7 +72,7 @@ async def csat(db: Database, *, visitor_id: str, payload: CsatSubmit) -> None:
     comment = None
     if payload.comment is not None and payload.comment.strip():
         comment = clean_text(payload.comment, max_chars=MAX_COMMENT_CHARS, field="comment")
-    await service.submit_csat(
+    await feedback_store.submit_csat(
         db,
         conversation_id=payload.conversation_id,
         visitor_id=visitor_id,
@@ -81,7 +84,7 @@ async def csat(db: Database, *, visitor_id: str, payload: CsatSubmit) -> None:
 async def handoff_requested(db: Database, conversation: Conversation) -> dict[str, Any]:
     """After the widget's `handoff:request`: summary, queue fan-out; the ack's `queue`."""
     await turn.after_handoff(db, conversation)
-    return await service.queue_info(db, conversation)
+    return await routing_queue.queue_info(db, conversation)
 
 
 async def assist_suggest(db: Database, conversation: Conversation) -> dict[str, Any]:
@@ -94,11 +97,11 @@ async def handoff_summary(db: Database, conversation: Conversation) -> dict[str,
     row = (
         None
         if conversation.status == ConversationStatus.BOT
-        else await service.latest_summary(db, conversation.id)
+        else await summary.latest_summary(db, conversation.id)
     )
-    offline = await service.offline_messages(db, conversation.id)
+    offline = await offline_store.offline_messages(db, conversation.id)
     return {
-        "summary": service.summary_public(row) if row is not None else None,
+        "summary": summary.summary_public(row) if row is not None else None,
         "offline_messages": [
             {"email": m.email, "message": m.message, "created_at": m.created_at.isoformat()}
             for m in offline

@@ -9,14 +9,15 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from relaydesk.accounts import service as accounts
-from relaydesk.api.deps import CurrentUser, DbDep, require_roles
 from relaydesk.bot import answer, service
 from relaydesk.bot.policy import BotPolicy
 from relaydesk.bot.prompt import Turn
 from relaydesk.core.config import get_settings
+from relaydesk.core.deps import CurrentUser, DbDep, require_roles
 from relaydesk.core.errors import NotFound
 from relaydesk.core.models import Role, StaffUser
 from relaydesk.core.text import clean_text
+from relaydesk.sites import service as sites
 
 router = APIRouter(prefix="/api/v1/bot", tags=["bot"])
 
@@ -53,7 +54,7 @@ class AnswerResponse(BaseModel):
 
 async def _require_site_access(db: DbDep, user: StaffUser, site_id: int) -> None:
     if user.has_role(Role.ADMIN):
-        await service.get_site(db, site_id)
+        await sites.get_site(db, site_id)
         return
     assert user.id is not None
     if site_id not in await accounts.site_ids_of(db, user.id):
@@ -72,7 +73,7 @@ async def bot_answer(body: AnswerRequest, db: DbDep, user: CurrentUser) -> Answe
         )
         for t in body.history
     ]
-    site = await service.get_site(db, body.site)
+    site = await sites.get_site(db, body.site)
     reply = await answer.respond(
         db,
         site_id=body.site,

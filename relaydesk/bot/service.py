@@ -1,40 +1,22 @@
-"""The bot's reads and writes: site policy, a conversation's current context, the queue,
-feedback, CSAT, offline messages and handoff summaries. Writers own their transaction and
-record their Event inside it."""
+"""The bot's own state: its per-site policy, the context of a conversation it answers in,
+and the record of each reply. Feedback and CSAT are in `feedback.py`, offline messages in
+`offline.py`, handoff summaries in `summary.py`, the queue in `relaydesk/routing/queue.py`.
+Writers own their transaction and record their Event inside it."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from relaydesk.bot.models import (
-    BotCsat,
-    BotFeedback,
-    BotHandoffSummary,
-    BotOfflineMessage,
-    BotSitePolicy,
-)
-from relaydesk.bot.policy import BotPolicy, within_business_hours
+from relaydesk.bot.models import BotSitePolicy
+from relaydesk.bot.policy import BotPolicy
 from relaydesk.core import event_log
 from relaydesk.core.db import Database
-from relaydesk.core.errors import Conflict, InvalidInput, NotFound
-from relaydesk.core.models import (
-    Availability,
-    Conversation,
-    ConversationStatus,
-    Event,
-    Message,
-    SenderKind,
-    Site,
-    StaffUser,
-    Team,
-    TeamMember,
-    utcnow,
-)
+from relaydesk.core.errors import NotFound
+from relaydesk.core.models import Conversation, Event, Message, SenderKind, Site, utcnow
 
 CONTEXT_MESSAGES = 40
 # Events after which the bot starts over: only later turns are its context.
@@ -69,14 +51,6 @@ async def set_policy(db: Database, *, site_id: int, policy: BotPolicy) -> BotPol
         row.policy = policy.model_dump(mode="json")
         row.updated_at = utcnow()
     return policy
-
-
-async def get_site(db: Database, site_id: int) -> Site:
-    async with db.read() as session:
-        site = await session.get(Site, site_id)
-    if site is None:
-        raise NotFound("no such site", code="site_not_found")
-    return site
 
 
 # Context
@@ -115,246 +89,6 @@ def low_confidence_streak(messages: Sequence[Message]) -> int:
     return streak
 
 
-# Queue
-
-
-async def queue_position(db: Database, conversation: Conversation) -> int | None:
-    """1-based place of a queued conversation among its site's queued ones."""
-    if conversation.status != ConversationStatus.QUEUED or conversation.queued_at is None:
-        return None
-    async with db.read() as session:
-        ahead = (
-            await session.execute(
-                select(func.count())
-                .select_from(Conversation)
-                .where(
-                    Conversation.site_id == conversation.site_id,
-                    Conversation.status == ConversationStatus.QUEUED,
-                    col(Conversation.queued_at) < conversation.queued_at,
-                )
-            )
-        ).scalar_one()
-    return int(ahead) + 1
-
-
-async def agents_online(db: Database, site: Site, *, team_id: int | None = None) -> bool:
-    """Someone can take the conversation now: an active agent of the site's teams (or of
-    `team_id`) is online, within the site's business hours."""
-    if not within_business_hours(site.business_hours, utcnow()):
-        return False
-    async with db.read() as session:
-        query = (
-            select(func.count())
-            .select_from(StaffUser)
-            .join(TeamMember, col(TeamMember.user_id) == col(StaffUser.id))
-            .join(Team, col(Team.id) == col(TeamMember.team_id))
-            .where(
-                Team.site_id == site.id,
-                StaffUser.availability == Availability.ONLINE,
-                col(StaffUser.is_active).is_(True),
-            )
-        )
-        if team_id is not None:
-            query = query.where(Team.id == team_id)
-        count = (await session.execute(query)).scalar_one()
-    return int(count) > 0
-
-
-async def queue_info(db: Database, conversation: Conversation) -> dict[str, Any]:
-    """`{"position", "agents_online"}` as the widget's handoff ack carries it."""
-    site = await get_site(db, conversation.site_id)
-    online = await agents_online(db, site, team_id=conversation.team_id)
-    position = await queue_position(db, conversation) if online else None
-    return {"position": position, "agents_online": online}
-
-
-async def queued_positions(db: Database, site_id: int) -> list[tuple[str, int]]:
-    """(conversation id, position) of every queued conversation of the site."""
-    async with db.read() as session:
-        rows = await session.execute(
-            select(Conversation.id)
-            .where(
-                Conversation.site_id == site_id,
-                Conversation.status == ConversationStatus.QUEUED,
-            )
-            .order_by(col(Conversation.queued_at))
-        )
-        return [(cid, n) for n, cid in enumerate(rows.scalars(), start=1)]
-
-
-# Feedback, CSAT, offline messages
-
-
-async def rate_message(
-    db: Database, *, conversation_id: str, message_id: str, visitor_id: str, rating: str
-) -> None:
-    async with db.write() as session:
-        conversation = await session.get(Conversation, conversation_id)
-        message = await session.get(Message, message_id)
-        if conversation is None or message is None or message.conversation_id != conversation_id:
-            raise NotFound("no such message", code="message_not_found")
-        if message.sender_kind != SenderKind.BOT:
-            raise InvalidInput("only bot messages can be rated", code="not_a_bot_message")
-        row = (
-            await session.execute(
-                select(BotFeedback).where(
-                    BotFeedback.message_id == message_id, BotFeedback.visitor_id == visitor_id
-                )
-            )
-        ).scalar_one_or_none()
-        previous = row.rating if row is not None else None
-        if row is None:
-            row = BotFeedback(
-                site_id=conversation.site_id,
-                conversation_id=conversation_id,
-                message_id=message_id,
-                visitor_id=visitor_id,
-                rating=rating,
-            )
-            session.add(row)
-        else:
-            row.rating = rating
-            row.updated_at = utcnow()
-        event_log.record(
-            session,
-            event_log.BotFeedbackGiven(
-                message_id=message_id,
-                rating=rating,
-                previous=previous,
-            ),
-            site_id=conversation.site_id,
-            actor_kind=SenderKind.VISITOR,
-            actor_id=visitor_id,
-            conversation_id=conversation_id,
-        )
-
-
-async def submit_csat(
-    db: Database, *, conversation_id: str, visitor_id: str, score: int, comment: str | None
-) -> None:
-    async with db.write() as session:
-        conversation = await session.get(Conversation, conversation_id)
-        if conversation is None:
-            raise NotFound("no such conversation", code="conversation_not_found")
-        if conversation.status != ConversationStatus.RESOLVED:
-            raise Conflict("only a resolved conversation can be rated", code="not_resolved")
-        row = (
-            await session.execute(
-                select(BotCsat).where(
-                    BotCsat.conversation_id == conversation_id,
-                    BotCsat.resolved_at == conversation.resolved_at,
-                )
-            )
-        ).scalar_one_or_none()
-        if row is None:
-            row = BotCsat(
-                site_id=conversation.site_id,
-                conversation_id=conversation_id,
-                visitor_id=visitor_id,
-                score=score,
-                resolved_at=conversation.resolved_at,
-            )
-            session.add(row)
-        row.score, row.comment, row.created_at = score, comment, utcnow()
-        event_log.record(
-            session,
-            event_log.CsatSubmitted(score=score, has_comment=bool(comment)),
-            site_id=conversation.site_id,
-            actor_kind=SenderKind.VISITOR,
-            actor_id=visitor_id,
-            conversation_id=conversation_id,
-        )
-
-
-async def leave_offline_message(
-    db: Database, *, conversation_id: str, visitor_id: str, email: str, message: str
-) -> BotOfflineMessage:
-    async with db.write() as session:
-        conversation = await session.get(Conversation, conversation_id)
-        if conversation is None:
-            raise NotFound("no such conversation", code="conversation_not_found")
-        if conversation.status != ConversationStatus.QUEUED:
-            raise Conflict(
-                "the offline form is for conversations waiting for a person",
-                code="not_queued",
-            )
-        row = BotOfflineMessage(
-            site_id=conversation.site_id,
-            conversation_id=conversation_id,
-            visitor_id=visitor_id,
-            email=email,
-            message=message,
-        )
-        session.add(row)
-        event_log.record(
-            session,
-            event_log.OfflineMessageLeft(chars=len(message)),
-            site_id=conversation.site_id,
-            actor_kind=SenderKind.VISITOR,
-            actor_id=visitor_id,
-            conversation_id=conversation_id,
-        )
-    return row
-
-
-async def offline_messages(db: Database, conversation_id: str) -> list[BotOfflineMessage]:
-    async with db.read() as session:
-        rows = await session.execute(
-            select(BotOfflineMessage)
-            .where(BotOfflineMessage.conversation_id == conversation_id)
-            .order_by(col(BotOfflineMessage.created_at))
-        )
-        return list(rows.scalars())
-
-
-# Handoff summaries
-
-
-async def store_summary(
-    db: Database,
-    *,
-    conversation: Conversation,
-    reason: str,
-    text: str,
-    details: dict[str, Any],
-    generated_by: str,
-) -> BotHandoffSummary:
-    async with db.write() as session:
-        row = BotHandoffSummary(
-            site_id=conversation.site_id,
-            conversation_id=conversation.id,
-            reason=reason,
-            text=text,
-            details={**details, "generated_by": generated_by},
-        )
-        session.add(row)
-        await session.flush()
-        assert row.id is not None
-        event_log.record(
-            session,
-            event_log.HandoffSummarized(
-                summary_id=row.id,
-                generated_by=generated_by,
-            ),
-            site_id=conversation.site_id,
-            actor_kind=SenderKind.BOT,
-            conversation_id=conversation.id,
-        )
-    return row
-
-
-async def latest_summary(db: Database, conversation_id: str) -> BotHandoffSummary | None:
-    async with db.read() as session:
-        return (
-            await session.execute(
-                select(BotHandoffSummary)
-                .where(BotHandoffSummary.conversation_id == conversation_id)
-                .order_by(col(BotHandoffSummary.id).desc())
-                .limit(1)
-            )
-        ).scalar_one_or_none()
-
-
 async def record_reply(
     db: Database, *, conversation: Conversation | Any, payload: event_log.BotReplied
 ) -> None:
@@ -366,18 +100,3 @@ async def record_reply(
             actor_kind=SenderKind.BOT,
             conversation_id=conversation.id,
         )
-
-
-def summary_public(row: BotHandoffSummary) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "conversation_id": row.conversation_id,
-        "reason": row.reason,
-        "text": row.text,
-        "details": row.details,
-        "created_at": _iso(row.created_at),
-    }
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat()

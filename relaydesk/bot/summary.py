@@ -14,16 +14,18 @@ import re
 from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
+from sqlmodel import col, select
 
 from relaydesk.bot import generate, service
 from relaydesk.bot.models import BotHandoffSummary
 from relaydesk.bot.policy import FRUSTRATION, KEYWORD, LOW_CONFIDENCE, VISITOR_ASKED
 from relaydesk.bot.prompt import neutralise
-from relaydesk.core import realtime
+from relaydesk.core import event_log, realtime
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
 from relaydesk.core.i18n import message, normalise_locale
 from relaydesk.core.models import Conversation, Message, SenderKind
+from relaydesk.sites import service as sites
 
 MAX_QUESTIONS = 5
 SNIPPET = 200
@@ -143,7 +145,7 @@ def extractive_summary(details: dict[str, Any], locale: str = "en") -> str:
 async def summarise(db: Database, *, conversation: Conversation) -> BotHandoffSummary:
     messages = await service.context_messages(db, conversation.id)
     reason = conversation.handoff_reason or "unknown"
-    site = await service.get_site(db, conversation.site_id)
+    site = await sites.get_site(db, conversation.site_id)
     locale = summary_locale(site.default_locale)
     details = details_of(messages, reason, locale)
     text, generated_by = extractive_summary(details, locale), "extractive"
@@ -165,7 +167,7 @@ async def summarise(db: Database, *, conversation: Conversation) -> BotHandoffSu
         )
         if generation.ok:
             text, generated_by = clip(generation.text, MAX_LLM_SUMMARY), "llm"
-    row = await service.store_summary(
+    row = await store_summary(
         db,
         conversation=conversation,
         reason=reason,
@@ -175,6 +177,62 @@ async def summarise(db: Database, *, conversation: Conversation) -> BotHandoffSu
     )
     # Staff only: the site's inboxes, never the visitor's namespace.
     await realtime.to_site_staff(
-        conversation.site_id, "handoff:summary", {"summary": service.summary_public(row)}
+        conversation.site_id, "handoff:summary", {"summary": summary_public(row)}
     )
     return row
+
+
+async def store_summary(
+    db: Database,
+    *,
+    conversation: Conversation,
+    reason: str,
+    text: str,
+    details: dict[str, Any],
+    generated_by: str,
+) -> BotHandoffSummary:
+    async with db.write() as session:
+        row = BotHandoffSummary(
+            site_id=conversation.site_id,
+            conversation_id=conversation.id,
+            reason=reason,
+            text=text,
+            details={**details, "generated_by": generated_by},
+        )
+        session.add(row)
+        await session.flush()
+        assert row.id is not None
+        event_log.record(
+            session,
+            event_log.HandoffSummarized(
+                summary_id=row.id,
+                generated_by=generated_by,
+            ),
+            site_id=conversation.site_id,
+            actor_kind=SenderKind.BOT,
+            conversation_id=conversation.id,
+        )
+    return row
+
+
+async def latest_summary(db: Database, conversation_id: str) -> BotHandoffSummary | None:
+    async with db.read() as session:
+        return (
+            await session.execute(
+                select(BotHandoffSummary)
+                .where(BotHandoffSummary.conversation_id == conversation_id)
+                .order_by(col(BotHandoffSummary.id).desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+
+
+def summary_public(row: BotHandoffSummary) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "conversation_id": row.conversation_id,
+        "reason": row.reason,
+        "text": row.text,
+        "details": row.details,
+        "created_at": row.created_at.isoformat(),
+    }

@@ -13,7 +13,6 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from relaydesk.bot import answer, extractive, intents, service, summary
 from relaydesk.bot.policy import BotPolicy
@@ -26,6 +25,7 @@ from relaydesk.core import event_log, realtime
 from relaydesk.core.db import Database, get_database
 from relaydesk.core.errors import Conflict
 from relaydesk.core.models import Conversation, ConversationStatus, Message, SenderKind
+from relaydesk.routing import queue as routing_queue
 from relaydesk.sites import service as sites
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ async def _reply(
     needs_knowledge: bool,
     on_start: Callable[[], Awaitable[None]],
 ) -> None:
-    site = await service.get_site(db, conversation.site_id)
+    site = await sites.get_site(db, conversation.site_id)
     visitor = await sites.get_visitor(
         db, visitor_id=conversation.visitor_id, site_id=conversation.site_id
     )
@@ -128,7 +128,7 @@ async def _reply(
         )
         index += 1
 
-    queue = await _queue_preview(db, conversation, site)
+    queue = await routing_queue.preview(db, conversation, site)
     # No position in the text: it goes stale the moment the queue moves or an agent takes
     # the conversation. The widget's queue card shows it live (payload `queue`).
     handoff_text = extractive.text(
@@ -188,17 +188,6 @@ async def _reply(
         await hand_off(db, conversation_id=conversation.id, reason=reply.reason)
 
 
-async def _queue_preview(db: Database, conversation: Conversation, site: Any) -> dict[str, Any]:
-    """Where the conversation would stand if it joined the queue now."""
-    online = await service.agents_online(db, site, team_id=conversation.team_id)
-    if not online:
-        return {"position": None, "agents_online": False}
-    return {
-        "position": len(await service.queued_positions(db, conversation.site_id)) + 1,
-        "agents_online": True,
-    }
-
-
 async def hand_off(db: Database, *, conversation_id: str, reason: str) -> Conversation | None:
     """Queue the conversation for a person (the bot is silent from then on), leave the
     agent a summary, and tell the visitor their place in the queue."""
@@ -217,17 +206,7 @@ async def after_handoff(db: Database, conversation: Conversation) -> None:
         await summary.summarise(db, conversation=conversation)
     except Exception:
         log.exception("handoff summary failed for %s", conversation.id)
-    await broadcast_queue(db, conversation.site_id)
-
-
-async def broadcast_queue(db: Database, site_id: int) -> None:
-    """`queue:position` to every queued conversation of the site."""
-    for conversation_id, position in await service.queued_positions(db, site_id):
-        await realtime.to_visitor_side(
-            conversation_id,
-            "queue:position",
-            {"conversation_id": conversation_id, "position": position},
-        )
+    await routing_queue.broadcast(db, conversation.site_id)
 
 
 async def _typing(conversation_id: str, on: bool) -> None:

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from relaydesk.api.deps import CurrentUser, DbDep
 from relaydesk.canned import service
 from relaydesk.canned.models import (
     CannedResponse,
@@ -16,6 +15,7 @@ from relaydesk.canned.models import (
     CannedResponseUpdate,
 )
 from relaydesk.conversations.policy import load_scope
+from relaydesk.core.deps import CurrentUser, DbDep
 
 router = APIRouter(prefix="/api/v1/canned-responses", tags=["canned responses"])
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from relaydesk.api.deps import CurrentUser, DbDep
 from relaydesk.collab import service
 from relaydesk.collab import strings as _strings  # noqa: F401  (registers console strings)
 from relaydesk.collab.models import LabelCreate, LabelPublic, LabelsUpdate, NoteCreate, NotePublic
 from relaydesk.conversations.policy import load_scope
+from relaydesk.core.deps import CurrentUser, DbDep
 
 router = APIRouter(prefix="/api/v1", tags=["notes and labels"])
 

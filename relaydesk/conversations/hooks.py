@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -31,7 +31,6 @@ class _MessageHook:
 
 
 _visitor_message_hooks: list[_MessageHook] = []
-_running: set[asyncio.Task[None]] = set()
 
 
 def _every_message(_: SendResult) -> bool:
@@ -49,27 +48,41 @@ def on_visitor_message(hook: MessageHook, wants: MessageFilter = _every_message)
 
 def clear_hooks() -> None:
     _visitor_message_hooks.clear()
-    forget_runs()
 
 
-def forget_runs() -> None:
-    """Forget the work in flight (tests: each runs on a fresh event loop, and runs left
-    from a closed loop never finish, so they would count against `MAX_RUNNING` for good)."""
-    _waiting.clear()
-    _active.clear()
-    _running.clear()
-
-
-# At most this many hook runs at once per process; beyond it, work waits in `_waiting`.
+# At most this many hook runs at once per process; beyond it, work waits in `waiting`.
 MAX_RUNNING = 64
-# Conversations with a hook run in progress, and the newest message waiting per
-# conversation (insertion order is the order they are started in). A reaction only needs
-# the newest message of a conversation (the bot answers the latest one and skips older
-# triggers), so a waiting message is replaced by a newer one instead of queueing behind it:
-# a burst of messages can neither start one task per message nor grow the backlog without
-# bound.
-_active: set[str] = set()
-_waiting: dict[str, SendResult] = {}
+
+
+@dataclass
+class Runs:
+    """The hook runs in flight on one event loop.
+
+    `active`: conversations with a run in progress; `waiting`: the newest message waiting
+    per conversation (insertion order is the order they are started in). A reaction only
+    needs the newest message of a conversation (the bot answers the latest one and skips
+    older triggers), so a waiting message is replaced by a newer one instead of queueing
+    behind it: a burst of messages can neither start one task per message nor grow the
+    backlog without bound."""
+
+    loop: asyncio.AbstractEventLoop
+    running: set[asyncio.Task[None]] = field(default_factory=set)
+    active: set[str] = field(default_factory=set)
+    waiting: dict[str, SendResult] = field(default_factory=dict)
+
+
+_runs: Runs | None = None
+
+
+def runs() -> Runs:
+    """The current event loop's runs. Tasks belong to the loop that started them, so a new
+    loop (a restarted server, each test) starts with none: runs left on a closed loop never
+    finish and must not count against `MAX_RUNNING`."""
+    global _runs
+    loop = asyncio.get_running_loop()
+    if _runs is None or _runs.loop is not loop:
+        _runs = Runs(loop)
+    return _runs
 
 
 async def _guarded(result: SendResult) -> None:
@@ -82,39 +95,41 @@ async def _guarded(result: SendResult) -> None:
             log.exception("hook %s failed for message %s", hook.run, result.message.id)
 
 
-def _start(result: SendResult) -> None:
+def _start(here: Runs, result: SendResult) -> None:
     conversation_id = result.conversation.id
-    _active.add(conversation_id)
+    here.active.add(conversation_id)
     task = asyncio.create_task(_guarded(result))
-    _running.add(task)
-    task.add_done_callback(partial(_finished, conversation_id))
+    here.running.add(task)
+    task.add_done_callback(partial(_finished, here, conversation_id))
 
 
-def _finished(conversation_id: str, task: asyncio.Task[None]) -> None:
-    _running.discard(task)
-    _active.discard(conversation_id)
-    for waiting_id in list(_waiting):
-        if len(_running) >= MAX_RUNNING:
+def _finished(here: Runs, conversation_id: str, task: asyncio.Task[None]) -> None:
+    here.running.discard(task)
+    here.active.discard(conversation_id)
+    for waiting_id in list(here.waiting):
+        if len(here.running) >= MAX_RUNNING:
             break
-        if waiting_id not in _active:
-            _start(_waiting.pop(waiting_id))
+        if waiting_id not in here.active:
+            _start(here, here.waiting.pop(waiting_id))
 
 
 def visitor_message_stored(result: SendResult) -> None:
     if not any(hook.wants(result) for hook in _visitor_message_hooks):
         return
+    here = runs()
     conversation_id = result.conversation.id
-    if conversation_id in _active or len(_running) >= MAX_RUNNING:
-        _waiting.pop(conversation_id, None)  # re-insert: it now waits behind the others
-        _waiting[conversation_id] = result
+    if conversation_id in here.active or len(here.running) >= MAX_RUNNING:
+        here.waiting.pop(conversation_id, None)  # re-insert: it now waits behind the others
+        here.waiting[conversation_id] = result
         return
-    _start(result)
+    _start(here, result)
 
 
 async def drain() -> None:
     """Wait for running and waiting hooks (tests, and a graceful shutdown)."""
-    while _running:
-        await asyncio.gather(*list(_running), return_exceptions=True)
+    here = runs()
+    while here.running:
+        await asyncio.gather(*list(here.running), return_exceptions=True)
 
 
 # Reactions to a committed change of a conversation's status, owner or team (routing:

@@ -307,9 +307,13 @@ async def read_states(db: Database, *, conversation_id: str) -> Sequence[ReadSta
 
 
 async def describe(
-    db: Database, conversation: Conversation | ConversationPublic
+    db: Database,
+    conversation: Conversation | ConversationPublic,
+    *,
+    assignee: StaffUser | None = None,
 ) -> ConversationPublic:
-    """The public view of a conversation, with its assignee's name and avatar."""
+    """The public view of a conversation, with its assignee's name and avatar. A writer
+    that has just made `assignee` the owner passes them, and nothing is read again."""
     public = (
         conversation
         if isinstance(conversation, ConversationPublic)
@@ -317,17 +321,25 @@ async def describe(
     )
     if public.assignee_id is None:
         return public.model_copy(update={"assignee": None})
-    async with db.read() as session:
-        user = await session.get(StaffUser, public.assignee_id)
+    user = assignee
+    if user is None or user.id != public.assignee_id:
+        async with db.read() as session:
+            user = await session.get(StaffUser, public.assignee_id)
     if user is None or user.id is None:
         return public
-    assignee = AssigneePublic(id=user.id, name=user.name, avatar_url=user.avatar_url)
-    return public.model_copy(update={"assignee": assignee})
+    shown = AssigneePublic(id=user.id, name=user.name, avatar_url=user.avatar_url)
+    return public.model_copy(update={"assignee": shown})
 
 
-async def announce(db: Database, conversation: Conversation | ConversationPublic) -> None:
-    """Tell the site's staff inboxes (and everyone in the conversation) the new state."""
-    public = await describe(db, conversation)
+async def announce(
+    db: Database,
+    conversation: Conversation | ConversationPublic,
+    *,
+    assignee: StaffUser | None = None,
+) -> None:
+    """Tell the site's staff inboxes (and everyone in the conversation) the new state
+    (`assignee`: as in `describe`)."""
+    public = await describe(db, conversation, assignee=assignee)
     data = {"conversation": dump(public)}
     event = "conversation:updated"
     if public.status in (ConversationStatus.BOT, ConversationStatus.QUEUED):

@@ -32,6 +32,7 @@ async def _transition(
     transition: state.Transition | None,
     change: Change,
     target_status: Callable[[str], ConversationStatus] | None = None,
+    assignee: StaffUser | None = None,
 ) -> Conversation:
     async with db.write() as session:
         conversation = await _lock(session, conversation_id)
@@ -55,7 +56,7 @@ async def _transition(
             actor_id=actor.id,
             conversation_id=conversation.id,
         )
-    await announce(db, conversation)
+    await announce(db, conversation, assignee=assignee)
     await hooks.conversation_changed(conversation, before)
     return conversation
 
@@ -120,6 +121,7 @@ async def accept(db: Database, *, conversation_id: str, agent: StaffUser) -> Con
             actor=Actor.staff(agent),
             transition=state.Transition.ASSIGN,
             change=change,
+            assignee=agent,
         )
     except Conflict as exc:
         if exc.code != "already_assigned":
@@ -180,6 +182,7 @@ async def assign(
         actor=actor,
         transition=state.Transition.ASSIGN,
         change=_hand_to(assignee_id, assigned),
+        assignee=assignee,
     )
 
 
@@ -255,6 +258,7 @@ async def transfer_to_agent(
         actor=actor,
         transition=state.Transition.ASSIGN,
         change=_hand_to(assignee_id, transferred),
+        assignee=assignee,
     )
 
 

@@ -12,10 +12,10 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel
 
-from relaydesk.api.deps import DbDep, SettingsDep, current_user, oauth2_scheme, require_roles
 from relaydesk.conversations.policy import load_scope
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
+from relaydesk.core.deps import DbDep, SettingsDep, current_user, oauth2_scheme, require_roles
 from relaydesk.core.errors import Forbidden
 from relaydesk.core.models import Role, StaffUser
 from relaydesk.knowledge import importers, search, server_link, service

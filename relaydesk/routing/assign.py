@@ -8,20 +8,20 @@ any number of processes therefore run one at a time and each sees the loads the 
 one committed, so no cap is exceeded and no conversation is assigned twice; the queued rows
 are also locked `FOR UPDATE`, so an agent accepting one by hand at the same moment either
 wins before the pass reads it (and it is no longer queued) or after (and finds it taken).
+
+The pass is the end of the line: it announces its assignments and drops the sockets that
+lost access itself, and does not run the change hooks, so routing's own hook (which starts
+passes) is never re-entered by a pass.
 """
 
 from __future__ import annotations
 
-import contextvars
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, text
 from sqlmodel import col, select
 
-from relaydesk.bot import turn as bot_turn
 from relaydesk.conversations import hooks, state
 from relaydesk.conversations.service import SYSTEM, announce
 from relaydesk.core import event_log
@@ -36,29 +36,12 @@ from relaydesk.core.models import (
     TeamMember,
     utcnow,
 )
+from relaydesk.routing import access, queue
 from relaydesk.routing.models import RoutingAgent, RoutingMode
 
 # pg_advisory_xact_lock key: "RDROUTE" as a number, unlikely to collide with anything.
 ROUTING_LOCK_KEY = 0x5244524F555445
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# Set while a pass announces its own assignments, so the change hook does not start
-# another pass (or a queue broadcast) per conversation.
-in_pass: contextvars.ContextVar[bool] = contextvars.ContextVar("routing_in_pass", default=False)
-
-
-@contextmanager
-def _passing() -> Iterator[None]:
-    token = in_pass.set(True)
-    try:
-        yield
-    finally:
-        in_pass.reset(token)
-
-
-async def broadcast_queue(db: Database, site_id: int) -> None:
-    """`queue:position` (the widget's existing event and shape) to every conversation of
-    the site that is still waiting."""
-    await bot_turn.broadcast_queue(db, site_id)
 
 
 async def open_counts(db: Database, user_ids: list[int]) -> dict[int, int]:
@@ -194,9 +177,9 @@ async def auto_assign(db: Database, *, site_id: int) -> list[Conversation]:
             stamp.last_assigned_at = now + timedelta(microseconds=len(assigned))
             assigned.append((conversation, before))
     if assigned:
-        with _passing():
-            for conversation, before in assigned:
-                await announce(db, conversation)
-                await hooks.conversation_changed(conversation, before)
-        await broadcast_queue(db, site_id)
+        for conversation, _ in assigned:
+            assert conversation.assignee_id is not None
+            await announce(db, conversation, assignee=agents[conversation.assignee_id])
+        await access.revoke_lost_access_many(db, [(c, before) for c, before in assigned])
+        await queue.broadcast(db, site_id)
     return [conversation for conversation, _ in assigned]

@@ -10,6 +10,7 @@ at the next sweep of a surviving node.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections import defaultdict
@@ -142,19 +143,24 @@ class RedisTracker(MemoryTracker):
 
 _tracker: ConnectionTracker | None = None
 _tracker_url: str | None = None
+_tracker_loop: asyncio.AbstractEventLoop | None = None
 
 
 def get_tracker(redis_url: str | None) -> ConnectionTracker:
-    """The process's tracker for the configured Redis (memory when there is none)."""
-    global _tracker, _tracker_url
-    if _tracker is None or _tracker_url != redis_url:
+    """The tracker for the configured Redis (memory when there is none). It belongs to the
+    event loop that made it, as its sockets and Redis connections do, so a new loop (a
+    restarted server, each test) starts with a fresh one."""
+    global _tracker, _tracker_url, _tracker_loop
+    loop = asyncio.get_running_loop()
+    if _tracker is None or _tracker_url != redis_url or _tracker_loop is not loop:
         _tracker = RedisTracker(redis_url) if redis_url else MemoryTracker()
-        _tracker_url = redis_url
+        _tracker_url, _tracker_loop = redis_url, loop
     return _tracker
 
 
 async def reset_tracker() -> None:
-    global _tracker, _tracker_url
-    if _tracker is not None:
+    """Close the tracker (a clean shutdown: this node's connections stop counting)."""
+    global _tracker, _tracker_url, _tracker_loop
+    if _tracker is not None and _tracker_loop is asyncio.get_running_loop():
         await _tracker.close()
-    _tracker, _tracker_url = None, None
+    _tracker, _tracker_url, _tracker_loop = None, None, None

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
-from relaydesk.api.deps import CurrentUser, DbDep
 from relaydesk.conversations.policy import load_scope
 from relaydesk.conversations.schemas import ConversationPublic
 from relaydesk.conversations.service import describe
+from relaydesk.core.deps import CurrentUser, DbDep
 from relaydesk.core.errors import Forbidden
 from relaydesk.routing import presence, service
 from relaydesk.routing.models import (

@@ -11,10 +11,9 @@ from sqlmodel import col, select
 
 from relaydesk.accounts import service as accounts
 from relaydesk.conversations import hooks, transitions
-from relaydesk.conversations.policy import StaffScope, can_view, require_reassign, require_view
+from relaydesk.conversations.policy import StaffScope, require_reassign, require_view
 from relaydesk.conversations.schemas import ConversationPublic
 from relaydesk.conversations.service import Actor, get_conversation
-from relaydesk.core import realtime
 from relaydesk.core.db import Database, get_database
 from relaydesk.core.errors import DomainError, Forbidden, NotFound
 from relaydesk.core.models import (
@@ -25,7 +24,7 @@ from relaydesk.core.models import (
     Team,
     TeamMember,
 )
-from relaydesk.routing import assign, presence
+from relaydesk.routing import access, assign, queue
 from relaydesk.routing.models import AgentPublic, ReassignResult, RoutingMode, TeamPublic
 
 log = logging.getLogger(__name__)
@@ -244,70 +243,12 @@ async def list_agents(db: Database, *, scope: StaffScope, site_id: int | None) -
 # After every change
 
 
-async def revoke_lost_access(db: Database, conversation: Conversation | ConversationPublic) -> int:
-    """Remove from the conversation's room every connected console socket whose user may
-    no longer see it (an agent it was taken from, a viewer of the queue after someone
-    accepted it). Works across nodes: the sockets are found through the connection tracker
-    and removed through the Socket.IO manager. Returns how many sockets were removed."""
-    connected = await presence.tracker().users()
-    if not connected:
-        return 0
-    async with db.read() as session:
-        users = {
-            u.id: u
-            for u in (
-                await session.execute(
-                    select(StaffUser).where(col(StaffUser.id).in_(list(connected)))
-                )
-            ).scalars()
-        }
-        memberships = (
-            await session.execute(
-                select(TeamMember.user_id, Team.id, Team.site_id)
-                .join(Team, col(Team.id) == col(TeamMember.team_id))
-                .where(col(TeamMember.user_id).in_(list(connected)))
-            )
-        ).all()
-    team_ids: defaultdict[int, set[int]] = defaultdict(set)
-    site_ids: defaultdict[int, set[int]] = defaultdict(set)
-    for user_id, team_id, site_id in memberships:
-        team_ids[user_id].add(team_id)
-        site_ids[user_id].add(site_id)
-    view = Conversation(
-        id=conversation.id,
-        site_id=conversation.site_id,
-        visitor_id=conversation.visitor_id,
-        status=conversation.status,
-        assignee_id=conversation.assignee_id,
-        team_id=conversation.team_id,
-    )
-    removed = 0
-    for user_id, sids in connected.items():
-        user = users.get(user_id)
-        allowed = user is not None and can_view(
-            StaffScope(
-                user=user,
-                team_ids=frozenset(team_ids[user_id]),
-                site_ids=frozenset(site_ids[user_id]),
-            ),
-            view,
-        )
-        if allowed:
-            continue
-        for sid in sids:
-            await realtime.remove_from_conversation(sid, conversation.id)
-            removed += 1
-    return removed
-
-
 async def after_change(
     conversation: Conversation | ConversationPublic, before: hooks.Before
 ) -> None:
     """The `conversations.hooks.on_conversation_change` hook."""
     db = get_database()
-    await revoke_lost_access(db, conversation)
-    if assign.in_pass.get():
-        return  # the pass that made this change broadcasts and reruns itself as needed
+    await access.revoke_lost_access(db, conversation, before)
     status = conversation.status
     # `before.status` None: a writer that does not know (an agent's message taking over).
     changed_sites: set[int] = set()
@@ -324,7 +265,7 @@ async def after_change(
             if await assign.auto_assign(db, site_id=site_id):
                 changed_sites.discard(site_id)  # the pass has told the queue already
     for site_id in sorted(changed_sites):
-        await assign.broadcast_queue(db, site_id)
+        await queue.broadcast(db, site_id)
 
 
 def install() -> None:

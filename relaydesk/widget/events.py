@@ -30,8 +30,9 @@ from relaydesk.core.errors import NotFound, Unauthorized
 from relaydesk.core.models import SenderKind, new_id
 from relaydesk.core.security import create_token, decode_token
 from relaydesk.core.socket_rpc import Ack, RpcNamespace, event, ok, refuse
+from relaydesk.sites import identity
 from relaydesk.sites import service as sites
-from relaydesk.widget import identity, page
+from relaydesk.widget import page
 
 log = logging.getLogger(__name__)
 

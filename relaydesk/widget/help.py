@@ -20,8 +20,8 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from sqlmodel import select
 
-from relaydesk.api.deps import DbDep
 from relaydesk.core import markdown
+from relaydesk.core.deps import DbDep
 from relaydesk.core.models import Site
 from relaydesk.knowledge.models import Article, ContentStatus, FaqEntry
 

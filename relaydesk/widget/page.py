@@ -12,19 +12,14 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
-from sqlmodel import col, select
 
-from relaydesk.core import realtime
 from relaydesk.core.db import Database
 from relaydesk.core.errors import InvalidInput, NotFound
-from relaydesk.core.models import Conversation, Visitor, utcnow
-from relaydesk.widget.identity import VisitorPublic
+from relaydesk.core.models import Visitor, utcnow
+from relaydesk.sites import identity
 
 MAX_URL = 2000
 MAX_TITLE = 300
-# Staff are told about the visitor's most recent conversations only: an old one open in
-# some console tab can wait for its next reload.
-NOTIFY_CONVERSATIONS = 5
 
 # All C0/C1 control characters (tab and newline too: a title is one line). Lone
 # surrogates never get this far: the payload model refuses them.
@@ -65,18 +60,8 @@ async def record_page(
         visitor.last_page_url = url
         visitor.last_page_title = title
         visitor.last_seen_at = utcnow()
-        conversation_ids: list[str] = []
-        if changed:
-            rows = await session.execute(
-                select(Conversation.id)
-                .where(Conversation.visitor_id == visitor_id)
-                .order_by(col(Conversation.created_at).desc())
-                .limit(NOTIFY_CONVERSATIONS)
-            )
-            conversation_ids = list(rows.scalars())
-    data = {"visitor": VisitorPublic.of(visitor).model_dump(mode="json")}
-    for conversation_id in conversation_ids:
-        await realtime.to_staff_side(
-            conversation_id, "visitor:updated", {"conversation_id": conversation_id, **data}
+        conversation_ids = (
+            await identity.recent_conversation_ids(session, visitor_id) if changed else []
         )
+    await identity.announce_visitor(visitor, conversation_ids)
     return visitor

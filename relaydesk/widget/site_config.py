@@ -19,12 +19,12 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, StringConstraints, TypeAdapter, ValidationError
 
-from relaydesk.bot.policy import within_business_hours
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import get_database
 from relaydesk.core.errors import NotFound
 from relaydesk.core.models import Site
 from relaydesk.sites import service as sites
+from relaydesk.sites.hours import within_business_hours
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from relaydesk.analytics.facts import ConversationFacts, EventRow, conversation_facts
-from relaydesk.bot.policy import BusinessHours
+from relaydesk.sites.hours import BusinessHours
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

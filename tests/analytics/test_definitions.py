@@ -10,7 +10,7 @@ import numpy as np
 from relaydesk.analytics import facts as F
 from relaydesk.analytics.figures import percentiles
 from relaydesk.analytics.hours import bucket_edges, business_seconds
-from relaydesk.bot.policy import BusinessHours
+from relaydesk.sites.hours import BusinessHours
 from tests.analytics.builder import Log, at
 
 DAY = 24 * 60

@@ -8,7 +8,8 @@ import pytest
 
 from relaydesk.bot import intents
 from relaydesk.bot.knowledge import KbHit, KbResult
-from relaydesk.bot.policy import BotPolicy, decide, within_business_hours
+from relaydesk.bot.policy import BotPolicy, decide
+from relaydesk.sites.hours import within_business_hours
 
 ASKS = [
     "human",

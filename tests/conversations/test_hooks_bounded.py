@@ -103,7 +103,7 @@ async def test_a_message_no_hook_wants_starts_no_task() -> None:
     try:
         hooks.on_visitor_message(hook, wants=lambda r: r.conversation.status == "bot")
         hooks.visitor_message_stored(_result("c1", 1, status="assigned"))
-        assert not hooks._running and not hooks._waiting
+        assert not hooks.runs().running and not hooks.runs().waiting
         hooks.visitor_message_stored(_result("c1", 2))
         await hooks.drain()
         assert seen == [2]

@@ -12,7 +12,7 @@ from reportlab.pdfgen import canvas
 
 from relaydesk.core.db import Database
 from relaydesk.core.models import Conversation, Site, Visitor
-from relaydesk.widget import identity
+from relaydesk.sites import identity
 from tests import sockets
 from tests.e2e.conftest import (
     Agent,

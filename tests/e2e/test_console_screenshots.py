@@ -11,7 +11,7 @@ from playwright.async_api import Browser, Page, expect
 from sqlmodel import col, select, update
 
 from relaydesk.accounts import manage
-from relaydesk.bot import service as bot_service
+from relaydesk.bot import summary as bot_summary
 from relaydesk.canned import service as canned
 from relaydesk.canned.models import CannedResponseCreate
 from relaydesk.conversations import service as conversations
@@ -155,7 +155,7 @@ async def _world(db: Database, site: Site, lang: str, live_server: str) -> dict[
     await peer.call(
         "message:send", {"conversation_id": cid, "client_id": "q-2", "text": text["human"]}
     )
-    await eventually(lambda: bot_service.latest_summary(db, cid), timeout=60)
+    await eventually(lambda: bot_summary.latest_summary(db, cid), timeout=60)
     await peer.disconnect()
     async with db.read() as session:
         article = (

@@ -13,7 +13,7 @@ from PIL import Image
 from playwright.async_api import Browser, expect
 from sqlmodel import col, update
 
-from relaydesk.bot import service as bot_service
+from relaydesk.bot import summary as bot_summary
 from relaydesk.bot.summary import REASON_CODES
 from relaydesk.conversations import transitions
 from relaydesk.core.db import Database
@@ -70,7 +70,7 @@ async def _conversation(db: Database, site: Site, live_server: str) -> tuple[str
     await visitor.call(
         "message:send", {"conversation_id": cid, "client_id": "q-2", "text": "我想转人工客服。"}
     )
-    await eventually(lambda: bot_service.latest_summary(db, cid), timeout=60)
+    await eventually(lambda: bot_summary.latest_summary(db, cid), timeout=60)
 
     await transitions.accept(db, conversation_id=cid, agent=lead)
     auth = {"Authorization": f"Bearer {bearer_for(lead)}"}

@@ -1,10 +1,9 @@
-"""Routing fixtures: routing's change hook installed, a clean in-memory connection tracker,
-and helpers to make queued conversations and agents with a given presence."""
+"""Routing fixtures: routing's change hook installed (as `create_app` does), and helpers
+to make queued conversations and agents with a given presence."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlmodel import select
@@ -13,7 +12,7 @@ from relaydesk.conversations import transitions
 from relaydesk.conversations.service import BOT
 from relaydesk.core.db import Database
 from relaydesk.core.models import Conversation, Role, Site, StaffUser, Team
-from relaydesk.routing import connections, presence
+from relaydesk.routing import presence
 from relaydesk.routing import service as routing
 from tests.factories import make_conversation, make_staff
 
@@ -21,11 +20,9 @@ _sids = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
-async def routing_installed() -> AsyncIterator[None]:
-    await connections.reset_tracker()
+def routing_installed() -> None:
+    # Each test's event loop gets its own connection tracker: nothing to reset.
     routing.install()
-    yield
-    await connections.reset_tracker()
 
 
 async def add_team(db: Database, site: Site, name: str, *, mode: str = "auto") -> Team:

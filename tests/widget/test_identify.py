@@ -11,7 +11,7 @@ import pytest
 
 from relaydesk.core.db import Database
 from relaydesk.core.models import Role, Site, Visitor
-from relaydesk.widget import identity
+from relaydesk.sites import identity
 from tests import sockets
 from tests.factories import bearer_for, make_site, make_staff
 

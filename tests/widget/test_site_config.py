@@ -15,8 +15,8 @@ from relaydesk.bot.policy import BotPolicy
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
 from relaydesk.core.models import Role, Site
+from relaydesk.sites import identity
 from relaydesk.sites import service as sites
-from relaydesk.widget import identity
 from relaydesk.widget.site_config import widget_config
 from tests.factories import bearer_for, make_site, make_staff
 

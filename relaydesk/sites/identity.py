@@ -12,6 +12,7 @@ import hmac
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from relaydesk.core import realtime
@@ -24,6 +25,11 @@ Email = Annotated[
     str,
     StringConstraints(max_length=320, pattern=r"^[^\s@]{1,64}@[^\s@]{1,250}\.[^\s@]{2,}$"),
 ]
+
+
+# Staff are told about the visitor's most recent conversations only: an old one open in
+# some console tab can wait for its next reload.
+NOTIFY_CONVERSATIONS = 5
 
 
 class VisitorIdentify(BaseModel):
@@ -103,16 +109,26 @@ async def identify(
         if payload.email is not None:
             visitor.email = payload.email
         visitor.identity_verified = verified
-        rows = await session.execute(
-            select(Conversation.id)
-            .where(Conversation.visitor_id == visitor_id)
-            .order_by(col(Conversation.created_at).desc())
-            .limit(5)
-        )
-        conversation_ids = list(rows.scalars())
+        conversation_ids = await recent_conversation_ids(session, visitor_id)
+    await announce_visitor(visitor, conversation_ids)
+    return visitor
+
+
+async def recent_conversation_ids(session: AsyncSession, visitor_id: str) -> list[str]:
+    """The visitor's conversations whose staff hear about a change to the visitor."""
+    rows = await session.execute(
+        select(Conversation.id)
+        .where(Conversation.visitor_id == visitor_id)
+        .order_by(col(Conversation.created_at).desc())
+        .limit(NOTIFY_CONVERSATIONS)
+    )
+    return list(rows.scalars())
+
+
+async def announce_visitor(visitor: Visitor, conversation_ids: list[str]) -> None:
+    """`visitor:updated` to the staff viewing these conversations (after the commit)."""
     data = {"visitor": VisitorPublic.of(visitor).model_dump(mode="json")}
     for conversation_id in conversation_ids:
         await realtime.to_staff_side(
             conversation_id, "visitor:updated", {"conversation_id": conversation_id, **data}
         )
-    return visitor

@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
 
-from relaydesk.api.deps import DbDep, require_roles
+from relaydesk.core.deps import DbDep, require_roles
 from relaydesk.core.models import Role, StaffUser
-from relaydesk.widget import identity
+from relaydesk.sites import identity
 
 router = APIRouter(prefix="/api/v1/sites", tags=["sites"])
 AdminDep = Annotated[StaffUser, Depends(require_roles(Role.ADMIN))]
