@@ -35,6 +35,7 @@ ALLOWED_UPWARD: dict[tuple[str, str], str] = {
     **{
         ("relaydesk.core.all_models", f"relaydesk.{package}"): "the table registry"
         for package in (
+            "accounts",
             "analytics",
             "attachments",
             "bot",

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response
 
 from relaydesk.accounts import tokens
 from relaydesk.accounts.models import ApiToken, ApiTokenCreate, ApiTokenCreated, ApiTokenPublic
-from relaydesk.api.deps import CurrentUser, DbDep
+from relaydesk.core.deps import CurrentUser, DbDep
 
 router = APIRouter(prefix="/api/v1/auth/me/tokens", tags=["auth"])
 

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from relaydesk.api.deps import DbDep, require_roles
 from relaydesk.core import crypto, rotation
+from relaydesk.core.deps import DbDep, require_roles
 from relaydesk.core.models import Role, StaffUser
 
 router = APIRouter(prefix="/api/v1/encryption", tags=["encryption"])

@@ -22,8 +22,8 @@ from fastapi.responses import RedirectResponse, Response
 from relaydesk.accounts import oidc, sessions, signin, sso
 from relaydesk.accounts import strings as _strings  # noqa: F401  (registers the login strings)
 from relaydesk.agents_console.pages import render, safe_next
-from relaydesk.api.deps import DbDep, SettingsDep
 from relaydesk.core.config import Settings
+from relaydesk.core.deps import DbDep, SettingsDep
 from relaydesk.core.errors import NotFound, Unauthorized
 from relaydesk.core.security import create_token, decode_token
 
