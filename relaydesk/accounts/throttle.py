@@ -18,6 +18,8 @@ from typing import Protocol
 import redis.asyncio as aioredis
 
 from relaydesk.accounts import service as accounts
+from relaydesk.audit import service as audit
+from relaydesk.audit.models import AuditAction
 from relaydesk.core.config import Settings
 from relaydesk.core.db import Database
 from relaydesk.core.errors import RateLimited, Unauthorized
@@ -113,6 +115,17 @@ def _keys(settings: Settings, email: str, ip: str | None) -> list[tuple[str, int
     return keys
 
 
+async def _audit_failure(db: Database, *, email: str, ip: str | None, reason: str) -> None:
+    # No user id: the email may name nobody, and what was typed is what the log keeps.
+    await audit.record(
+        db,
+        action=AuditAction.LOGIN_FAILED,
+        actor_email=email.strip().lower()[:320],
+        ip=ip,
+        details={"reason": reason},
+    )
+
+
 async def sign_in(
     db: Database, settings: Settings, *, email: str, password: str, ip: str | None
 ) -> StaffUser:
@@ -124,6 +137,8 @@ async def sign_in(
     for key, limit in keys:
         wait = max(wait, locked_for(settings, await store.get(key), limit, now))
     if wait > 0:
+        # Not audited: refusing costs nothing, and an entry per refusal would let a
+        # flood of locked-out attempts grow the append-only log without bound.
         raise RateLimited(
             "too many failed sign-ins; try again later",
             code="too_many_attempts",
@@ -134,6 +149,8 @@ async def sign_in(
     except Unauthorized:
         for key, _ in keys:
             await store.fail(key, time.time(), settings.login_failure_window_seconds)
+        await _audit_failure(db, email=email, ip=ip, reason="bad_credentials")
         raise
     await store.clear(keys[0][0])
+    await audit.record(db, action=AuditAction.LOGIN, actor=user, ip=ip)
     return user

@@ -15,8 +15,9 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, Request
 from sqlalchemy import Delete, Update, event, func
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlmodel import col, select
@@ -40,7 +41,10 @@ def _guard_flush(session: Session, _: UOWTransaction, __: Any) -> None:
 
 def _guard_statement(state: ORMExecuteState) -> None:
     statement = state.statement
-    if isinstance(statement, Update | Delete) and statement.table.name == "audit_log":  # type: ignore[attr-defined]
+    if (
+        isinstance(statement, Update | Delete)
+        and getattr(statement.table, "name", None) == "audit_log"
+    ):
         raise AppendOnly("audit log entries cannot be changed or deleted")
 
 
@@ -48,6 +52,15 @@ event.listen(Session, "before_flush", _guard_flush)
 event.listen(Session, "do_orm_execute", _guard_statement)
 
 _MAX_DETAIL_CHARS = 4000
+
+
+def client_ip(request: Request | None) -> str | None:
+    """The peer's address as the server sees it (behind a proxy, uvicorn's
+    --forwarded-allow-ips decides whether that is the proxy or the client)."""
+    return request.client.host if request is not None and request.client else None
+
+
+ClientIp = Annotated[str | None, Depends(client_ip)]
 
 
 def _bounded(details: dict[str, Any] | None) -> dict[str, Any]:

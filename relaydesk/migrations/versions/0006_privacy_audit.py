@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0006_privacy_audit"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
@@ -37,9 +36,7 @@ POSTGRES_TRIGGERS = [
 def upgrade() -> None:
     op.create_table(
         "audit_log",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor_kind", sa.String(length=16), nullable=False),
         sa.Column("actor_id", sa.Integer(), nullable=True),
@@ -82,9 +79,7 @@ def upgrade() -> None:
         sa.Column("export_file", sa.String(length=64), nullable=True),
     )
     op.create_index("ix_privacy_receipt_visitor_id", "privacy_receipt", ["visitor_id"])
-    op.create_index(
-        "ix_privacy_receipt_site_created", "privacy_receipt", ["site_id", "created_at"]
-    )
+    op.create_index("ix_privacy_receipt_site_created", "privacy_receipt", ["site_id", "created_at"])
 
 
 def downgrade() -> None:
