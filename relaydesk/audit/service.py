@@ -60,7 +60,11 @@ def client_ip(request: Request | None) -> str | None:
     return request.client.host if request is not None and request.client else None
 
 
-ClientIp = Annotated[str | None, Depends(client_ip)]
+def _request_ip(request: Request) -> str | None:
+    return client_ip(request)
+
+
+ClientIp = Annotated[str | None, Depends(_request_ip)]
 
 
 def _bounded(details: dict[str, Any] | None) -> dict[str, Any]:

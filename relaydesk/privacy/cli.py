@@ -1,0 +1,82 @@
+"""`relaydesk privacy ...`: retention purge and visitor requests from the command line
+(run by an operator on the host; audited as the `cli` actor)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated, Any
+
+import typer
+
+from relaydesk.core.config import get_settings
+from relaydesk.privacy import files
+
+app = typer.Typer(
+    help="Privacy: retention purge, visitor export and erasure.", no_args_is_help=True
+)
+
+
+# The domain modules are imported inside the commands: `relaydesk --help` and every other
+# command stay quick to start.
+
+
+async def _with_db(work: Any) -> Any:
+    from relaydesk.core.db import get_database
+
+    db = get_database()
+    try:
+        return await work(db)
+    finally:
+        await db.dispose()
+
+
+@app.command("purge")
+def purge(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would go; delete nothing.")
+    ] = False,
+) -> None:
+    """Apply every site's retention period now (the server also does it hourly)."""
+    from relaydesk.audit.models import ActorKind
+    from relaydesk.privacy import service
+
+    settings = get_settings()
+    files.secure_install(settings.data_dir, settings.effective_database_url)
+    result = asyncio.run(
+        _with_db(lambda db: service.purge(db, dry_run=dry_run, actor_kind=ActorKind.CLI))
+    )
+    typer.echo(json.dumps(result.as_dict(), sort_keys=True))
+
+
+@app.command("export")
+def export(visitor_id: Annotated[str, typer.Argument(help="The visitor's id.")]) -> None:
+    """Export one visitor's data; prints the receipt (the zip is under data/exports/)."""
+    from relaydesk.privacy import requests
+    from relaydesk.privacy.schemas import ReceiptPublic
+
+    settings = get_settings()
+    files.secure_install(settings.data_dir, settings.effective_database_url)
+    receipt = asyncio.run(
+        _with_db(lambda db: requests.export_visitor(db, visitor_id=visitor_id, actor=None))
+    )
+    typer.echo(ReceiptPublic.of(receipt).model_dump_json())
+
+
+@app.command("delete")
+def delete(
+    visitor_id: Annotated[str, typer.Argument(help="The visitor's id.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase one visitor and all their data; prints the receipt."""
+    from relaydesk.privacy import requests
+    from relaydesk.privacy.schemas import ReceiptPublic
+
+    if not yes:
+        typer.confirm(f"Erase visitor {visitor_id} and all their data?", abort=True)
+    settings = get_settings()
+    files.secure_install(settings.data_dir, settings.effective_database_url)
+    receipt = asyncio.run(
+        _with_db(lambda db: requests.delete_visitor(db, visitor_id=visitor_id, actor=None))
+    )
+    typer.echo(ReceiptPublic.of(receipt).model_dump_json())
