@@ -25,9 +25,7 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-async def test_data_files_are_owner_only(
-    db: Database, database_url: str
-) -> None:
+async def test_data_files_are_owner_only(db: Database, database_url: str) -> None:
     data_dir = get_settings().data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     data_dir.chmod(0o755)

@@ -112,9 +112,7 @@ async def test_export_then_erase(db: Database, live_server: str) -> None:
         kept = (await client.get(f"/api/v1/privacy/receipts/{receipt['id']}")).json()
         assert kept["download_url"] is None and kept["sha256"] == receipt["sha256"]
         assert (await client.get(receipt["download_url"])).status_code == 404
-        assert (
-            await client.get(f"/api/v1/privacy/visitors/{world.visitor_id}")
-        ).status_code == 404
+        assert (await client.get(f"/api/v1/privacy/visitors/{world.visitor_id}")).status_code == 404
         listed = (await client.get("/api/v1/privacy/receipts")).json()
         assert {r["id"] for r in listed} == {receipt["id"], gone["id"]}
         del export_file

@@ -42,9 +42,7 @@ async def _count(db: Database, table: str, column: str, value: str) -> int:
         return int(result.scalar_one())
 
 
-async def test_retention_purges_old_conversations_and_files(
-    db: Database, live_server: str
-) -> None:
+async def test_retention_purges_old_conversations_and_files(db: Database, live_server: str) -> None:
     site, other = await make_site(db, name="Shop"), await make_site(db, name="Other")
     admin = await make_staff(db, roles=[Role.ADMIN])
     old = await visitor_with_data(live_server, site, "OLD-1")
