@@ -75,8 +75,9 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "privacy.forever": ("Kept forever", "永久保留"),
     "privacy.visitor": ("Visitor data request", "访客数据请求"),
     "privacy.visitor_hint": (
-        "Enter the visitor's id (shown in the conversation's visitor panel).",
-        "输入访客 ID（见会话的访客信息栏）。",
+        "Enter the visitor's id, or open this page from a conversation's visitor panel "
+        "(Data request).",
+        "输入访客 ID，或在会话的访客信息栏中点击“数据请求”打开本页。",
     ),
     "privacy.visitor_id": ("Visitor id", "访客 ID"),
     "privacy.find": ("Look up", "查找"),
@@ -101,6 +102,9 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "privacy.gone": ("Removed", "已删除"),
     "privacy.none": ("No requests yet.", "暂无请求。"),
     "privacy.sha256": ("SHA-256 of the export", "导出文件的 SHA-256"),
+    # The conversation's visitor panel (console bundle): admins' way to the privacy page.
+    "console.details.privacy": ("Data request", "数据请求"),
+    "console.details.privacy_open": ("Export or erase…", "导出或删除…"),
 }
 _PAIRS |= {f"audit.action.{a.value}": pair for a, pair in _ACTIONS.items()}
 

@@ -14,8 +14,13 @@ from tests.factories import PASSWORD, make_site, make_staff
 from tests.privacy.helpers import visitor_with_data
 
 TEXT = {
-    "en": {"export": "Export data", "erase": "Erase visitor", "audit": "Audit log"},
-    "zh": {"export": "导出数据", "erase": "删除访客", "audit": "审计日志"},
+    "en": {
+        "export": "Export data",
+        "erase": "Erase visitor",
+        "audit": "Audit log",
+        "panel": "Export or erase…",
+    },
+    "zh": {"export": "导出数据", "erase": "删除访客", "audit": "审计日志", "panel": "导出或删除…"},
 }
 
 
@@ -37,9 +42,19 @@ async def test_export_erase_and_audit_pages(
     await page.click("button[type=submit]")
     await page.wait_for_url(f"{live_server}/console/admin/privacy")
 
-    await page.fill("#p-visitor", world.visitor_id)
+    # An unknown id is said to be unknown.
+    await page.fill("#p-visitor", "0" * 32)
     async with page.expect_navigation():
         await page.click("#rd-visitor-find button[type=submit]")
+    await expect(page.locator("#rd-visitor-missing")).to_be_visible()
+
+    # From the conversation's visitor panel to the privacy page, with the visitor found.
+    await page.goto(f"{live_server}/console#/inbox/all/{world.conversation_id}")
+    link = page.locator("a.rd-privacy-link")
+    await expect(link).to_have_text(TEXT[lang]["panel"])
+    await shoot(page, f"privacy-panel-link-{lang}")
+    async with page.expect_navigation():
+        await link.click()
     found = page.locator("#rd-visitor-found")
     await expect(found).to_contain_text("mia@example.com")
     await expect(page.locator("#rd-visitor-export")).to_have_text(TEXT[lang]["export"])
