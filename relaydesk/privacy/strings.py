@@ -102,6 +102,13 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "privacy.gone": ("Removed", "已删除"),
     "privacy.none": ("No requests yet.", "暂无请求。"),
     "privacy.sha256": ("SHA-256 of the export", "导出文件的 SHA-256"),
+    "privacy.field.id": ("Id", "ID"),
+    "privacy.field.name": ("Name", "姓名"),
+    "privacy.field.email": ("Email", "邮箱"),
+    "privacy.field.external_id": ("Id on the site", "站点用户 ID"),
+    "privacy.field.locale": ("Language", "语言"),
+    "privacy.field.created_at": ("First seen", "首次访问"),
+    "privacy.field.last_seen_at": ("Last seen", "最近访问"),
     # The conversation's visitor panel (console bundle): admins' way to the privacy page.
     "console.details.privacy": ("Data request", "数据请求"),
     "console.details.privacy_open": ("Export or erase…", "导出或删除…"),
