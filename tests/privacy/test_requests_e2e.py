@@ -9,6 +9,7 @@ import io
 import json
 import zipfile
 
+import pytest
 from sqlalchemy import text
 
 from relaydesk.attachments import service as attachments
@@ -18,6 +19,8 @@ from relaydesk.core.models import Role
 from relaydesk.privacy import erase
 from tests.factories import make_site, make_staff
 from tests.privacy.helpers import admin_client, audit_actions, png, visitor_with_data
+
+pytestmark = pytest.mark.postgres
 
 
 async def _rows_about(db: Database, conversation_id: str, visitor_id: str) -> dict[str, int]:

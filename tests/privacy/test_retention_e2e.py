@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import text
 from sqlmodel import col, update
 
@@ -19,6 +20,8 @@ from relaydesk.core.models import Conversation, Role, Visitor, utcnow
 from relaydesk.privacy import erase, service
 from tests.factories import make_site, make_staff
 from tests.privacy.helpers import admin_client, audit_actions, visitor_with_data
+
+pytestmark = pytest.mark.postgres
 
 
 async def _age(db: Database, conversation_id: str, visitor_id: str, days: int) -> None:
