@@ -46,6 +46,7 @@ from relaydesk.knowledge import search as knowledge_search
 from relaydesk.knowledge.routes import router as knowledge_router
 from relaydesk.privacy import files as privacy_files
 from relaydesk.privacy import service as privacy
+from relaydesk.privacy import sockets as privacy_sockets
 from relaydesk.privacy.page import router as privacy_page_router
 from relaydesk.privacy.routes import router as privacy_router
 from relaydesk.routing import connections as routing_connections
@@ -109,6 +110,8 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
         upload_sweeps = asyncio.create_task(attachments_cleanup.run_sweeps(db))
         purges = asyncio.create_task(privacy.run_purges(db))
         background = [warm_up, upload_sweeps, purges]
+        if settings.redis_url:
+            background.append(asyncio.create_task(privacy_sockets.listen(sio, settings.redis_url)))
         if tune_gc:
             background.append(asyncio.create_task(gc_policy.run_collections()))
         yield

@@ -28,12 +28,12 @@ from relaydesk.audit.models import ActorKind, AuditAction
 from relaydesk.bot.models import BotCsat, BotFeedback, BotOfflineMessage
 from relaydesk.collab.models import ConversationNote
 from relaydesk.conversations import service as conversations
-from relaydesk.core import realtime
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
 from relaydesk.core.errors import NotFound
 from relaydesk.core.models import Conversation, Message, StaffUser, Visitor, utcnow
 from relaydesk.privacy import erase, files
+from relaydesk.privacy import sockets as privacy_sockets
 from relaydesk.privacy.models import PrivacyReceipt, ReceiptKind
 
 EXPORT_FORMAT = "relaydesk-visitor-export/1"
@@ -202,19 +202,6 @@ async def _audit(
     )
 
 
-async def disconnect_visitor(visitor_id: str) -> int:
-    """Close the visitor's widget sockets on this node (each widget connection joins the
-    visitor's room). Returns how many were closed."""
-    server = getattr(realtime.get_emitter(), "server", None)
-    if server is None:
-        return 0
-    room = realtime.visitor_room(visitor_id)
-    sids = [sid for sid, _ in server.manager.get_participants(realtime.WIDGET, room)]
-    for sid in sids:
-        await server.disconnect(sid, namespace=realtime.WIDGET)
-    return len(sids)
-
-
 async def delete_visitor(
     db: Database, *, visitor_id: str, actor: StaffUser | None, ip: str | None = None
 ) -> PrivacyReceipt:
@@ -256,7 +243,7 @@ async def delete_visitor(
             r.export_file = None
             session.add(r)
     exports_removed = await erase.unlink_files(stale)
-    sockets = await disconnect_visitor(visitor_id)
+    sockets = await privacy_sockets.announce_erased(visitor_id)
     receipt = PrivacyReceipt(
         kind=ReceiptKind.DELETE,
         site_id=visitor.site_id,
