@@ -21,6 +21,15 @@ app = typer.Typer(
 # command stay quick to start.
 
 
+def _prepare() -> None:
+    """Owner-only files, and the schema up to date (as every other command does)."""
+    from relaydesk.core import migrate
+
+    settings = get_settings()
+    files.secure_install(settings.data_dir, settings.effective_database_url)
+    migrate.upgrade(settings.effective_database_url)
+
+
 async def _with_db(work: Any) -> Any:
     from relaydesk.core.db import get_database
 
@@ -29,6 +38,17 @@ async def _with_db(work: Any) -> Any:
         return await work(db)
     finally:
         await db.dispose()
+
+
+def _run(work: Any) -> Any:
+    """Run against the database; a refusal (no such visitor) is one line and exit code 2."""
+    from relaydesk.core.errors import DomainError
+
+    try:
+        return asyncio.run(_with_db(work))
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message} ({exc.code})", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command("purge")
@@ -41,11 +61,8 @@ def purge(
     from relaydesk.audit.models import ActorKind
     from relaydesk.privacy import service
 
-    settings = get_settings()
-    files.secure_install(settings.data_dir, settings.effective_database_url)
-    result = asyncio.run(
-        _with_db(lambda db: service.purge(db, dry_run=dry_run, actor_kind=ActorKind.CLI))
-    )
+    _prepare()
+    result = _run(lambda db: service.purge(db, dry_run=dry_run, actor_kind=ActorKind.CLI))
     typer.echo(json.dumps(result.as_dict(), sort_keys=True))
 
 
@@ -55,11 +72,8 @@ def export(visitor_id: Annotated[str, typer.Argument(help="The visitor's id.")])
     from relaydesk.privacy import requests
     from relaydesk.privacy.schemas import ReceiptPublic
 
-    settings = get_settings()
-    files.secure_install(settings.data_dir, settings.effective_database_url)
-    receipt = asyncio.run(
-        _with_db(lambda db: requests.export_visitor(db, visitor_id=visitor_id, actor=None))
-    )
+    _prepare()
+    receipt = _run(lambda db: requests.export_visitor(db, visitor_id=visitor_id, actor=None))
     typer.echo(ReceiptPublic.of(receipt).model_dump_json())
 
 
@@ -74,9 +88,22 @@ def delete(
 
     if not yes:
         typer.confirm(f"Erase visitor {visitor_id} and all their data?", abort=True)
-    settings = get_settings()
-    files.secure_install(settings.data_dir, settings.effective_database_url)
-    receipt = asyncio.run(
-        _with_db(lambda db: requests.delete_visitor(db, visitor_id=visitor_id, actor=None))
-    )
+    _prepare()
+    receipt = _run(lambda db: requests.delete_visitor(db, visitor_id=visitor_id, actor=None))
     typer.echo(ReceiptPublic.of(receipt).model_dump_json())
+
+
+@app.command("retention")
+def retention(
+    site: Annotated[int, typer.Option(help="Site id.")],
+    days: Annotated[
+        int | None,
+        typer.Option(min=1, max=3650, help="Days of inactivity; omit to keep forever."),
+    ] = None,
+) -> None:
+    """Set a site's retention period (audited as the command line)."""
+    from relaydesk.privacy import service
+
+    _prepare()
+    _run(lambda db: service.set_retention(db, site_id=site, days=days, actor=None, ip=None))
+    typer.echo(json.dumps({"site_id": site, "retention_days": days}))
