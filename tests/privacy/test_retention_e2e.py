@@ -18,8 +18,9 @@ from relaydesk.core.config import override_settings
 from relaydesk.core.db import Database
 from relaydesk.core.models import Conversation, Role, Visitor, utcnow
 from relaydesk.privacy import erase, service
-from tests.factories import make_site, make_staff
+from tests.factories import make_conversation, make_site, make_staff
 from tests.privacy.helpers import admin_client, audit_actions, visitor_with_data
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.postgres
 
@@ -116,3 +117,24 @@ def test_every_per_conversation_table_is_erased() -> None:
     expected |= {"bot_feedback", "bot_csat", "bot_offline_message", "bot_handoff_summary"}
     assert expected <= names
     assert "analytics_slot" not in names and "audit_log" not in names
+
+
+async def test_the_periodic_purge_runs_until_cancelled(db: Database) -> None:
+    """The lifespan's loop: it purges on its interval, as the system, until cancelled."""
+    site = await make_site(db)
+    assert site.id is not None
+    conversation = await make_conversation(db, site, text="old news")
+    await _age(db, conversation.id, conversation.visitor_id, 10)
+    await service.set_retention(db, site_id=site.id, days=7, actor=None, ip=None)
+    loop = asyncio.create_task(service.run_purges(db, interval=0.05))
+
+    async def purged() -> list[dict[str, object]]:
+        # The round's audit entry is written after its deletes: it marks a finished round.
+        return [e for e in await audit_actions(db) if e["action"] == "privacy.purge"]
+
+    entries = await eventually(purged)
+    loop.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await loop
+    assert entries[0]["actor_kind"] == "system"
+    assert await _count(db, "conversation", "id", conversation.id) == 0
