@@ -14,7 +14,7 @@ CLI = [sys.executable, "-m", "relaydesk"]
 
 def run(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*CLI, "--data-dir", str(data_dir), *args],
+        [*CLI, *args, "--data-dir", str(data_dir)],
         capture_output=True,
         text=True,
         timeout=120,
