@@ -9,9 +9,13 @@ umask or a container's volume mount may be group- or world-readable.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -44,17 +48,33 @@ def secure_data_dir(data_dir: Path) -> None:
     _chmod_tree(data_dir)
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Write a file owner-only from its first byte (not chmodded after the fact), via a
-    temporary name, so a reader never sees it half-written."""
+@contextmanager
+def private_file(path: Path) -> Iterator[BinaryIO]:
+    """A file written owner-only from its first byte (not chmodded after the fact), under
+    a temporary name until the block ends without error, so no reader sees it half-written
+    and a failed write leaves nothing behind."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
+    fd = os.open(partial, os.O_RDWR | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    try:
+        with os.fdopen(fd, "w+b") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def sha256_of(path: Path) -> tuple[str, int]:
+    """The file's SHA-256 (hex) and size, read in chunks."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
 
 
 def sqlite_path(database_url: str) -> Path | None:

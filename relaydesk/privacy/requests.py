@@ -11,13 +11,11 @@ downloaded again, until the visitor is erased, which removes it too.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import io
 import json
 import re
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlmodel import SQLModel, col, select
 
@@ -31,7 +29,7 @@ from relaydesk.conversations import service as conversations
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
 from relaydesk.core.errors import NotFound
-from relaydesk.core.models import Conversation, Message, StaffUser, Visitor, utcnow
+from relaydesk.core.models import Conversation, Message, StaffUser, Visitor, new_id, utcnow
 from relaydesk.privacy import erase, files
 from relaydesk.privacy import sockets as privacy_sockets
 from relaydesk.privacy.models import PrivacyReceipt, ReceiptKind
@@ -100,8 +98,10 @@ async def summary(db: Database, visitor_id: str) -> dict[str, Any]:
     }
 
 
-async def build_export(db: Database, visitor_id: str) -> tuple[bytes, dict[str, int]]:
-    """The zip (export.json plus the attachment files) and how many of each it holds."""
+async def build_export(db: Database, visitor_id: str, target: BinaryIO) -> dict[str, int]:
+    """Write the zip (export.json plus the attachment files) to `target`; returns how many
+    of each it holds. Files are compressed on a worker thread, one at a time, so a large
+    export neither blocks the event loop nor sits in memory whole."""
     visitor = await get_visitor(db, visitor_id)
     counts = {"conversations": 0, "messages": 0, "attachments": 0, "notes": 0}
     counts |= {"csat": 0, "feedback": 0, "offline_messages": 0}
@@ -111,15 +111,15 @@ async def build_export(db: Database, visitor_id: str) -> tuple[bytes, dict[str, 
         "visitor": _row(visitor),
         "conversations": [],
     }
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for conversation in await _conversations_of(db, visitor_id):
             messages = await _messages(db, conversation.id)
             files_meta = []
             for attachment in await _rows(db, Attachment, conversation.id):
                 name = f"attachments/{attachment.id}-{_UNSAFE.sub('_', attachment.filename)}"
                 try:
-                    archive.writestr(name, await attachments.read_bytes(attachment))
+                    content = await attachments.read_bytes(attachment)
+                    await asyncio.to_thread(archive.writestr, name, content)
                 except NotFound:
                     name = ""  # its file is gone (an interrupted delete): listed, no bytes
                 files_meta.append({**_row(attachment), "file": name or None})
@@ -145,10 +145,9 @@ async def build_export(db: Database, visitor_id: str) -> tuple[bytes, dict[str, 
             counts["csat"] += len(csat)
             counts["feedback"] += len(feedback)
             counts["offline_messages"] += len(offline)
-        archive.writestr(
-            "export.json", json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True)
-        )
-    return buffer.getvalue(), counts
+        text = json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True)
+        await asyncio.to_thread(archive.writestr, "export.json", text)
+    return counts
 
 
 def _actor_fields(actor: StaffUser | None) -> dict[str, Any]:
@@ -162,19 +161,23 @@ async def export_visitor(
 ) -> PrivacyReceipt:
     """Build the visitor's export, keep it (owner-only), and return its receipt."""
     visitor = await get_visitor(db, visitor_id)
-    data, counts = await build_export(db, visitor_id)
+    receipt_id = new_id()
+    path = exports_dir() / f"{receipt_id}.zip"
+    with files.private_file(path) as handle:
+        counts = await build_export(db, visitor_id, handle)
+    digest, size = await asyncio.to_thread(files.sha256_of, path)
     receipt = PrivacyReceipt(
         kind=ReceiptKind.EXPORT,
         site_id=visitor.site_id,
         visitor_id=visitor_id,
         counts=counts,
         files=counts["attachments"],
-        sha256=hashlib.sha256(data).hexdigest(),
-        size=len(data),
+        id=receipt_id,
+        sha256=digest,
+        size=size,
         **_actor_fields(actor),
     )
-    receipt.export_file = f"{receipt.id}.zip"
-    await asyncio.to_thread(files.write_private, exports_dir() / receipt.export_file, data)
+    receipt.export_file = path.name
     async with db.write() as session:
         session.add(receipt)
     await _audit(db, receipt, actor, ip, AuditAction.VISITOR_EXPORT)
