@@ -132,7 +132,7 @@ class AuditFilter:
             # "user" matches every "user.*" action; "user.roles" only itself.
             query = query.where(
                 (col(AuditEntry.action) == self.action)
-                | col(AuditEntry.action).startswith(self.action.rstrip(".") + ".")
+                | col(AuditEntry.action).startswith(self.action.rstrip(".") + ".", autoescape=True)
             )
         if self.site_id is not None:
             query = query.where(col(AuditEntry.site_id) == self.site_id)
