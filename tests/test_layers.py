@@ -20,11 +20,12 @@ PACKAGE = Path(relaydesk.__file__).resolve().parent
 # layer; packages of the same layer may import each other.
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"core"}),
+    frozenset({"audit"}),
     frozenset({"accounts", "sites", "migrations", "testing"}),
     frozenset({"conversations"}),
     frozenset({"knowledge", "routing", "canned", "collab", "attachments"}),
     frozenset({"bot"}),
-    frozenset({"admin", "widget", "agents_console", "analytics"}),
+    frozenset({"admin", "widget", "agents_console", "analytics", "privacy"}),
     frozenset({"api"}),
     frozenset({"__main__"}),
 )
@@ -38,10 +39,12 @@ ALLOWED_UPWARD: dict[tuple[str, str], str] = {
             "accounts",
             "analytics",
             "attachments",
+            "audit",
             "bot",
             "canned",
             "collab",
             "knowledge",
+            "privacy",
             "routing",
         )
     },

@@ -163,6 +163,11 @@ export class Conversation {
     add(t("console.conv.started"), when(this.row.created_at));
     add(t("console.conv.reason"), reasonLabel(this.row.handoff_reason));
     add(t("console.details.page"), pageLink(v));
+    // Admins handle visitors' data requests (export, erasure) on the privacy page.
+    if (boot.user.roles.includes("admin")) {
+      const href = `/console/admin/privacy?visitor=${encodeURIComponent(v.id)}`;
+      add(t("console.details.privacy"), h("a", { class: "rd-privacy-link", href }, t("console.details.privacy_open")));
+    }
     fill(this.details, h("h3", {}, t("console.conv.details")), dl, earlierList(this.row.earlier));
   }
 

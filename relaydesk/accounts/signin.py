@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
+from relaydesk.audit import service as audit
+from relaydesk.audit.models import AuditAction
 from relaydesk.core.db import Database
 from relaydesk.core.models import StaffUser
 
@@ -30,5 +32,19 @@ async def outcome(
     claimed = (email or "").strip().lower()[:320] or None
     if user is not None:
         log.info("sign-in ok method=%s user=%s ip=%s", method, user.id, ip)
-    else:
-        log.info("sign-in failed method=%s email=%r reason=%s ip=%s", method, claimed, failure, ip)
+        await audit.record(
+            db, action=AuditAction.LOGIN, actor=user, ip=ip, details={"method": method}
+        )
+        return
+    log.info("sign-in failed method=%s email=%r reason=%s ip=%s", method, claimed, failure, ip)
+    if failure == "too_many_attempts":
+        # Refused before any check: costs an attacker nothing to send, so it adds no row
+        # (the lockout that caused it was recorded by the failures that led to it).
+        return
+    await audit.record(
+        db,
+        action=AuditAction.LOGIN_FAILED,
+        actor_email=claimed,
+        ip=ip,
+        details={"method": method, "reason": failure},
+    )

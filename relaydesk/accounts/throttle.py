@@ -122,6 +122,8 @@ async def guard(settings: Settings, keys: list[tuple[str, int]]) -> None:
     for key, limit in keys:
         wait = max(wait, locked_for(settings, await store.get(key), limit, now))
     if wait > 0:
+        # Not audited: refusing costs nothing, and an entry per refusal would let a
+        # flood of locked-out attempts grow the append-only log without bound.
         raise RateLimited(
             "too many failed sign-ins; try again later",
             code="too_many_attempts",

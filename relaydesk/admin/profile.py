@@ -13,6 +13,8 @@ from relaydesk.accounts.routes import StaffUserPublic
 from relaydesk.admin import avatars
 from relaydesk.admin.schemas import PasswordChange, ProfileUpdate
 from relaydesk.admin.sites import public_base
+from relaydesk.audit import service as audit
+from relaydesk.audit.models import AuditAction
 from relaydesk.core.deps import CurrentUser, DbDep, SettingsDep
 from relaydesk.core.errors import InvalidInput, NotFound
 from relaydesk.core.security import SESSION_COOKIE
@@ -52,6 +54,9 @@ async def change_password(
         user_id=user.id,
         current_password=body.current_password,
         new_password=body.new_password,
+    )
+    await audit.record(
+        db, action=AuditAction.PASSWORD_CHANGE, actor=user, ip=audit.client_ip(request)
     )
     response = Response(status_code=204)
     if "authorization" not in request.headers and SESSION_COOKIE in request.cookies:

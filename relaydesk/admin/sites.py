@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from relaydesk.admin.schemas import SiteCreate, SitePublic, SiteUpdate
+from relaydesk.audit import service as audit
+from relaydesk.audit.models import AuditAction
 from relaydesk.conversations.policy import load_scope
 from relaydesk.core.config import Settings
 from relaydesk.core.deps import CurrentUser, DbDep, SettingsDep, require_roles
@@ -78,7 +80,12 @@ async def list_sites(
 
 @router.post("", response_model=SitePublic, status_code=201)
 async def create_site(
-    body: SiteCreate, request: Request, db: DbDep, settings: SettingsDep, _: AdminUser
+    body: SiteCreate,
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    admin: AdminUser,
+    ip: audit.ClientIp,
 ) -> SitePublic:
     """A new site with a fresh public key and a default "Support" team."""
     site = await sites.create_site(
@@ -88,6 +95,20 @@ async def create_site(
         allow_any_origin=body.allow_any_origin,
         default_locale=body.default_locale,
         theme=body.theme.model_dump(exclude_none=True),
+    )
+    await audit.record(
+        db,
+        action=AuditAction.SITE_CREATE,
+        actor=admin,
+        ip=ip,
+        site_id=site.id,
+        target_kind="site",
+        target_id=site.id,
+        details={
+            "name": site.name,
+            "allowed_origins": list(site.allowed_origins),
+            "allow_any_origin": site.allow_any_origin,
+        },
     )
     return site_public(site, public_base(request, settings))
 
@@ -106,10 +127,12 @@ async def update_site(
     request: Request,
     db: DbDep,
     settings: SettingsDep,
-    _: AdminUser,
+    admin: AdminUser,
+    ip: audit.ClientIp,
 ) -> SitePublic:
     """Handoff rules (keywords, low-confidence turns) live in the bot policy:
     `PUT /api/v1/bot/sites/{site_id}/policy`."""
+    before = await sites.get_site(db, site_id)
     site = await sites.update_site(
         db,
         site_id=site_id,
@@ -120,4 +143,35 @@ async def update_site(
         theme=body.theme.model_dump(exclude_none=True) if body.theme is not None else None,
         business_hours=body.business_hours,
     )
+    await _audit_update(db, admin, ip, before, site)
     return site_public(site, public_base(request, settings))
+
+
+_ORIGIN_FIELDS = ("allowed_origins", "allow_any_origin")
+_OTHER_FIELDS = ("name", "default_locale", "theme", "business_hours")
+
+
+async def _audit_update(
+    db: DbDep, admin: StaffUser, ip: str | None, before: Site, after: Site
+) -> None:
+    """Origin changes get their own action: they decide who may embed the widget."""
+    for action, fields in (
+        (AuditAction.SITE_ORIGINS, _ORIGIN_FIELDS),
+        (AuditAction.SITE_UPDATE, _OTHER_FIELDS),
+    ):
+        changed = {
+            f: {"before": getattr(before, f), "after": getattr(after, f)}
+            for f in fields
+            if getattr(before, f) != getattr(after, f)
+        }
+        if changed:
+            await audit.record(
+                db,
+                action=action,
+                actor=admin,
+                ip=ip,
+                site_id=after.id,
+                target_kind="site",
+                target_id=after.id,
+                details=changed,
+            )

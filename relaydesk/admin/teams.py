@@ -11,6 +11,8 @@ from fastapi import APIRouter, Depends, Response
 
 from relaydesk.accounts import manage
 from relaydesk.admin.schemas import TeamCreate, TeamMemberPublic, TeamPublic, TeamUpdate
+from relaydesk.audit import service as audit
+from relaydesk.audit.models import AuditAction
 from relaydesk.conversations.policy import StaffScope, load_scope
 from relaydesk.core.deps import CurrentUser, DbDep, require_roles
 from relaydesk.core.errors import NotFound
@@ -47,9 +49,21 @@ async def teams_public(db: DbDep, teams: list[Team]) -> list[TeamPublic]:
 
 
 @router.post("", response_model=TeamPublic, status_code=201)
-async def create_team(body: TeamCreate, db: DbDep, _: AdminUser) -> TeamPublic:
+async def create_team(
+    body: TeamCreate, db: DbDep, admin: AdminUser, ip: audit.ClientIp
+) -> TeamPublic:
     team = await manage.create_team(
         db, site_id=body.site_id, name=body.name, routing_mode=body.routing_mode
+    )
+    await audit.record(
+        db,
+        action=AuditAction.TEAM_CREATE,
+        actor=admin,
+        ip=ip,
+        site_id=team.site_id,
+        target_kind="team",
+        target_id=team.id,
+        details={"name": team.name, "routing_mode": team.routing_mode},
     )
     return (await teams_public(db, [team]))[0]
 
@@ -63,20 +77,55 @@ async def get_team(team_id: int, db: DbDep, user: CurrentUser) -> TeamPublic:
 
 
 @router.patch("/{team_id}", response_model=TeamPublic)
-async def update_team(team_id: int, body: TeamUpdate, db: DbDep, _: AdminUser) -> TeamPublic:
+async def update_team(
+    team_id: int, body: TeamUpdate, db: DbDep, admin: AdminUser, ip: audit.ClientIp
+) -> TeamPublic:
     team = await manage.update_team(
         db, team_id=team_id, name=body.name, routing_mode=body.routing_mode
+    )
+    await audit.record(
+        db,
+        action=AuditAction.TEAM_UPDATE,
+        actor=admin,
+        ip=ip,
+        site_id=team.site_id,
+        target_kind="team",
+        target_id=team.id,
+        details=body.model_dump(exclude_none=True),
     )
     return (await teams_public(db, [team]))[0]
 
 
 @router.put("/{team_id}/members/{user_id}", response_model=TeamPublic)
-async def add_member(team_id: int, user_id: int, db: DbDep, _: AdminUser) -> TeamPublic:
+async def add_member(
+    team_id: int, user_id: int, db: DbDep, admin: AdminUser, ip: audit.ClientIp
+) -> TeamPublic:
     await manage.add_member(db, team_id=team_id, user_id=user_id)
-    return (await teams_public(db, [await manage.get_team(db, team_id)]))[0]
+    team = await manage.get_team(db, team_id)
+    await _member_entry(db, admin, ip, AuditAction.TEAM_MEMBER_ADD, team, user_id)
+    return (await teams_public(db, [team]))[0]
 
 
 @router.delete("/{team_id}/members/{user_id}", status_code=204)
-async def remove_member(team_id: int, user_id: int, db: DbDep, _: AdminUser) -> Response:
+async def remove_member(
+    team_id: int, user_id: int, db: DbDep, admin: AdminUser, ip: audit.ClientIp
+) -> Response:
     await manage.remove_member(db, team_id=team_id, user_id=user_id)
+    team = await manage.get_team(db, team_id)
+    await _member_entry(db, admin, ip, AuditAction.TEAM_MEMBER_REMOVE, team, user_id)
     return Response(status_code=204)
+
+
+async def _member_entry(
+    db: DbDep, admin: StaffUser, ip: str | None, action: AuditAction, team: Team, user_id: int
+) -> None:
+    await audit.record(
+        db,
+        action=action,
+        actor=admin,
+        ip=ip,
+        site_id=team.site_id,
+        target_kind="user",
+        target_id=user_id,
+        details={"team_id": team.id},
+    )

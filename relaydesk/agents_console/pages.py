@@ -16,6 +16,8 @@ from fastapi.templating import Jinja2Templates
 
 from relaydesk.accounts import service as accounts
 from relaydesk.accounts import sessions, throttle
+from relaydesk.audit import service as audit
+from relaydesk.audit.models import AuditAction
 from relaydesk.conversations.policy import load_scope
 from relaydesk.core.config import get_settings
 from relaydesk.core.deps import DbDep, SettingsDep
@@ -138,6 +140,7 @@ async def logout(
     if user is not None and user.id is not None:
         # Deleting the cookie is not enough: a copy of it would work for 14 more days.
         await sessions.revoke(db, user_id=user.id)
+        await audit.record(db, action=AuditAction.LOGOUT, actor=user, ip=audit.client_ip(request))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

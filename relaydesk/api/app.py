@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from relaydesk.accounts.routes import router as auth_router
 from relaydesk.accounts.token_routes import router as token_router
 from relaydesk.admin import router as admin_router
+from relaydesk.admin.audit_page import router as audit_page_router
 from relaydesk.agents_console.admin_pages import router as admin_pages_router
 from relaydesk.agents_console.events import ConsoleNamespace
 from relaydesk.agents_console.inbox import router as inbox_router
@@ -33,6 +34,7 @@ from relaydesk.api.health import router as health_router
 from relaydesk.api.timing import ServerTimingMiddleware
 from relaydesk.attachments import cleanup as attachments_cleanup
 from relaydesk.attachments.routes import router as attachments_router
+from relaydesk.audit.routes import router as audit_router
 from relaydesk.bot import turn as bot_turn
 from relaydesk.bot.routes import router as bot_router
 from relaydesk.canned.routes import router as canned_router
@@ -44,6 +46,11 @@ from relaydesk.core.db import Database, get_database
 from relaydesk.core.errors import DomainError
 from relaydesk.knowledge import search as knowledge_search
 from relaydesk.knowledge.routes import router as knowledge_router
+from relaydesk.privacy import files as privacy_files
+from relaydesk.privacy import service as privacy
+from relaydesk.privacy import sockets as privacy_sockets
+from relaydesk.privacy.page import router as privacy_page_router
+from relaydesk.privacy.routes import router as privacy_router
 from relaydesk.routing import connections as routing_connections
 from relaydesk.routing import presence as routing_presence
 from relaydesk.routing import service as routing
@@ -91,6 +98,7 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        privacy_files.secure_install(settings.data_dir, settings.effective_database_url)
         # The encryption keys, now rather than at the first message: a missing index key
         # or an unreadable key file stops the start, and the key file is made on first start.
         await asyncio.to_thread(crypto.keyring, settings)
@@ -105,7 +113,10 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
         tune_gc = gc_policy.applies(settings.gc_tuning)
         warm_up = asyncio.create_task(_warm_up_then_freeze(db, settings, freeze=tune_gc))
         upload_sweeps = asyncio.create_task(attachments_cleanup.run_sweeps(db))
-        background = [warm_up, upload_sweeps]
+        purges = asyncio.create_task(privacy.run_purges(db))
+        background = [warm_up, upload_sweeps, purges]
+        if settings.redis_url:
+            background.append(asyncio.create_task(privacy_sockets.listen(sio, settings.redis_url)))
         if tune_gc:
             background.append(asyncio.create_task(gc_policy.run_collections()))
         yield
@@ -170,5 +181,9 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
     api.include_router(routing_router)
     api.include_router(attachments_router)
     api.include_router(identity_router)
+    api.include_router(audit_router)
+    api.include_router(privacy_router)
+    api.include_router(audit_page_router)
+    api.include_router(privacy_page_router)
     error_docs.install(api)  # after every router: documents their shared errors
     return RelaydeskApp(sio, api)

@@ -29,6 +29,10 @@ analytics_app = typer.Typer(help="Analytics rollups.", no_args_is_help=True)
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(keys_app, name="keys")
 
+from relaydesk.privacy.cli import app as privacy_app  # noqa: E402
+
+app.add_typer(privacy_app, name="privacy")
+
 T = TypeVar("T")
 
 DataDir = Annotated[
@@ -195,10 +199,13 @@ def serve(
     from relaydesk.api.app import create_app
     from relaydesk.api.demo import seed_demo
     from relaydesk.core.db import get_database, set_database
+    from relaydesk.privacy import files
 
     _use_data_dir(data_dir)
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    # Before anything is created: the database, keys and uploads are owner-only.
+    files.secure_install(settings.data_dir, settings.effective_database_url)
     _migrate()
     bind_host, bind_port = host or settings.host, port or settings.port
     base = f"http://{bind_host}:{bind_port}"

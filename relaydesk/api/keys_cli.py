@@ -42,6 +42,8 @@ def keys_rotate(
     it again and it resumes. The server keeps serving (and reading every value) meanwhile."""
     from relaydesk.api import cli
     from relaydesk.attachments import service as attachments  # noqa: F401  (its file step)
+    from relaydesk.audit import service as audit
+    from relaydesk.audit.models import ActorKind, AuditAction
     from relaydesk.core import all_models, rotation  # noqa: F401  (every encrypted table)
     from relaydesk.core.db import get_database
 
@@ -53,14 +55,28 @@ def keys_rotate(
         data = status.as_dict()
         typer.echo(json.dumps(data) if as_json else _progress_line(data))
 
+    async def record(phase: str, status: rotation.RotationStatus) -> None:
+        await audit.record(
+            db,
+            action=AuditAction.KEY_ROTATE,
+            actor_kind=ActorKind.CLI,
+            target_kind="key",
+            target_id=status.target_kid,
+            details={"phase": phase, "rotation_id": status.id},
+        )
+
     async def run() -> rotation.RotationStatus:
-        db = get_database()
         try:
             status = await rotation.start(db)
+            await record("started", status)
             report(status)
-            return await rotation.rotate(db, status, on_progress=report)
+            done = await rotation.rotate(db, status, on_progress=report)
+            await record("finished", done)
+            return done
         finally:
             await db.dispose()
+
+    db = get_database()
 
     cli._run(run())
 

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from relaydesk.accounts import service as accounts
+from relaydesk.audit import service as audit
+from relaydesk.audit.models import AuditAction
 from relaydesk.bot import answer, service
 from relaydesk.bot.policy import BotPolicy
 from relaydesk.bot.prompt import Turn
@@ -112,6 +114,18 @@ async def put_policy(
     body: BotPolicy,
     db: DbDep,
     user: Annotated[StaffUser, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR))],
+    ip: audit.ClientIp,
 ) -> BotPolicy:
     await _require_site_access(db, user, site_id)
-    return await service.set_policy(db, site_id=site_id, policy=body)
+    policy = await service.set_policy(db, site_id=site_id, policy=body)
+    await audit.record(
+        db,
+        action=AuditAction.SETTINGS_CHANGE,
+        actor=user,
+        ip=ip,
+        site_id=site_id,
+        target_kind="bot_policy",
+        target_id=site_id,
+        details={"bot_policy": policy.model_dump(mode="json")},
+    )
+    return policy

@@ -181,6 +181,18 @@ class Settings(BaseSettings):
         gt=0,
         description="Uploaded files that no message carries are deleted after this many hours.",
     )
+    retention_purge_interval_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="How often each node runs the retention purge (sites with a retention "
+        "period lose conversations older than it).",
+    )
+    retention_purge_batch: int = Field(
+        200,
+        ge=1,
+        le=10_000,
+        description="Conversations deleted per transaction by the retention purge.",
+    )
     gc_tuning: bool = Field(
         True,
         description="Run the garbage collector on timers tuned for tail latency "

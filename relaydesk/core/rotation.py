@@ -15,8 +15,7 @@ server changed meanwhile is never overwritten with an older one.
 The same pass encrypts plaintext stored before encryption existed (and indexes it for
 search), so after an upgrade one `relaydesk keys rotate` leaves nothing in the clear.
 
-Audit hook: `ROTATION_HOOKS` are awaited with ("started" | "finished", status) — the place
-for the audit log to record a key rotation.
+The audit log records each rotation where it is run (`relaydesk keys rotate`, api/keys_cli.py).
 """
 
 from __future__ import annotations
@@ -44,9 +43,6 @@ CHUNK = 200
 # Domains whose data lives outside the database (attachment files) add theirs.
 FileStep = Callable[[Database, str | None, crypto.Keyring], Awaitable[tuple[str | None, int]]]
 FILE_STEPS: dict[str, FileStep] = {}
-
-RotationHook = Callable[[str, "RotationStatus"], Awaitable[None]]
-ROTATION_HOOKS: list[RotationHook] = []
 
 
 @dataclass
@@ -101,8 +97,6 @@ async def start(db: Database) -> RotationStatus:
         session.add(row)
         await session.flush()
     status = _status(row)
-    for hook in ROTATION_HOOKS:
-        await hook("started", status)
     return status
 
 
@@ -138,8 +132,6 @@ async def rotate(
     status.finished = True
     if on_progress:
         on_progress(status)
-    for hook in ROTATION_HOOKS:
-        await hook("finished", status)
     return status
 
 

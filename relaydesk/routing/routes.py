@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
+from relaydesk.audit import service as audit
+from relaydesk.audit.models import AuditAction
 from relaydesk.conversations.policy import load_scope
 from relaydesk.conversations.schemas import ConversationPublic
 from relaydesk.conversations.service import describe
@@ -109,9 +111,20 @@ async def list_teams(db: DbDep, user: CurrentUser, site: int | None = None) -> l
 
 @router.put("/teams/{team_id}/routing", response_model=TeamPublic)
 async def set_team_routing(
-    db: DbDep, user: CurrentUser, team_id: int, body: RoutingModeUpdate
+    db: DbDep, user: CurrentUser, team_id: int, body: RoutingModeUpdate, ip: audit.ClientIp
 ) -> TeamPublic:
     """Admins and the team's supervisors: `auto` assigns its queue to online members;
     `manual` leaves it for agents to accept."""
     scope = await load_scope(db, user)
-    return await service.set_routing_mode(db, scope=scope, team_id=team_id, mode=body.routing_mode)
+    team = await service.set_routing_mode(db, scope=scope, team_id=team_id, mode=body.routing_mode)
+    await audit.record(
+        db,
+        action=AuditAction.TEAM_UPDATE,
+        actor=user,
+        ip=ip,
+        site_id=team.site_id,
+        target_kind="team",
+        target_id=team_id,
+        details={"routing_mode": body.routing_mode},
+    )
+    return team

@@ -36,6 +36,7 @@ from relaydesk.core.models import Conversation, ConversationStatus, Role, Site, 
 from relaydesk.core.security import CSRF_COOKIE
 from relaydesk.knowledge import service as knowledge
 from relaydesk.knowledge.models import ArticleCreate, ContentStatus
+from relaydesk.privacy import requests as privacy_requests
 from relaydesk.widget.events import visitor_token_for
 from tests import sockets
 from tests.factories import (
@@ -301,6 +302,17 @@ API: list[Call] = [
     R("GET", "/api/v1/analytics/handoff-reasons.csv", SITE1_HANDLERS, query="site={site1}"),
     R("GET", "/api/v1/analytics/hours.csv", SITE1_HANDLERS, query="site={site1}"),
     R("GET", "/api/v1/analytics/entries.csv", SITE1_HANDLERS, query="site={site1}"),
+    # audit log and privacy: admins only (docs/security.md)
+    R("GET", "/api/v1/audit", ONLY_ADMIN, query="action=user&limit=5"),
+    R("GET", "/api/v1/audit.csv", ONLY_ADMIN, query="site={site1}"),
+    R("GET", "/api/v1/privacy/sites/{site1}/retention", ONLY_ADMIN),
+    R("PUT", "/api/v1/privacy/sites/{site1}/retention", ONLY_ADMIN, json={"retention_days": 90}),
+    R("GET", "/api/v1/privacy/visitors/{visitor1}", ONLY_ADMIN),
+    R("POST", "/api/v1/privacy/visitors/{visitor1}/export", ONLY_ADMIN),
+    R("GET", "/api/v1/privacy/receipts", ONLY_ADMIN),
+    R("GET", "/api/v1/privacy/receipts/{receipt1}", ONLY_ADMIN),
+    R("GET", "/api/v1/privacy/receipts/{receipt1}/export", ONLY_ADMIN),
+    R("DELETE", "/api/v1/privacy/visitors/{visitor_gone}", ONLY_ADMIN),
     # Last: a password change signs out every token, the caller's bearer too.
     R(
         "POST",
@@ -326,6 +338,8 @@ PAGES: list[Call] = [
     R("GET", "/console/admin/canned", SITE1_LEADS),
     R("GET", "/console/admin/canned/{canned1}", SITE1_LEADS),
     R("GET", "/console/admin/canned/{canned2}", ONLY_ADMIN),  # cross-site
+    R("GET", "/console/admin/audit", ONLY_ADMIN),
+    R("GET", "/console/admin/privacy", ONLY_ADMIN),
 ]
 
 
@@ -569,6 +583,12 @@ async def build_world(db: Database, client: httpx.AsyncClient) -> World:
         db, user=users[ADMIN], data=ApiTokenCreate(name="Admin's", scopes=[Scope.ADMIN])
     )
     ids["admin_token"] = admin_token.id
+    ids["visitor1"] = conv_q.visitor_id
+    ids["visitor_gone"] = (await _conversation(db, site1, team_a, q)).visitor_id
+    receipt = await privacy_requests.export_visitor(
+        db, visitor_id=conv_q.visitor_id, actor=users[ADMIN]
+    )
+    ids["receipt1"] = receipt.id
     tokens: dict[str, str | None] = {k: bearer_for(u) for k, u in users.items()}
     tokens[ANON] = None
     tokens[VISITOR] = visitor_token_for(visitor_id=conv_q.visitor_id, site_id=site1.id)

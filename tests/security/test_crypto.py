@@ -307,6 +307,17 @@ async def test_keys_rotate_killed_midway_and_rerun_finishes(db: Database) -> Non
         loaded = list((await session.execute(select_messages())).scalars())
     assert {crypto.kid_of(t) for t in stored} == {status["target_kid"]}
     assert sorted(m.text for m in loaded) == sorted(texts)
+    # The audit log has each run's start (the rerun resumes: it starts again) and the finish.
+    async with db.read() as session:
+        audited = (
+            await session.execute(
+                sql("SELECT actor_kind, target_id, details FROM audit_log WHERE action = :a"),
+                {"a": "keys.rotate"},
+            )
+        ).all()
+    phases = [json.loads(d)["phase"] if isinstance(d, str) else d["phase"] for _, _, d in audited]
+    assert phases == ["started", "started", "finished"]
+    assert {(kind, target) for kind, target, _ in audited} == {("cli", status["target_kid"])}
 
 
 def select_messages() -> Any:

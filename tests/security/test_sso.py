@@ -69,6 +69,15 @@ def _failed(outcomes: list[dict[str, Any]], reason: str) -> None:
     assert outcomes[-1].get("user") is None
 
 
+async def _audited(db: Database) -> list[tuple[str, int | None, dict[str, Any]]]:
+    """The sign-in entries of the audit log: (action, actor id, details)."""
+    from relaydesk.audit.models import AuditEntry
+
+    async with db.read() as session:
+        rows = (await session.execute(select(AuditEntry).order_by(AuditEntry.id))).scalars()
+        return [(r.action, r.actor_id, r.details) for r in rows if r.action.startswith("auth.")]
+
+
 async def test_sign_in_follows_every_redirect_into_the_console(
     db: Database, live_server: str, idp: Provider, outcomes: list[dict[str, Any]]
 ) -> None:
@@ -98,6 +107,8 @@ async def test_sign_in_follows_every_redirect_into_the_console(
     ]
     assert outcomes[0]["user"].id == user.id
     assert idp.token_requests == 1
+    audited = await _audited(db)
+    assert audited[0] == ("auth.login", user.id, {"method": "sso"})
 
 
 async def test_login_page_has_no_sso_button_unless_configured(
@@ -206,6 +217,9 @@ async def test_unverified_email_is_refused(
         refused = await client.get(await _authorize(client))
         assert refused.status_code == 401 and SESSION_COOKIE not in client.cookies
     _failed(outcomes, "sso_email_unverified")
+    assert await _audited(db) == [
+        ("auth.login_failed", None, {"method": "sso", "reason": "sso_email_unverified"})
+    ]
 
 
 async def test_unknown_user_is_refused_unless_auto_provisioning(
