@@ -30,6 +30,7 @@ from sqlmodel import SQLModel, col
 import relaydesk.core.all_models  # noqa: F401  (the metadata must know every table)
 from relaydesk.attachments import service as attachments
 from relaydesk.attachments.models import Attachment
+from relaydesk.core.crypto_models import SearchIndex
 from relaydesk.core.models import Conversation, Event, SenderKind, Visitor
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,13 @@ async def erase_visitor_rows(session: AsyncSession, visitor_ids: list[str]) -> E
         )
     )
     erased.rows["event"] += _count(result)
+    # A bulk delete skips the ORM hook that drops a visitor's blind-index row (its name and
+    # email tokens), so it goes here, in the same transaction.
+    await session.execute(
+        delete(SearchIndex).where(
+            col(SearchIndex.kind) == "visitor", col(SearchIndex.owner_id).in_(visitor_ids)
+        )
+    )
     result = await session.execute(delete(Visitor).where(col(Visitor.id).in_(visitor_ids)))
     erased.rows["visitor"] += _count(result)
     return erased

@@ -44,6 +44,9 @@ async def _rows_about(db: Database, conversation_id: str, visitor_id: str) -> di
         for name, column, value in (
             ("conversation", "id", conversation_id),
             ("visitor", "id", visitor_id),
+            # The blind index of the visitor's name and email (its message rows carry the
+            # conversation id and are counted above).
+            ("search_index", "owner_id", visitor_id),
         ):
             out[name] = (
                 await session.execute(
