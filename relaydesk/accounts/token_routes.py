@@ -7,6 +7,8 @@ from fastapi import APIRouter, Response
 
 from relaydesk.accounts import tokens
 from relaydesk.accounts.models import ApiToken, ApiTokenCreate, ApiTokenCreated, ApiTokenPublic
+from relaydesk.audit import service as audit
+from relaydesk.audit.models import AuditAction
 from relaydesk.core.deps import CurrentUser, DbDep
 
 router = APIRouter(prefix="/api/v1/auth/me/tokens", tags=["auth"])
@@ -24,16 +26,37 @@ async def list_my_tokens(db: DbDep, user: CurrentUser) -> list[ApiTokenPublic]:
 
 
 @router.post("", response_model=ApiTokenCreated, status_code=201)
-async def create_my_token(body: ApiTokenCreate, db: DbDep, user: CurrentUser) -> ApiTokenCreated:
+async def create_my_token(
+    body: ApiTokenCreate, db: DbDep, user: CurrentUser, ip: audit.ClientIp
+) -> ApiTokenCreated:
     """A new token, sent as `Authorization: Bearer rd_pat_...` on REST calls. The response
     is the only time the token is shown. Scopes beyond your roles are refused
     (403 `scope_exceeds_role`)."""
     row, token = await tokens.issue(db, user=user, data=body)
+    await audit.record(
+        db,
+        action=AuditAction.TOKEN_CREATE,
+        actor=user,
+        target_kind="api_token",
+        target_id=row.id,
+        ip=ip,
+        details={"name": row.name, "scopes": sorted(body.scopes)},
+    )
     return ApiTokenCreated(**_public(row).model_dump(), token=token)
 
 
 @router.delete("/{token_id}", status_code=204)
-async def revoke_my_token(token_id: int, db: DbDep, user: CurrentUser) -> Response:
+async def revoke_my_token(
+    token_id: int, db: DbDep, user: CurrentUser, ip: audit.ClientIp
+) -> Response:
     assert user.id is not None
     await tokens.revoke(db, user_id=user.id, token_id=token_id)
+    await audit.record(
+        db,
+        action=AuditAction.TOKEN_REVOKE,
+        actor=user,
+        target_kind="api_token",
+        target_id=token_id,
+        ip=ip,
+    )
     return Response(status_code=204)

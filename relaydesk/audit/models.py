@@ -24,6 +24,8 @@ class AuditAction(StrEnum):
     LOGIN_FAILED = "auth.login_failed"
     LOGOUT = "auth.logout"
     PASSWORD_CHANGE = "auth.password_change"
+    TOKEN_CREATE = "auth.token_create"
+    TOKEN_REVOKE = "auth.token_revoke"
     USER_CREATE = "user.create"
     USER_ROLES = "user.roles"
     USER_ACTIVATE = "user.activate"

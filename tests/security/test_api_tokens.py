@@ -14,6 +14,7 @@ from sqlmodel import col, select, update
 
 from relaydesk.accounts import manage, scopes, throttle
 from relaydesk.accounts.models import ApiToken
+from relaydesk.audit.models import AuditEntry
 from relaydesk.core.config import override_settings
 from relaydesk.core.db import Database
 from relaydesk.core.models import Role, StaffUser, utcnow
@@ -152,6 +153,19 @@ async def test_revoked_and_expired_tokens_stop_working(db: Database, live_server
         assert gone.status_code == 204
         revoked = await client.get("/api/v1/auth/me", headers=_bearer(first["token"]))
         assert revoked.status_code == 401 and revoked.json()["error"]["code"] == "invalid_token"
+        # Creating and revoking are in the audit log (the refused attempt by `other` is not).
+        async with db.read() as session:
+            entries = (
+                (await session.execute(select(AuditEntry).order_by(col(AuditEntry.id))))
+                .scalars()
+                .all()
+            )
+        assert [(e.action, e.actor_id, e.target_id) for e in entries] == [
+            ("auth.token_create", user.id, str(first["id"])),
+            ("auth.token_create", user.id, str(second["id"])),
+            ("auth.token_revoke", user.id, str(first["id"])),
+        ]
+        assert entries[0].details == {"name": "Zapier", "scopes": ["admin"]}
         assert (
             await client.get("/api/v1/auth/me", headers=_bearer(second["token"]))
         ).status_code == 200
