@@ -57,28 +57,25 @@ function pct(v) {
   return v === null || v === undefined ? t("analytics.none") : `${(v * 100).toFixed(1)}%`;
 }
 
-async function drill(metric, extra = {}) {
-  const box = document.getElementById("an-drill");
-  box.replaceChildren(h("h3", {}, t("analytics.drill")));
-  const data = await get(`${API}/drilldown`, { metric, ...extra });
-  const list = h("ul", { class: "an-drill-list" });
-  for (const id of data.conversation_ids)
-    list.append(h("li", {}, h("a", { href: `/console#/inbox/all/${id}` }, id.slice(0, 12))));
-  box.append(list);
-  box.scrollIntoView({ block: "nearest" });
+// The conversations behind a figure open in the inbox's own list view: the drill key
+// (relaydesk/analytics/drill.py) is the figure's metric with this page's filters, which the
+// server resolves to exactly the conversations the figure counts.
+function drillUrl(metric, extra = {}) {
+  const key = new URLSearchParams(query({ metric, ...extra }));
+  return `/console?${new URLSearchParams({ drill: key.toString() })}#/inbox/all`;
 }
 
 function card(label, value, sub, metric) {
   return h(
-    "button",
-    { class: "an-card", type: "button", "data-metric": metric, onclick: () => drill(metric) },
+    "a",
+    { class: "an-card", href: drillUrl(metric), "data-metric": metric },
     h("span", { class: "an-card-label" }, label),
     h("strong", {}, value),
     sub ? h("span", { class: "an-card-sub" }, sub) : null,
   );
 }
 
-function table(title, csv, columns, rows) {
+function table(title, csv, columns, rows, link) {
   return h(
     "section",
     { class: "an-table" },
@@ -87,7 +84,21 @@ function table(title, csv, columns, rows) {
       "table",
       {},
       h("thead", {}, h("tr", {}, columns.map(([, label]) => h("th", {}, label)))),
-      h("tbody", {}, rows.map((row) => h("tr", {}, columns.map(([key, , fmt]) => h("td", {}, fmt ? fmt(row[key]) : row[key] ?? ""))))),
+      h(
+        "tbody",
+        {},
+        rows.map((row) =>
+          h(
+            "tr",
+            {},
+            columns.map(([key, , fmt], i) => {
+              const shown = fmt ? fmt(row[key]) : row[key] ?? "";
+              // The row's count opens its conversations.
+              return h("td", {}, link && i === 1 ? h("a", { href: link(row), class: "an-drill-link" }, String(shown)) : shown);
+            }),
+          ),
+        ),
+      ),
     ),
   );
 }
@@ -112,7 +123,7 @@ function chart(series) {
       const i = plot.cursor.idx;
       if (i === null || i === undefined) return;
       const day = series.points[i].start.slice(0, 10);
-      drill("conversations", { from: day, to: day });
+      location.href = drillUrl("conversations", { from: day, to: day });
     });
   });
   return holder;
@@ -165,9 +176,9 @@ async function load() {
     "section",
     { class: "an-live" },
     h("h2", {}, t("analytics.live")),
-    h("span", {}, `${t("analytics.live.open")}: `, h("b", {}, live.open)),
-    h("span", {}, `${t("analytics.live.unassigned")}: `, h("b", {}, live.unassigned)),
-    h("span", {}, `${t("analytics.live.waiting")}: `, h("b", {}, live.waiting)),
+    h("span", {}, `${t("analytics.live.open")}: `, h("a", { href: drillUrl("live_open"), "data-metric": "live_open" }, h("b", {}, live.open))),
+    h("span", {}, `${t("analytics.live.unassigned")}: `, h("a", { href: drillUrl("live_queued"), "data-metric": "live_queued" }, h("b", {}, live.unassigned))),
+    h("span", {}, `${t("analytics.live.waiting")}: `, h("a", { href: drillUrl("live_queued") }, h("b", {}, live.waiting))),
     h("span", {}, `${t("analytics.live.longest")}: `, h("b", {}, secs(live.longest_wait_s))),
   );
   const body = [];
@@ -186,13 +197,13 @@ async function load() {
         card(t("analytics.queue"), `${secs(o.queue_wait_s.median)} / ${secs(o.queue_wait_s.p90)}`, bh(o.queue_wait_s), "queue_wait_s"),
         card(t("analytics.resolution"), `${secs(o.resolution_s.median)} / ${secs(o.resolution_s.p90)}`, bh(o.resolution_s), "resolution_s"),
         card(t("analytics.csat"), o.csat.average === null || o.csat.average === undefined ? t("analytics.none") : o.csat.average.toFixed(2), String(o.csat.responses), "csat_responses"),
-        card(t("analytics.feedback"), `${o.feedback.up} / ${o.feedback.down}`, pct(o.feedback.ratio), "bot_involved"),
+        card(t("analytics.feedback"), `${o.feedback.up} / ${o.feedback.down}`, pct(o.feedback.ratio), "feedback_down"),
       ),
       h("section", { class: "an-panel" }, h("h3", {}, t("analytics.chart")), chart(series)),
       h(
         "div",
         { class: "an-tables" },
-        table(t("analytics.reasons"), "handoff-reasons", [["reason", t("analytics.col.reason"), reasonLabel], ["handoffs", t("analytics.col.count")]], reasons),
+        table(t("analytics.reasons"), "handoff-reasons", [["reason", t("analytics.col.reason"), reasonLabel], ["handoffs", t("analytics.col.count")]], reasons, (r) => drillUrl("handoffs", { reason: r.reason })),
         table(t("analytics.agents"), "agents", [["name", t("analytics.col.agent")], ["conversations", t("analytics.col.conversations")], ["first_response_median_s", t("analytics.col.frt"), secs]], people),
         table(t("analytics.entries"), "entries", [["entry_id", t("analytics.col.entry")], ["citations", t("analytics.col.citations")], ["thumbs_down", t("analytics.col.down")]], entries),
       ),
@@ -203,7 +214,6 @@ async function load() {
     filters(siteTeams, agentList, labelList),
     liveBox,
     ...body,
-    h("section", { id: "an-drill", class: "an-drill" }),
   );
 }
 

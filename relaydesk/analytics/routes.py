@@ -1,29 +1,24 @@
 """REST: the analytics reports (docs/analytics.md defines every figure).
 
-Who sees what: admins every site; supervisors the sites of their teams (and, with a team
-filter, only their own teams); agents only their own figures (the agent filter is set to
-them, and naming another agent is refused); editors nothing."""
+Who sees what: access.py (admins every site, supervisors their teams' sites, agents their
+own figures)."""
 
 from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.exceptions import RequestValidationError
 
 from relaydesk.analytics import service
-from relaydesk.analytics.frame import MAX_DAYS, Filters
-from relaydesk.analytics.hours import site_timezone, valid_timezone
+from relaydesk.analytics.access import invalid, report_filters
+from relaydesk.analytics.frame import Filters
 from relaydesk.analytics.models import LivePublic, OverviewPublic, TimeseriesPublic
 from relaydesk.api.deps import CurrentUser, DbDep
-from relaydesk.conversations.policy import StaffScope, load_scope
-from relaydesk.core.errors import Forbidden, NotFound
-from relaydesk.core.models import Role, utcnow
-from relaydesk.sites import service as sites
+from relaydesk.conversations.policy import load_scope
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 
@@ -47,9 +42,7 @@ Metric = Literal[
 
 
 def _invalid(field: str, message: str) -> RequestValidationError:
-    return RequestValidationError(
-        [{"loc": ("query", field), "msg": message, "type": "value_error"}]
-    )
+    return invalid(("query", field), message)
 
 
 async def _filters(
@@ -71,46 +64,18 @@ async def _filters(
     label: Annotated[int | None, Query(ge=1)] = None,
     channel: Annotated[Literal["widget"] | None, Query()] = None,
 ) -> Filters:
-    scope = await load_scope(db, user)
-    agent = _authorize(scope, site, team=team, agent=agent)
-    row = await sites.get_site(db, site)
-    zone = tz or site_timezone(row.business_hours)
-    if not valid_timezone(zone):
-        raise _invalid("tz", "not a known IANA time zone")
-    today = utcnow().astimezone(ZoneInfo(zone)).date()
-    last = date_to or today
-    first = date_from or last - timedelta(days=6)
-    if first > last:
-        raise _invalid("from", "must not be after `to`")
-    if (last - first).days + 1 > MAX_DAYS:
-        raise _invalid("to", f"the range may span at most {MAX_DAYS} days")
-    return Filters(
-        site_id=site,
-        date_from=first,
-        date_to=last,
-        tz=zone,
-        team_id=team,
-        agent_id=agent,
-        label_id=label,
+    return await report_filters(
+        db,
+        await load_scope(db, user),
+        site=site,
+        date_from=date_from,
+        date_to=date_to,
+        tz=tz,
+        team=team,
+        agent=agent,
+        label=label,
         channel=channel,
     )
-
-
-def _authorize(scope: StaffScope, site: int, *, team: int | None, agent: int | None) -> int | None:
-    """The agent filter the caller gets (agents: themselves), or a refusal."""
-    if scope.is_admin:
-        return agent
-    if not scope.handles_conversations:
-        raise Forbidden("analytics are for agents, supervisors and admins", code="forbidden")
-    if site not in scope.site_ids:
-        raise NotFound("no such site", code="site_not_found")
-    if team is not None and team not in scope.team_ids:
-        raise Forbidden("that team is not one of yours", code="forbidden")
-    if scope.user.has_role(Role.SUPERVISOR):
-        return agent
-    if agent is not None and agent != scope.user_id:
-        raise Forbidden("agents see their own figures only", code="forbidden")
-    return scope.user_id
 
 
 FiltersDep = Annotated[Filters, Depends(_filters)]
