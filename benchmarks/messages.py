@@ -27,6 +27,14 @@ Prints one JSON object on stdout; logs go to stderr.
     python -m benchmarks.messages                      # 500 visitors, 1 msg/s, 30 s
     python -m benchmarks.messages --quick              # 50 visitors for 5 s, no waiting
     python -m benchmarks.messages --targets relay,sqlite --visitors 200
+    python -m benchmarks.messages --events-cost        # + each backend with events off
+
+`--events-cost` adds `<backend>-no-events` targets (the same server with
+RELAYDESK_EVENT_LOG=off) right after each backend in every round (on, off, on, off, ...),
+and reports what writing the events costs in server CPU per acknowledged message: the
+median of each variant over the rounds, and their ratio. CPU time (user + system of the
+server process and its children, from psutil) rather than latency, because on this shared
+machine ack p99 moves by far more than 5% between identical runs.
 """
 
 from __future__ import annotations
@@ -64,6 +72,10 @@ from benchmarks._message_servers import (
 log = logging.getLogger("bench.messages")
 
 TARGETS = ("sqlite", "postgres", "relay")
+BACKENDS = ("sqlite", "postgres")
+NO_EVENTS = "-no-events"
+# Writing the events may add at most this much server CPU per message (issue 16).
+EVENTS_CPU_LIMIT = 1.05
 
 
 # ---------------------------------------------------------------------------------------
@@ -86,6 +98,7 @@ class Options:
     log_dir: Path | None
     bot: bool
     rounds: int = 1
+    events_cost: bool = False
 
 
 def parse_options(argv: list[str] | None = None) -> Options:
@@ -113,6 +126,12 @@ def parse_options(argv: list[str] | None = None) -> Options:
     )
     parser.add_argument("--quick", action="store_true", help="50 visitors, 5 agents, 5 s, 1 round")
     parser.add_argument(
+        "--events-cost",
+        action="store_true",
+        help="also run each backend with the event log off, interleaved, and report the "
+        "server CPU per message that writing the events adds",
+    )
+    parser.add_argument(
         "--bot",
         action="store_true",
         help="leave the conversations with the bot (it answers every visitor message) "
@@ -129,9 +148,15 @@ def parse_options(argv: list[str] | None = None) -> Options:
         args.visitors, args.agents, args.duration, args.warmup = 50, 5, 5.0, 2.0
         args.rounds, args.quiet_wait = 1, 0.0
     targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
-    unknown = set(targets) - set(TARGETS)
+    known = (*TARGETS, *(b + NO_EVENTS for b in BACKENDS))
+    unknown = set(targets) - set(known)
     if unknown:
-        parser.error(f"unknown targets {sorted(unknown)}; choose from {', '.join(TARGETS)}")
+        parser.error(f"unknown targets {sorted(unknown)}; choose from {', '.join(known)}")
+    if args.events_cost:
+        # Each backend followed by its events-off twin, so the pair runs minutes apart at
+        # most, under the same conditions.
+        pairs = ((t, t + NO_EVENTS) if t in BACKENDS else (t,) for t in targets)
+        targets = tuple(dict.fromkeys(x for pair in pairs for x in pair))
     processes = max(1, min(args.processes, args.agents, args.visitors))
     return Options(
         visitors=args.visitors,
@@ -148,6 +173,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
         log_dir=args.log_dir,
         bot=args.bot,
         rounds=max(1, args.rounds),
+        events_cost=args.events_cost,
     )
 
 
@@ -424,6 +450,49 @@ def compare(rounds: list[dict[str, dict[str, Any]]]) -> tuple[dict[str, Any], di
     return ratios, met
 
 
+def _median(values: list[float]) -> float | None:
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return round((ordered[middle - 1] + ordered[middle]) / 2, 4)
+
+
+def events_cost(rounds: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """Per backend: server CPU ms per acknowledged message with the event log on and off,
+    each round's and the medians, and on/off (the cost of writing the events; the limit
+    is +5%). `paired_ratio_median` is the median of the rounds' own on/off ratios, which
+    cancels drift that hits both runs of a round alike."""
+    out: dict[str, Any] = {}
+    for backend in BACKENDS:
+        off_name = backend + NO_EVENTS
+        pairs = [
+            (
+                r[backend].get("server_cpu_ms_per_message"),
+                r[off_name].get("server_cpu_ms_per_message"),
+            )
+            for r in rounds
+            if backend in r and off_name in r
+        ]
+        pairs = [(on, off) for on, off in pairs if on and off]
+        if not pairs:
+            continue
+        on_median = _median([on for on, _ in pairs])
+        off_median = _median([off for _, off in pairs])
+        ratio = _ratio(on_median, off_median)
+        out[backend] = {
+            "cpu_ms_per_message_on": {"median": on_median, "rounds": [on for on, _ in pairs]},
+            "cpu_ms_per_message_off": {"median": off_median, "rounds": [off for _, off in pairs]},
+            "ratio_on_off": ratio,
+            "paired_ratio_median": _median([round(on / off, 4) for on, off in pairs]),
+            "added_pct": None if ratio is None else round(100 * (ratio - 1), 1),
+            "met": ratio is not None and ratio <= EVENTS_CPU_LIMIT,
+        }
+    return out
+
+
 def median_round(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The run with the median ack p99 (whole, so its figures belong together), plus a
     line per round."""
@@ -485,6 +554,10 @@ def main(argv: list[str] | None = None) -> int:
         "ratios": {f"{k}_ack_p99_vs_relay": v for k, v in ratios.items()},
         "target_met": met,
     }
+    if options.events_cost:
+        cost = events_cost(rounds)
+        output["events_cpu"] = cost
+        met.update({f"{b}_events_cpu": c["met"] for b, c in cost.items()})
     print(json.dumps(output, indent=2))
     return 0 if all(met.values()) else 1
 

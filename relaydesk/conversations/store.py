@@ -167,17 +167,18 @@ def plan_batch(
                 "created_at": now,
             }
         )
-        plan.event_rows.extend(
-            event_log.row(
-                event,
-                site_id=outcome.conversation.site_id,
-                actor_kind=request.sender_kind,
-                actor_id=request.sender_id,
-                conversation_id=message.conversation_id,
-                created_at=now,
+        if event_log.enabled():
+            plan.event_rows.extend(
+                event_log.row(
+                    event,
+                    site_id=outcome.conversation.site_id,
+                    actor_kind=request.sender_kind,
+                    actor_id=request.sender_id,
+                    conversation_id=message.conversation_id,
+                    created_at=now,
+                )
+                for event in outcome.events
             )
-            for event in outcome.events
-        )
     return plan
 
 

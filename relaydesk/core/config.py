@@ -75,6 +75,12 @@ class Settings(BaseSettings):
         description="`off` turns off the per-IP and per-visitor rate limits and connection "
         "caps, and nothing else: for load tests that run many clients from one address.",
     )
+    event_log: Literal["on", "off"] = Field(
+        "on",
+        description="`off` writes no events to the event log (so analytics see nothing done "
+        "meanwhile): only for measuring what writing them costs (benchmarks/messages.py "
+        "`--events-cost`). Never turn it off in production.",
+    )
     socket_packets_per_second: float = Field(
         100.0,
         gt=0,
@@ -244,6 +250,10 @@ class Settings(BaseSettings):
         """The key that signs, and every key that verifies: cached, since the generated
         key is read from a file."""
         return load_signing_keys(self)
+
+    @property
+    def event_log_on(self) -> bool:
+        return self.event_log == "on"
 
     @property
     def rate_limits_on(self) -> bool:
