@@ -214,14 +214,15 @@ def _apply(
     )
     # A second send with the same client id later in this batch is a resend of this one.
     stored[key] = message
-    events.append(
-        event_log.MessageStored(
-            message_id=message.id,
-            seq=message.seq,
-            sender_kind=request.sender_kind,
-            chars=len(request.text),
+    if event_log.enabled():
+        events.append(
+            event_log.MessageStored(
+                message_id=message.id,
+                seq=message.seq,
+                sender_kind=request.sender_kind,
+                chars=len(request.text),
+            )
         )
-    )
     stored_message = Stored(
         message=message, conversation=conversation, status_changed=bool(changes), events=events
     )
