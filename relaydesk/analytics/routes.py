@@ -13,12 +13,18 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.exceptions import RequestValidationError
 
-from relaydesk.analytics import service
+from relaydesk.analytics import service, utilisation
 from relaydesk.analytics.access import invalid, report_filters
 from relaydesk.analytics.frame import Filters
-from relaydesk.analytics.models import LivePublic, OverviewPublic, TimeseriesPublic
+from relaydesk.analytics.models import (
+    LivePublic,
+    OverviewPublic,
+    TimeseriesPublic,
+    UtilisationPublic,
+)
 from relaydesk.api.deps import CurrentUser, DbDep
 from relaydesk.conversations.policy import load_scope
+from relaydesk.core.db import Database
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 
@@ -130,6 +136,21 @@ async def agents(db: DbDep, filters: FiltersDep) -> list[dict[str, Any]]:
     return await service.agents(db, filters)
 
 
+@router.get("/utilisation", response_model=list[UtilisationPublic])
+async def agent_utilisation(
+    db: DbDep,
+    filters: FiltersDep,
+    interval: Annotated[Literal["day", "hour"], Query()] = "day",
+) -> list[UtilisationPublic]:
+    """Per agent: online time, concurrent conversations against their capacity, and
+    utilisation, over the range and per local day or hour (docs/analytics.md). The label
+    and channel filters do not apply: load is every conversation the agent owns."""
+    if interval == "hour" and (filters.date_to - filters.date_from).days + 1 > MAX_HOURLY_DAYS:
+        raise _invalid("interval", f"hourly series span at most {MAX_HOURLY_DAYS} days")
+    rows = await utilisation.utilisation(db, filters, interval=interval)
+    return [UtilisationPublic.model_validate(row) for row in rows]
+
+
 @router.get("/handoff-reasons")
 async def handoff_reasons(db: DbDep, filters: FiltersDep) -> list[dict[str, Any]]:
     return await service.handoff_reasons(db, filters)
@@ -168,8 +189,14 @@ def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
+async def _utilisation_rows(db: Database, filters: Filters) -> list[dict[str, Any]]:
+    rows = await utilisation.utilisation(db, filters, interval="day")
+    return [{k: v for k, v in row.items() if k != "points"} for row in rows]
+
+
 _TABLES = {
     "conversations": service.conversation_rows,
+    "utilisation": _utilisation_rows,
     "agents": service.agents,
     "handoff-reasons": service.handoff_reasons,
     "hours": service.by_hour_weekday,

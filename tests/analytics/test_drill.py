@@ -62,7 +62,7 @@ async def test_each_figure_lists_exactly_its_conversations(db: Database, live_se
     token = bearer_for(admin)
     key = {"site": site.id, "from": _day(5), "to": _day(0)}
     auth = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=live_server) as client:
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
         overview = (await client.get("/api/v1/analytics/overview", params=key, headers=auth)).json()
         assert overview["conversations"] == 5
         # A headline number: the list holds the same conversations, resolved ones too.
@@ -99,7 +99,7 @@ async def test_each_figure_lists_exactly_its_conversations(db: Database, live_se
         assert (total, found) == (2, {ids[1], ids[4]})
 
     # An agent's drill-down is their own figure, whatever agent the key names.
-    async with httpx.AsyncClient(base_url=live_server) as client:
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
         total, found = await _list(client, bearer_for(bo), metric="conversations", **key)
         assert (total, found) == (1, {ids[2]})
         refused = await client.get(
@@ -132,7 +132,7 @@ async def test_bad_drill_keys_are_refused_naming_the_part(
 ) -> None:
     site = await make_site(db)
     admin = await make_staff(db, roles=[Role.ADMIN])
-    async with httpx.AsyncClient(base_url=live_server) as client:
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
         response = await client.get(
             "/api/v1/conversations",
             params={"drill": drill.replace("{site}", str(site.id))},
