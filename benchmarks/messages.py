@@ -470,7 +470,8 @@ def _cpu(figure: dict[str, Any], with_database: bool) -> float | None:
     server = figure.get("server_cpu_ms_per_message")
     if not server:
         return None
-    return server + (figure.get("database_cpu_ms_per_message") or 0.0 if with_database else 0.0)
+    database = figure.get("database_cpu_ms_per_message") or 0.0
+    return float(server) + (float(database) if with_database else 0.0)
 
 
 def _cost(pairs: list[tuple[float, float]]) -> dict[str, Any]:
