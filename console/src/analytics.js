@@ -75,10 +75,10 @@ function card(label, value, sub, metric) {
   );
 }
 
-function table(title, csv, columns, rows, link) {
+function table(title, csv, columns, rows, link, nameLink) {
   return h(
     "section",
-    { class: "an-table" },
+    { class: `an-table an-table-${csv}` },
     h("header", {}, h("h3", {}, title), h("a", { href: `${API}/${csv}.csv?${query()}`, download: true }, t("analytics.csv"))),
     h(
       "table",
@@ -93,8 +93,10 @@ function table(title, csv, columns, rows, link) {
             {},
             columns.map(([key, , fmt], i) => {
               const shown = fmt ? fmt(row[key]) : row[key] ?? "";
-              // The row's count opens its conversations.
-              return h("td", {}, link && i === 1 ? h("a", { href: link(row), class: "an-drill-link" }, String(shown)) : shown);
+              // The row's count (or, per agent, the name) opens its conversations.
+              if (link && i === 1) return h("td", {}, h("a", { href: link(row), class: "an-drill-link" }, String(shown)));
+              if (nameLink && i === 0) return h("td", {}, h("a", { href: nameLink(row), class: "an-drill-link" }, String(shown)));
+              return h("td", {}, shown);
             }),
           ),
         ),
@@ -124,6 +126,47 @@ function chart(series) {
       if (i === null || i === undefined) return;
       const day = series.points[i].start.slice(0, 10);
       location.href = drillUrl("conversations", { from: day, to: day });
+    });
+  });
+  return holder;
+}
+
+const COLOURS = ["#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c", "#0891b2"];
+
+// Utilisation per day, one line per agent (at most six); a point opens that agent's
+// conversations of that day.
+function utilisationChart(rows) {
+  const shown = rows.slice(0, COLOURS.length);
+  const holder = h("div", { class: "an-chart", id: "an-util-chart" });
+  if (!shown.length) return holder;
+  const xs = shown[0].points.map((p) => Date.parse(p.start) / 1000);
+  const data = [xs, ...shown.map((r) => r.points.map((p) => (p.utilisation === null ? null : +(p.utilisation * 100).toFixed(1))))];
+  requestAnimationFrame(() => {
+    const plot = new uPlot(
+      {
+        width: Math.max(320, holder.clientWidth || 640),
+        height: 200,
+        scales: { x: { time: true }, y: { range: (u, lo, hi) => [0, Math.max(100, hi || 0)] } },
+        series: [{ label: t("analytics.chart.day") }, ...shown.map((r, i) => ({ label: r.name || `#${r.agent_id}`, stroke: COLOURS[i], points: { size: 6 }, value: (u, v) => (v === null ? "—" : `${v}%`) }))],
+        axes: [{}, { values: (u, ticks) => ticks.map((v) => `${v}%`) }],
+        cursor: { points: { size: 8 } },
+      },
+      data,
+      holder,
+    );
+    plot.over.addEventListener("click", () => {
+      const i = plot.cursor.idx;
+      if (i === null || i === undefined) return;
+      // The agent whose line is nearest the pointer.
+      const y = plot.posToVal(plot.cursor.top, "y");
+      let best = 0;
+      shown.forEach((r, k) => {
+        const v = data[k + 1][i];
+        const b = data[best + 1][i];
+        if (v !== null && (b === null || Math.abs(v - y) < Math.abs(b - y))) best = k;
+      });
+      const day = shown[best].points[i].start.slice(0, 10);
+      location.href = drillUrl("conversations", { agent: shown[best].agent_id, from: day, to: day });
     });
   });
   return holder;
@@ -164,13 +207,14 @@ async function load() {
   const siteTeams = (Array.isArray(teams) ? teams : []).filter((x) => String(x.site_id) === String(state.site));
   const agentList = (Array.isArray(agents) ? agents : agents.agents || []).map((a) => ({ id: a.id, name: a.name }));
   const labelList = Array.isArray(labels) ? labels : labels.labels || [];
-  const [o, series, live, reasons, people, entries] = await Promise.all([
+  const [o, series, live, reasons, people, entries, util] = await Promise.all([
     get(`${API}/overview`),
     get(`${API}/timeseries`, { metric: "conversations", interval: "day" }),
     get(`${API}/live`),
     get(`${API}/handoff-reasons`),
     get(`${API}/agents`),
     get(`${API}/entries`),
+    get(`${API}/utilisation`),
   ]);
   const liveBox = h(
     "section",
@@ -200,11 +244,28 @@ async function load() {
         card(t("analytics.feedback"), `${o.feedback.up} / ${o.feedback.down}`, pct(o.feedback.ratio), "feedback_down"),
       ),
       h("section", { class: "an-panel" }, h("h3", {}, t("analytics.chart")), chart(series)),
+      util.length ? h("section", { class: "an-panel an-util" }, h("h3", {}, t("analytics.utilisation.chart")), utilisationChart(util)) : null,
       h(
         "div",
         { class: "an-tables" },
         table(t("analytics.reasons"), "handoff-reasons", [["reason", t("analytics.col.reason"), reasonLabel], ["handoffs", t("analytics.col.count")]], reasons, (r) => drillUrl("handoffs", { reason: r.reason })),
-        table(t("analytics.agents"), "agents", [["name", t("analytics.col.agent")], ["conversations", t("analytics.col.conversations")], ["first_response_median_s", t("analytics.col.frt"), secs]], people),
+        table(t("analytics.agents"), "agents", [["name", t("analytics.col.agent")], ["conversations", t("analytics.col.conversations")], ["first_response_median_s", t("analytics.col.frt"), secs]], people, (r) => drillUrl("conversations", { agent: r.agent_id })),
+        table(
+          t("analytics.utilisation"),
+          "utilisation",
+          [
+            ["name", t("analytics.col.agent")],
+            ["capacity", t("analytics.col.capacity")],
+            ["online_s", t("analytics.col.online"), secs],
+            ["concurrent_avg", t("analytics.col.concurrent"), (v) => (v === null || v === undefined ? t("analytics.none") : v.toFixed(2))],
+            ["concurrent_peak", t("analytics.col.peak")],
+            ["utilisation", t("analytics.col.utilisation"), pct],
+            ["at_capacity_s", t("analytics.col.at_capacity"), secs],
+          ],
+          util,
+          null,
+          (r) => drillUrl("conversations", { agent: r.agent_id }),
+        ),
         table(t("analytics.entries"), "entries", [["entry_id", t("analytics.col.entry")], ["citations", t("analytics.col.citations")], ["thumbs_down", t("analytics.col.down")]], entries),
       ),
     );

@@ -54,6 +54,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "knowledge entry.",
         "analytics.none": "—",
         "analytics.mine": "Your own figures",
+        "analytics.utilisation": "Agent load and utilisation",
+        "analytics.utilisation.chart": "Utilisation per day "
+        "(average concurrent conversations while online ÷ capacity)",
+        "analytics.col.capacity": "Capacity",
+        "analytics.col.online": "Online",
+        "analytics.col.concurrent": "Concurrent (avg online)",
+        "analytics.col.peak": "Peak",
+        "analytics.col.utilisation": "Utilisation",
+        "analytics.col.at_capacity": "At capacity",
         # The inbox's drill-down banner (console.* strings reach the console page).
         "console.drill.behind": "Conversations behind: {figure}",
         "console.drill.clear": "Clear",
@@ -76,7 +85,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "console.drill.m.queue_wait_s": "Queue wait",
         "console.drill.m.live_open": "Open now",
         "console.drill.m.live_queued": "Waiting now",
-        "console.drill.m.utilisation": "Agent load",
     },
     "zh": {
         "analytics.title": "数据分析",
@@ -125,6 +133,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "按天、按客服、按知识条目统计。",
         "analytics.none": "—",
         "analytics.mine": "仅显示你本人的数据",
+        "analytics.utilisation": "客服负载与利用率",
+        "analytics.utilisation.chart": "每日利用率（在线时平均同时接待会话数 ÷ 接待上限）",
+        "analytics.col.capacity": "接待上限",
+        "analytics.col.online": "在线时长",
+        "analytics.col.concurrent": "同时接待（在线平均）",
+        "analytics.col.peak": "峰值",
+        "analytics.col.utilisation": "利用率",
+        "analytics.col.at_capacity": "满负荷时长",
         "console.drill.behind": "数字背后的会话：{figure}",
         "console.drill.clear": "清除",
         "console.drill.count": "{n} 个会话",
@@ -146,7 +162,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "console.drill.m.queue_wait_s": "排队时长",
         "console.drill.m.live_open": "当前进行中",
         "console.drill.m.live_queued": "当前等待中",
-        "console.drill.m.utilisation": "客服负载",
     },
 }
 

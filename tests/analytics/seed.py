@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from relaydesk.conversations import service as conversations
 from relaydesk.conversations import transitions
 from relaydesk.conversations.service import BOT, Actor
-from relaydesk.core import models
+from relaydesk.core import event_log, models
 from relaydesk.core.db import Database
 from relaydesk.core.models import Site, StaffUser
 from relaydesk.sites import service as sites
@@ -69,3 +69,28 @@ async def seed(db: Database, site: Site, chats: list[Chat]) -> list[str]:
     finally:
         models.set_clock(None)
     return ids
+
+
+async def presence(
+    db: Database, site: Site, agent: StaffUser, changes: list[tuple[datetime, str]]
+) -> None:
+    """`staff.presence_changed` events at the given instants, as the console's presence
+    tracking records them."""
+    assert site.id is not None and agent.id is not None
+    try:
+        previous = "offline"
+        for at, status in changes:
+            models.set_clock(lambda at=at: at)
+            async with db.write() as session:
+                event_log.record(
+                    session,
+                    event_log.PresenceChanged(
+                        user_id=agent.id, status=status, previous=previous, chosen=status
+                    ),
+                    site_id=site.id,
+                    actor_kind="agent",
+                    actor_id=agent.id,
+                )
+            previous = status
+    finally:
+        models.set_clock(None)

@@ -11,7 +11,7 @@ from playwright.async_api import Browser, Page, expect
 
 from relaydesk.core.db import Database
 from relaydesk.core.models import Role, StaffUser
-from tests.analytics.seed import Chat, seed
+from tests.analytics.seed import Chat, presence, seed
 from tests.e2e.conftest import errors_of, shoot
 from tests.factories import PASSWORD, make_site, make_staff
 
@@ -35,6 +35,17 @@ async def test_dashboard(db: Database, live_server: str, browser: Browser, lang:
     ids = await seed(
         db, site, [Chat(d, "visitor_asked" if n % 2 else None, agent) for n, d in enumerate(days)]
     )
+    # Ava online from 09:00 to 17:00 on each of the last seven days.
+    nine = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
+    shifts = [
+        (nine - timedelta(days=d), nine - timedelta(days=d, hours=-8)) for d in range(7, 0, -1)
+    ]
+    await presence(
+        db,
+        site,
+        agent,
+        [(at, s) for on, off in shifts for at, s in ((on, "online"), (off, "offline"))],
+    )
     context = await browser.new_context(
         viewport={"width": 1280, "height": 900}, accept_downloads=True
     )
@@ -54,7 +65,14 @@ async def test_dashboard(db: Database, live_server: str, browser: Browser, lang:
     await expect(conversations_card).to_have_text("8")
     await expect(page.locator(".an-card[data-metric=handoffs] strong")).to_have_text("4")
     await expect(page.locator("#an-chart canvas")).to_have_count(1)
+    # Utilisation: Ava's row (seven 8-hour shifts online in the 30 days shown).
+    util = page.locator(".an-table-utilisation tbody tr")
+    await expect(util).to_have_count(1)
+    await expect(util.locator("td").nth(2)).to_have_text("56.0 h")
+    await expect(page.locator("#an-util-chart canvas")).to_have_count(1)
+    await page.set_viewport_size({"width": 1280, "height": 1500})
     await shoot(page, f"analytics-{lang}")
+    await page.set_viewport_size({"width": 1280, "height": 900})
 
     # Drill-down from a number: the inbox's own list view shows exactly the conversations
     # behind it (resolved ones too), under a banner naming the figure.
@@ -72,6 +90,13 @@ async def test_dashboard(db: Database, live_server: str, browser: Browser, lang:
     await page.locator(".rd-list .rd-row").first.click()
     await expect(page.locator(".rd-list .rd-row")).to_have_count(4)
     await expect(banner).to_be_visible()
+
+    # From the utilisation table: the agent's conversations (the four handed off to Ava).
+    await page.goto(dashboard)
+    await page.click(".an-table-utilisation tbody a.an-drill-link")
+    await page.wait_for_url(lambda url: "/console?drill=" in url)
+    await expect(page.locator(".rd-drill-count")).to_have_attribute("data-total", "4")
+    await expect(page.locator(".rd-list .rd-row")).to_have_count(4)
 
     # Drill-down from a chart point: 3 days ago (three conversations, any status).
     await page.goto(dashboard)
