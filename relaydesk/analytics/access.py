@@ -21,6 +21,11 @@ from relaydesk.core.errors import Forbidden, NotFound
 from relaydesk.core.models import Role, utcnow
 from relaydesk.sites import service as sites
 
+# Day arithmetic (a day's end, the bucket edges) must stay inside datetime's range in every
+# time zone.
+FIRST_DAY = date(1970, 1, 2)
+LAST_DAY = date(9999, 12, 1)
+
 
 def invalid(loc: tuple[str, ...], message: str) -> RequestValidationError:
     return RequestValidationError([{"loc": loc, "msg": message, "type": "value_error"}])
@@ -67,6 +72,9 @@ async def report_filters(
     today = utcnow().astimezone(ZoneInfo(zone)).date()
     last = date_to or today
     first = date_from or last - timedelta(days=6)
+    for name, day in (("from", first), ("to", last)):
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise invalid((*loc, name), f"must be between {FIRST_DAY} and {LAST_DAY}")
     if first > last:
         raise invalid((*loc, "from"), "must not be after `to`")
     if (last - first).days + 1 > MAX_DAYS:

@@ -122,6 +122,8 @@ async def test_each_figure_lists_exactly_its_conversations(db: Database, live_se
         ("metric=conversations&site={site}&tz=Mars/Olympus", ["query", "drill", "tz"]),
         ("metric=conversations&site={site}&from=2024-01-01&to=2026-01-01", [*DRILL, "to"]),
         ("metric=conversations&site={site}&hour=3", ["query", "drill", "hour"]),
+        ("metric=conversations&site={site}&from=9999-12-30&to=9999-12-31", [*DRILL, "from"]),
+        ("metric=conversations&site={site}&from=0001-01-01&to=0001-01-02", [*DRILL, "from"]),
         ("metric=conversations&site={site}&reason=keyword", ["query", "drill", "reason"]),
         ("no-equals-sign", ["query", "drill"]),
         ("x" * 601, ["query", "drill"]),
