@@ -227,6 +227,13 @@ async def _create_database(admin_dsn: str, name: str) -> None:
         await conn.close()
 
 
+NO_EVENTS = "-no-events"
+
+
+def _events_env(name: str) -> dict[str, str]:
+    return {"RELAYDESK_EVENT_LOG": "off"} if name.endswith(NO_EVENTS) else {}
+
+
 @contextlib.contextmanager
 def target_server(name: str) -> Iterator[Server]:
     workdir = Path(tempfile.mkdtemp(prefix=f"relaydesk-bench-{name}-"))
@@ -234,11 +241,13 @@ def target_server(name: str) -> Iterator[Server]:
         with contextlib.ExitStack() as stack:
             if name == "relay":
                 yield stack.enter_context(relay_server(workdir))
-            elif name == "sqlite":
-                yield stack.enter_context(relaydesk_server(name, workdir, {}))
+            # `<backend>-no-events`: the same server with the event log off (the baseline
+            # of what writing the events costs).
+            elif name.startswith("sqlite"):
+                yield stack.enter_context(relaydesk_server(name, workdir, _events_env(name)))
             else:
                 url, postmaster = stack.enter_context(postgres_database())
-                env = {"RELAYDESK_DATABASE_URL": url}
+                env = {"RELAYDESK_DATABASE_URL": url, **_events_env(name)}
                 server = stack.enter_context(relaydesk_server(name, workdir, env))
                 server.database_pid = postmaster
                 yield server

@@ -27,6 +27,14 @@ Prints one JSON object on stdout; logs go to stderr.
     python -m benchmarks.messages                      # 500 visitors, 1 msg/s, 30 s
     python -m benchmarks.messages --quick              # 50 visitors for 5 s, no waiting
     python -m benchmarks.messages --targets relay,sqlite --visitors 200
+    python -m benchmarks.messages --events-cost        # + each backend with events off
+
+`--events-cost` adds `<backend>-no-events` targets (the same server with
+RELAYDESK_EVENT_LOG=off) right after each backend in every round (on, off, on, off, ...),
+and reports what writing the events costs in server CPU per acknowledged message: the
+median of each variant over the rounds, and their ratio. CPU time (user + system of the
+server process and its children, from psutil) rather than latency, because on this shared
+machine ack p99 moves by far more than 5% between identical runs.
 """
 
 from __future__ import annotations
@@ -64,6 +72,10 @@ from benchmarks._message_servers import (
 log = logging.getLogger("bench.messages")
 
 TARGETS = ("sqlite", "postgres", "relay")
+BACKENDS = ("sqlite", "postgres")
+NO_EVENTS = "-no-events"
+# Writing the events may add at most this much server CPU per message (issue 16).
+EVENTS_CPU_LIMIT = 1.05
 
 
 # ---------------------------------------------------------------------------------------
@@ -86,6 +98,7 @@ class Options:
     log_dir: Path | None
     bot: bool
     rounds: int = 1
+    events_cost: bool = False
 
 
 def parse_options(argv: list[str] | None = None) -> Options:
@@ -113,6 +126,12 @@ def parse_options(argv: list[str] | None = None) -> Options:
     )
     parser.add_argument("--quick", action="store_true", help="50 visitors, 5 agents, 5 s, 1 round")
     parser.add_argument(
+        "--events-cost",
+        action="store_true",
+        help="also run each backend with the event log off, interleaved, and report the "
+        "server CPU per message that writing the events adds",
+    )
+    parser.add_argument(
         "--bot",
         action="store_true",
         help="leave the conversations with the bot (it answers every visitor message) "
@@ -129,9 +148,15 @@ def parse_options(argv: list[str] | None = None) -> Options:
         args.visitors, args.agents, args.duration, args.warmup = 50, 5, 5.0, 2.0
         args.rounds, args.quiet_wait = 1, 0.0
     targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
-    unknown = set(targets) - set(TARGETS)
+    known = (*TARGETS, *(b + NO_EVENTS for b in BACKENDS))
+    unknown = set(targets) - set(known)
     if unknown:
-        parser.error(f"unknown targets {sorted(unknown)}; choose from {', '.join(TARGETS)}")
+        parser.error(f"unknown targets {sorted(unknown)}; choose from {', '.join(known)}")
+    if args.events_cost:
+        # Each backend followed by its events-off twin, so the pair runs minutes apart at
+        # most, under the same conditions.
+        pairs = ((t, t + NO_EVENTS) if t in BACKENDS else (t,) for t in targets)
+        targets = tuple(dict.fromkeys(x for pair in pairs for x in pair))
     processes = max(1, min(args.processes, args.agents, args.visitors))
     return Options(
         visitors=args.visitors,
@@ -148,6 +173,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
         log_dir=args.log_dir,
         bot=args.bot,
         rounds=max(1, args.rounds),
+        events_cost=args.events_cost,
     )
 
 
@@ -210,6 +236,11 @@ class RunFigures:
         work on the machine steals CPU, so it compares runs on a busy machine."""
         acked = sum(r.acked_total for r in self.results)
         return round(1000 * self.server_cpu_s / acked, 3) if acked else None
+
+    def database_cpu_ms_per_message(self) -> float | None:
+        """PostgreSQL's backends' CPU per acknowledged message (SQLite's is the server's)."""
+        acked = sum(r.acked_total for r in self.results)
+        return round(1000 * self.database_cpu_s / acked, 3) if acked else None
 
     def cpu_pct(self) -> dict[str, float]:
         """CPU use over the send phase in percent of one core. `other` is what neither the
@@ -318,6 +349,7 @@ def summarise(figures: RunFigures, options: Options) -> dict[str, Any]:
         "server_rss_mb": figures.server_rss_mb,
         "cpu_pct": figures.cpu_pct(),
         "server_cpu_ms_per_message": figures.server_cpu_ms_per_message(),
+        "database_cpu_ms_per_message": figures.database_cpu_ms_per_message(),
         # How late the clients fired their sends: if this grows, the clients (not the
         # server) were the bottleneck and the latencies above are not trustworthy.
         "client_send_lag_ms": {"p50": percentile(lag, 50), "p99": percentile(lag, 99)},
@@ -424,6 +456,65 @@ def compare(rounds: list[dict[str, dict[str, Any]]]) -> tuple[dict[str, Any], di
     return ratios, met
 
 
+def _median(values: list[float]) -> float | None:
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return round((ordered[middle - 1] + ordered[middle]) / 2, 4)
+
+
+def _cpu(figure: dict[str, Any], with_database: bool) -> float | None:
+    server = figure.get("server_cpu_ms_per_message")
+    if not server:
+        return None
+    database = figure.get("database_cpu_ms_per_message") or 0.0
+    return float(server) + (float(database) if with_database else 0.0)
+
+
+def _cost(pairs: list[tuple[float, float]]) -> dict[str, Any]:
+    on_median = _median([on for on, _ in pairs])
+    off_median = _median([off for _, off in pairs])
+    ratio = round(on_median / off_median, 4) if on_median and off_median else None
+    return {
+        "on": {"median": on_median, "rounds": [round(on, 3) for on, _ in pairs]},
+        "off": {"median": off_median, "rounds": [round(off, 3) for _, off in pairs]},
+        "ratio_on_off": ratio,
+        "paired_ratio_median": _median([round(on / off, 4) for on, off in pairs]),
+        "added_pct": None if ratio is None else round(100 * (ratio - 1), 1),
+    }
+
+
+def events_cost(rounds: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """Per backend: CPU ms per acknowledged message with the event log on and off, each
+    round's and the medians, and on/off (the cost of writing the events; the limit is
+    +5%), for the server process and, on PostgreSQL, server plus database backends.
+    `paired_ratio_median` is the median of the rounds' own on/off ratios, which cancels
+    drift that hits both runs of a round alike."""
+    out: dict[str, Any] = {}
+    for backend in BACKENDS:
+        off_name = backend + NO_EVENTS
+        both = [(r[backend], r[off_name]) for r in rounds if backend in r and off_name in r]
+        figures: dict[str, Any] = {}
+        for label, with_database in (("server_cpu_ms_per_message", False),
+                                     ("server_and_database_cpu_ms_per_message", True)):  # fmt: skip
+            if with_database and backend == "sqlite":
+                continue
+            pairs = [(_cpu(on, with_database), _cpu(off, with_database)) for on, off in both]
+            kept = [(on, off) for on, off in pairs if on and off]
+            if kept:
+                figures[label] = _cost(kept)
+        if figures:
+            figures["met"] = all(
+                f["ratio_on_off"] is not None and f["ratio_on_off"] <= EVENTS_CPU_LIMIT
+                for f in figures.values()
+            )
+            out[backend] = figures
+    return out
+
+
 def median_round(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The run with the median ack p99 (whole, so its figures belong together), plus a
     line per round."""
@@ -485,6 +576,10 @@ def main(argv: list[str] | None = None) -> int:
         "ratios": {f"{k}_ack_p99_vs_relay": v for k, v in ratios.items()},
         "target_met": met,
     }
+    if options.events_cost:
+        cost = events_cost(rounds)
+        output["events_cpu"] = cost
+        met.update({f"{b}_events_cpu": c["met"] for b, c in cost.items()})
     print(json.dumps(output, indent=2))
     return 0 if all(met.values()) else 1
 

@@ -4,6 +4,7 @@ import { plainText } from "./markdown.js";
 import { presenceMark } from "./presence.js";
 import { InboxLabels, chips } from "./labels.js";
 import { InboxFilters } from "./filters.js";
+import { InboxDrill } from "./drill.js";
 
 const VIEWS = ["queue", "mine", "team", "all", "resolved"];
 const isStaffLead = boot.user.roles.some((r) => r === "admin" || r === "supervisor");
@@ -42,6 +43,7 @@ export class Inbox {
         : null;
     this.labels = new InboxLabels(this);
     this.filters = new InboxFilters(this);
+    this.drill = new InboxDrill(this);
     // The label filter's count query (labels.js) carries the other filters too, so the
     // per-view counts follow every filter.
     const labelParams = this.labels.params.bind(this.labels);
@@ -54,7 +56,7 @@ export class Inbox {
     this.root = h(
       "div",
       { class: "rd-inbox" },
-      h("aside", { class: "rd-col" }, h("div", { class: "rd-col-head" }, this.tabs, this.filters.search, h("div", { class: "rd-filters" }, siteSelect, this.labels.select, this.filters.selects)), this.list, this.more),
+      h("aside", { class: "rd-col" }, h("div", { class: "rd-col-head" }, this.drill.banner, this.tabs, this.filters.search, h("div", { class: "rd-filters" }, siteSelect, this.labels.select, this.filters.selects)), this.list, this.more),
       this.pane,
     );
     socket.on("conversation:updated", ({ conversation }) => this.onUpdated(conversation, false));
@@ -74,6 +76,8 @@ export class Inbox {
   show([view, id]) {
     const v = this.views.includes(view) ? view : "queue";
     if (v !== this.view || !this.loaded) {
+      // Choosing another view leaves a drill-down (its list ignores the view).
+      if (this.loaded && v !== this.view) this.drill.clear(false);
       this.view = v;
       this.load(true);
     }
@@ -115,8 +119,10 @@ export class Inbox {
       this.cursor = null;
     }
     const q = new URLSearchParams({ view: this.view, limit: "50" });
-    if (this.site) q.set("site", this.site);
+    // A drill-down names its own site.
+    if (this.site && !this.drill.active()) q.set("site", this.site);
     this.labels.params(q);
+    this.drill.params(q);
     if (this.cursor) q.set("cursor", this.cursor);
     const view = this.view;
     // Only the latest request may fill the list: filters can change while one is in flight.
@@ -130,6 +136,7 @@ export class Inbox {
       }
       this.cursor = page.next_cursor;
       this.more.hidden = !this.cursor;
+      this.drill.render(page.total);
     } catch (err) {
       console.warn("inbox", err);
     }
@@ -157,8 +164,16 @@ export class Inbox {
     };
     if (c.status === "queued" && previous?.status !== "queued" && !mine && c.id !== this.selected) this.notifyQueued(c);
     this.labels.refreshCounts();
-    if (this.site && String(c.site_id) !== this.site) return;
     const row = this.rows.get(c.id);
+    if (this.drill.active()) {
+      // A drill-down is a fixed set (the figure's): rows change state but none join or leave.
+      if (row) {
+        apply(row, c);
+        this.renderList();
+      }
+      return;
+    }
+    if (this.site && String(c.site_id) !== this.site) return;
     if (row) {
       apply(row, c);
       if (!matches(this.view, row) || !this.filters.matches(row, false)) {

@@ -32,6 +32,7 @@ from relaydesk.agents_console.inbox_filters import (
     filter_conditions,
     inbox_filters,
 )
+from relaydesk.analytics import drill as analytics_drill
 from relaydesk.collab.models import LabelPublic
 from relaydesk.collab.service import labels_of
 from relaydesk.conversations.policy import StaffScope, can_view, load_scope, require_view
@@ -106,6 +107,8 @@ class InboxRow(BaseModel):
 class InboxPage(BaseModel):
     items: list[InboxRow]
     next_cursor: str | None
+    # With a `drill` filter only: how many conversations the whole list holds.
+    total: int | None = None
 
 
 class InboxCounts(BaseModel):
@@ -246,7 +249,10 @@ async def _filters(
         raise Forbidden("your role has no inbox")
     # Opened but empty conversations stay out of every inbox until their first message.
     conditions = [_visibility(scope), col(Conversation.last_seq) > 0]
-    if view is not None:
+    if filters.drill is not None:
+        # A figure's conversations, whatever their status: the view does not apply.
+        conditions.append(await analytics_drill.condition(db, scope, filters.drill))
+    elif view is not None:
         conditions.append(_view_filter(scope, view))
     await check_filters(db, scope, filters)
     return conditions + filter_conditions(filters)
@@ -289,6 +295,7 @@ async def list_inbox(
     limit: int = 50,
 ) -> InboxPage:
     conditions = await _filters(db, scope, view, filters or InboxFilters())
+    whole = list(conditions)
     if cursor:
         when, after_id = _decode_cursor(cursor)
         conditions.append(
@@ -314,7 +321,12 @@ async def list_inbox(
     rows = [found[i] for i in ids if i in found]
     items = await _with_labels(db, [_row(*row) for row in rows if can_view(scope, row[0])])
     next_cursor = _encode_cursor(rows[-1][0].updated_at, rows[-1][0].id) if more else None
-    return InboxPage(items=items, next_cursor=next_cursor)
+    total = None
+    if filters is not None and filters.drill is not None:
+        async with db.read() as session:
+            counted = sa_select(func.count()).select_from(Conversation).where(*whole)
+            total = int((await session.execute(counted)).scalar_one())
+    return InboxPage(items=items, next_cursor=next_cursor, total=total)
 
 
 async def inbox_row(db: Database, *, scope: StaffScope, conversation_id: str) -> InboxRow:

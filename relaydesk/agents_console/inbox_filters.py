@@ -1,4 +1,5 @@
-"""The inbox's filters (site, team, status, label, handoff reason) and its full-text search.
+"""The inbox's filters (site, team, status, label, handoff reason, an analytics drill-down)
+and its full-text search.
 
 Every filter only narrows what `inbox._visibility` already allows, so a filter can never
 widen what a caller sees; the ids a caller names (site, team) are checked against what
@@ -17,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from relaydesk.agents_console import inbox_strings  # noqa: F401  (registers the strings)
+from relaydesk.analytics import drill as analytics_drill
 from relaydesk.collab.models import ConversationLabel
 from relaydesk.conversations.policy import StaffScope
 from relaydesk.core import blind_index
@@ -40,6 +42,8 @@ class InboxFilters:
     # Words any message or private note of the conversation holds, or its visitor's name
     # or email (case-insensitive; see `_contains`).
     q: str | None = None
+    # The conversations behind a dashboard figure (relaydesk/analytics/drill.py).
+    drill: analytics_drill.DrillKey | None = None
 
 
 def inbox_filters(
@@ -51,11 +55,31 @@ def inbox_filters(
         str | None, Query(min_length=1, max_length=MAX_REASON, pattern=r"^[^\x00-\x1f\x7f]+$")
     ] = None,
     q: Annotated[str | None, Query(max_length=MAX_QUERY)] = None,
+    drill: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=analytics_drill.MAX_KEY,
+            description=(
+                "The conversations behind an analytics figure, in any status (the view is"
+                " then ignored): a URL-encoded query string `metric=...&site=...` with the"
+                " report's `from`, `to`, `tz`, `team`, `agent`, `label`, `channel`, and"
+                " `reason` (a handoff reason), `hour` (0-23, with `from` = `to`), `bh=1`"
+                " (business hours). The page's `total` is then the figure's count."
+            ),
+        ),
+    ] = None,
 ) -> InboxFilters:
     """The filter query parameters shared by the list and the counts."""
     text = q.strip() if q else None
     return InboxFilters(
-        site_id=site, label_id=label, team_id=team, status=status, reason=reason, q=text or None
+        site_id=site,
+        label_id=label,
+        team_id=team,
+        status=status,
+        reason=reason,
+        q=text or None,
+        drill=analytics_drill.parse(drill) if drill else None,
     )
 
 

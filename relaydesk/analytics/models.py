@@ -231,3 +231,25 @@ class LivePublic(BaseModel):
     unassigned: int
     waiting: int
     longest_wait_s: float | None
+
+
+class UtilisationFigures(BaseModel):
+    online_s: float
+    away_s: float
+    # Averaged over the online time; None when the agent was never online.
+    concurrent_avg: float | None
+    concurrent_peak: int
+    # concurrent_avg / capacity.
+    utilisation: float | None
+    at_capacity_s: float
+
+
+class UtilisationPoint(UtilisationFigures):
+    start: str
+
+
+class UtilisationPublic(UtilisationFigures):
+    agent_id: int
+    name: str | None
+    capacity: int
+    points: list[UtilisationPoint]

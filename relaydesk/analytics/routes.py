@@ -1,29 +1,30 @@
 """REST: the analytics reports (docs/analytics.md defines every figure).
 
-Who sees what: admins every site; supervisors the sites of their teams (and, with a team
-filter, only their own teams); agents only their own figures (the agent filter is set to
-them, and naming another agent is refused); editors nothing."""
+Who sees what: access.py (admins every site, supervisors their teams' sites, agents their
+own figures)."""
 
 from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.exceptions import RequestValidationError
 
-from relaydesk.analytics import service
-from relaydesk.analytics.frame import MAX_DAYS, Filters
-from relaydesk.analytics.hours import site_timezone, valid_timezone
-from relaydesk.analytics.models import LivePublic, OverviewPublic, TimeseriesPublic
-from relaydesk.conversations.policy import StaffScope, load_scope
+from relaydesk.analytics import service, utilisation
+from relaydesk.analytics.access import invalid, report_filters
+from relaydesk.analytics.frame import Filters
+from relaydesk.analytics.models import (
+    LivePublic,
+    OverviewPublic,
+    TimeseriesPublic,
+    UtilisationPublic,
+)
+from relaydesk.conversations.policy import load_scope
+from relaydesk.core.db import Database
 from relaydesk.core.deps import CurrentUser, DbDep
-from relaydesk.core.errors import Forbidden, NotFound
-from relaydesk.core.models import Role, utcnow
-from relaydesk.sites import service as sites
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 
@@ -47,9 +48,7 @@ Metric = Literal[
 
 
 def _invalid(field: str, message: str) -> RequestValidationError:
-    return RequestValidationError(
-        [{"loc": ("query", field), "msg": message, "type": "value_error"}]
-    )
+    return invalid(("query", field), message)
 
 
 async def _filters(
@@ -71,46 +70,18 @@ async def _filters(
     label: Annotated[int | None, Query(ge=1)] = None,
     channel: Annotated[Literal["widget"] | None, Query()] = None,
 ) -> Filters:
-    scope = await load_scope(db, user)
-    agent = _authorize(scope, site, team=team, agent=agent)
-    row = await sites.get_site(db, site)
-    zone = tz or site_timezone(row.business_hours)
-    if not valid_timezone(zone):
-        raise _invalid("tz", "not a known IANA time zone")
-    today = utcnow().astimezone(ZoneInfo(zone)).date()
-    last = date_to or today
-    first = date_from or last - timedelta(days=6)
-    if first > last:
-        raise _invalid("from", "must not be after `to`")
-    if (last - first).days + 1 > MAX_DAYS:
-        raise _invalid("to", f"the range may span at most {MAX_DAYS} days")
-    return Filters(
-        site_id=site,
-        date_from=first,
-        date_to=last,
-        tz=zone,
-        team_id=team,
-        agent_id=agent,
-        label_id=label,
+    return await report_filters(
+        db,
+        await load_scope(db, user),
+        site=site,
+        date_from=date_from,
+        date_to=date_to,
+        tz=tz,
+        team=team,
+        agent=agent,
+        label=label,
         channel=channel,
     )
-
-
-def _authorize(scope: StaffScope, site: int, *, team: int | None, agent: int | None) -> int | None:
-    """The agent filter the caller gets (agents: themselves), or a refusal."""
-    if scope.is_admin:
-        return agent
-    if not scope.handles_conversations:
-        raise Forbidden("analytics are for agents, supervisors and admins", code="forbidden")
-    if site not in scope.site_ids:
-        raise NotFound("no such site", code="site_not_found")
-    if team is not None and team not in scope.team_ids:
-        raise Forbidden("that team is not one of yours", code="forbidden")
-    if scope.user.has_role(Role.SUPERVISOR):
-        return agent
-    if agent is not None and agent != scope.user_id:
-        raise Forbidden("agents see their own figures only", code="forbidden")
-    return scope.user_id
 
 
 FiltersDep = Annotated[Filters, Depends(_filters)]
@@ -165,6 +136,21 @@ async def agents(db: DbDep, filters: FiltersDep) -> list[dict[str, Any]]:
     return await service.agents(db, filters)
 
 
+@router.get("/utilisation", response_model=list[UtilisationPublic])
+async def agent_utilisation(
+    db: DbDep,
+    filters: FiltersDep,
+    interval: Annotated[Literal["day", "hour"], Query()] = "day",
+) -> list[UtilisationPublic]:
+    """Per agent: online time, concurrent conversations against their capacity, and
+    utilisation, over the range and per local day or hour (docs/analytics.md). The label
+    and channel filters do not apply: load is every conversation the agent owns."""
+    if interval == "hour" and (filters.date_to - filters.date_from).days + 1 > MAX_HOURLY_DAYS:
+        raise _invalid("interval", f"hourly series span at most {MAX_HOURLY_DAYS} days")
+    rows = await utilisation.utilisation(db, filters, interval=interval)
+    return [UtilisationPublic.model_validate(row) for row in rows]
+
+
 @router.get("/handoff-reasons")
 async def handoff_reasons(db: DbDep, filters: FiltersDep) -> list[dict[str, Any]]:
     return await service.handoff_reasons(db, filters)
@@ -203,8 +189,14 @@ def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
+async def _utilisation_rows(db: Database, filters: Filters) -> list[dict[str, Any]]:
+    rows = await utilisation.utilisation(db, filters, interval="day")
+    return [{k: v for k, v in row.items() if k != "points"} for row in rows]
+
+
 _TABLES = {
     "conversations": service.conversation_rows,
+    "utilisation": _utilisation_rows,
     "agents": service.agents,
     "handoff-reasons": service.handoff_reasons,
     "hours": service.by_hour_weekday,

@@ -184,17 +184,18 @@ def plan_batch(
                 "tokens": blind_index.index_string(request.text, ring=ring),
             }
         )
-        plan.event_rows.extend(
-            event_log.row(
-                event,
-                site_id=outcome.conversation.site_id,
-                actor_kind=request.sender_kind,
-                actor_id=request.sender_id,
-                conversation_id=message.conversation_id,
-                created_at=now,
+        if event_log.enabled():
+            plan.event_rows.extend(
+                event_log.row(
+                    event,
+                    site_id=outcome.conversation.site_id,
+                    actor_kind=request.sender_kind,
+                    actor_id=request.sender_id,
+                    conversation_id=message.conversation_id,
+                    created_at=now,
+                )
+                for event in outcome.events
             )
-            for event in outcome.events
-        )
     return plan
 
 
@@ -230,14 +231,15 @@ def _apply(
     )
     # A second send with the same client id later in this batch is a resend of this one.
     stored[key] = message
-    events.append(
-        event_log.MessageStored(
-            message_id=message.id,
-            seq=message.seq,
-            sender_kind=request.sender_kind,
-            chars=len(request.text),
+    if event_log.enabled():
+        events.append(
+            event_log.MessageStored(
+                message_id=message.id,
+                seq=message.seq,
+                sender_kind=request.sender_kind,
+                chars=len(request.text),
+            )
         )
-    )
     stored_message = Stored(
         message=message, conversation=conversation, status_changed=bool(changes), events=events
     )

@@ -87,6 +87,12 @@ class Settings(BaseSettings):
         description="`off` turns off the per-IP and per-visitor rate limits and connection "
         "caps, and nothing else: for load tests that run many clients from one address.",
     )
+    event_log: Literal["on", "off"] = Field(
+        "on",
+        description="`off` writes no events to the event log (so analytics see nothing done "
+        "meanwhile): only for measuring what writing them costs (benchmarks/messages.py "
+        "`--events-cost`). Never turn it off in production.",
+    )
     socket_packets_per_second: float = Field(
         100.0,
         gt=0,
@@ -312,6 +318,10 @@ class Settings(BaseSettings):
     @property
     def oidc_enabled(self) -> bool:
         return bool(self.oidc_issuer and self.oidc_client_id)
+
+    @property
+    def event_log_on(self) -> bool:
+        return self.event_log == "on"
 
     @property
     def rate_limits_on(self) -> bool:

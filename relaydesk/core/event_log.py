@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relaydesk.core.config import get_settings
 from relaydesk.core.models import Event
 from relaydesk.core.pii import masked
 
@@ -214,6 +215,9 @@ def record(
     actor_id: str | int | None = None,
     conversation_id: str | None = None,
 ) -> Event:
+    if not enabled():
+        # RELAYDESK_EVENT_LOG=off (a benchmark's baseline): the event, never written.
+        return Event(site_id=site_id, type=payload.type, actor_kind=actor_kind, payload={})
     event = Event(
         site_id=site_id,
         type=payload.type,
@@ -224,6 +228,11 @@ def record(
     )
     session.add(event)
     return event
+
+
+def enabled() -> bool:
+    """Whether events are written at all (`RELAYDESK_EVENT_LOG`; default on)."""
+    return get_settings().event_log_on
 
 
 def row(

@@ -27,6 +27,8 @@ from tests.factories import bearer_for, make_site, make_staff
         ({"interval": "week"}, "interval"),
         ({"from": "2026-01-01", "to": "2026-03-01", "interval": "hour"}, "interval"),
         ({"site": "0"}, "site"),
+        ({"from": "9999-12-30", "to": "9999-12-31"}, "from"),
+        ({"from": "0001-01-01", "to": "0001-01-02", "tz": "Asia/Tokyo"}, "from"),
     ],
 )
 async def test_bad_parameters_are_refused_with_the_field(

@@ -158,6 +158,31 @@ API: list[Call] = [
     # conversations: inbox, notes, labels, routing, attachments
     R("GET", "/api/v1/conversations", HANDLERS, query="view=queue"),
     R("GET", "/api/v1/conversations/counts", HANDLERS),
+    # an analytics drill-down: scoped as the figure it came from (analytics/access.py)
+    R(
+        "GET",
+        "/api/v1/conversations",
+        SITE1_HANDLERS,
+        query="drill=metric%3Dhandoffs%26site%3D{site1}",
+    ),
+    R(
+        "GET",
+        "/api/v1/conversations",
+        SITE2_HANDLERS,
+        query="drill=metric%3Dlive_open%26site%3D{site2}",
+    ),
+    R(
+        "GET",
+        "/api/v1/conversations",
+        ONLY_ADMIN,
+        query="drill=metric%3Dconversations%26site%3D{site1}%26team%3D{team_b}",
+    ),
+    R(
+        "GET",
+        "/api/v1/conversations",
+        SITE1_LEADS,
+        query="drill=metric%3Dresolved%26site%3D{site1}%26agent%3D{target}",
+    ),
     R("GET", "/api/v1/conversations/{conv_q}", SITE1_HANDLERS),
     R("GET", "/api/v1/conversations/{conv_b}", ONLY_ADMIN),  # team B: cross-team
     R("GET", "/api/v1/conversations/{conv2}", SITE2_HANDLERS),  # site 2: cross-site
@@ -293,6 +318,9 @@ API: list[Call] = [
     R("GET", "/api/v1/analytics/drilldown", SITE1_HANDLERS, query="site={site1}"),
     R("GET", "/api/v1/analytics/live", SITE1_HANDLERS, query="site={site1}"),
     R("GET", "/api/v1/analytics/agents", SITE1_HANDLERS, query="site={site1}"),
+    R("GET", "/api/v1/analytics/utilisation", SITE1_HANDLERS, query="site={site1}"),
+    R("GET", "/api/v1/analytics/utilisation", SITE1_LEADS, query="site={site1}&agent={target}"),
+    R("GET", "/api/v1/analytics/utilisation.csv", SITE1_HANDLERS, query="site={site1}"),
     R("GET", "/api/v1/analytics/handoff-reasons", SITE1_HANDLERS, query="site={site1}"),
     R("GET", "/api/v1/analytics/hours", SITE1_HANDLERS, query="site={site1}"),
     R("GET", "/api/v1/analytics/entries", SITE1_HANDLERS, query="site={site1}"),

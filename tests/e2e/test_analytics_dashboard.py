@@ -1,6 +1,6 @@
 """The analytics dashboard in a real browser: the empty state, figures, a filter, the
-drill-down from a number and from a chart point, CSV export; screenshots in English and
-Chinese under test-artifacts/screenshots/."""
+drill-down from a number and from a chart point into the inbox's own list view, CSV export;
+screenshots in English and Chinese under test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -9,56 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from relaydesk.conversations import service as conversations
-from relaydesk.conversations import transitions
-from relaydesk.conversations.service import BOT, Actor
-from relaydesk.core import models
 from relaydesk.core.db import Database
-from relaydesk.core.models import Role, Site, StaffUser
-from relaydesk.sites import service as sites
+from relaydesk.core.models import Role, StaffUser
+from tests.analytics.seed import Chat, presence, seed
 from tests.e2e.conftest import errors_of, shoot
 from tests.factories import PASSWORD, make_site, make_staff
-
-
-async def _seed(db: Database, site: Site, agent: StaffUser, days_ago: list[int]) -> None:
-    """One conversation per entry, started that many days ago at 10:00 UTC: the bot
-    answers; every other one is handed off, answered 2 minutes later and resolved."""
-    assert site.id is not None
-    base = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
-    try:
-        for n, ago in enumerate(days_ago):
-            at = base - timedelta(days=ago)
-            models.set_clock(lambda at=at: at)
-            visitor = await sites.create_visitor(db, site_id=site.id, locale="en")
-            chat, _ = await conversations.open_conversation(
-                db, site_id=site.id, visitor_id=visitor.id
-            )
-            await conversations.send_message(
-                db,
-                conversation_id=chat.id,
-                sender=Actor.visitor(visitor.id),
-                client_id="v1",
-                text="Where is my parcel?",
-            )
-            await conversations.send_message(
-                db, conversation_id=chat.id, sender=BOT, client_id="b1", text="It ships today."
-            )
-            if n % 2:
-                await transitions.request_handoff(
-                    db, conversation_id=chat.id, actor=BOT, reason="visitor_asked"
-                )
-                await transitions.accept(db, conversation_id=chat.id, agent=agent)
-                models.set_clock(lambda at=at: at + timedelta(minutes=2))
-                await conversations.send_message(
-                    db,
-                    conversation_id=chat.id,
-                    sender=Actor.staff(agent),
-                    client_id="a1",
-                    text="Let me check.",
-                )
-                await transitions.resolve(db, conversation_id=chat.id, actor=Actor.staff(agent))
-    finally:
-        models.set_clock(None)
 
 
 async def _sign_in(page: Page, base: str, user: StaffUser, lang: str) -> None:
@@ -75,7 +30,22 @@ async def test_dashboard(db: Database, live_server: str, browser: Browser, lang:
     site = await make_site(db, name="Juniper & Oak")
     agent = await make_staff(db, site=site, name="Ava Agent")
     admin = await make_staff(db, roles=[Role.ADMIN], name="Ada Admin")
-    await _seed(db, site, agent, [1, 1, 2, 3, 3, 3, 5, 6])
+    # Every other one handed off to Ava and resolved; the rest stay with the bot.
+    days = [1, 1, 2, 3, 3, 3, 5, 6]
+    ids = await seed(
+        db, site, [Chat(d, "visitor_asked" if n % 2 else None, agent) for n, d in enumerate(days)]
+    )
+    # Ava online from 09:00 to 17:00 on each of the last seven days.
+    nine = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
+    shifts = [
+        (nine - timedelta(days=d), nine - timedelta(days=d, hours=-8)) for d in range(7, 0, -1)
+    ]
+    await presence(
+        db,
+        site,
+        agent,
+        [(at, s) for on, off in shifts for at, s in ((on, "online"), (off, "offline"))],
+    )
     context = await browser.new_context(
         viewport={"width": 1280, "height": 900}, accept_downloads=True
     )
@@ -95,14 +65,63 @@ async def test_dashboard(db: Database, live_server: str, browser: Browser, lang:
     await expect(conversations_card).to_have_text("8")
     await expect(page.locator(".an-card[data-metric=handoffs] strong")).to_have_text("4")
     await expect(page.locator("#an-chart canvas")).to_have_count(1)
+    # Utilisation: Ava's row (seven 8-hour shifts online in the 30 days shown).
+    util = page.locator(".an-table-utilisation tbody tr")
+    await expect(util).to_have_count(1)
+    await expect(util.locator("td").nth(2)).to_have_text("56.0 h")
+    await expect(page.locator("#an-util-chart canvas")).to_have_count(1)
+    await page.set_viewport_size({"width": 1280, "height": 1500})
     await shoot(page, f"analytics-{lang}")
+    await page.set_viewport_size({"width": 1280, "height": 900})
 
-    # Drill-down from a number: the conversations behind it, linked into the inbox.
+    # Drill-down from a number: the inbox's own list view shows exactly the conversations
+    # behind it (resolved ones too), under a banner naming the figure.
+    dashboard = page.url
     await page.click(".an-card[data-metric=handoffs]")
-    await expect(page.locator(".an-drill-list li")).to_have_count(4)
-    href = await page.locator(".an-drill-list a").first.get_attribute("href")
-    assert href is not None and href.startswith("/console#/inbox/all/")
+    await page.wait_for_url(lambda url: "/console?drill=" in url)
+    banner = page.locator(".rd-drill")
+    await expect(banner).to_be_visible()
+    await expect(page.locator(".rd-drill-count")).to_have_attribute("data-total", "4")
+    await expect(page.locator(".rd-list .rd-row")).to_have_count(4)
+    shown = {await r.get_attribute("data-id") for r in await page.locator(".rd-list .rd-row").all()}
+    assert shown == {ids[n] for n in (1, 3, 5, 7)}
+    await shoot(page, f"analytics-drill-number-{lang}")
+    # Opening a row keeps the drill-down; "clear" goes back to the plain view.
+    await page.locator(".rd-list .rd-row").first.click()
+    await expect(page.locator(".rd-list .rd-row")).to_have_count(4)
+    await expect(banner).to_be_visible()
 
+    # From the utilisation table: the agent's conversations (the four handed off to Ava).
+    await page.goto(dashboard)
+    await page.click(".an-table-utilisation tbody a.an-drill-link")
+    await page.wait_for_url(lambda url: "/console?drill=" in url)
+    await expect(page.locator(".rd-drill-count")).to_have_attribute("data-total", "4")
+    await expect(page.locator(".rd-list .rd-row")).to_have_count(4)
+
+    # Drill-down from a chart point: 3 days ago (three conversations, any status).
+    await page.goto(dashboard)
+    over = page.locator("#an-chart .u-over")
+    await expect(over).to_be_visible()
+    box = await over.bounding_box()
+    assert box is not None
+    # 30 daily points from 29 days ago to today, spread over the plot's width.
+    x = box["x"] + box["width"] * (29 - 3) / 29
+    await page.mouse.move(x, box["y"] + box["height"] / 2)
+    await page.mouse.click(x, box["y"] + box["height"] / 2)
+    await page.wait_for_url(lambda url: "/console?drill=" in url)
+    await expect(page.locator(".rd-drill-count")).to_have_attribute("data-total", "3")
+    await expect(page.locator(".rd-list .rd-row")).to_have_count(3)
+    shown = {await r.get_attribute("data-id") for r in await page.locator(".rd-list .rd-row").all()}
+    assert shown == set(ids[3:6])
+    await expect(page.locator(".rd-drill-range")).to_have_text(
+        (datetime.now(UTC) - timedelta(days=3)).date().isoformat()
+    )
+    await shoot(page, f"analytics-drill-point-{lang}")
+    await page.click(".rd-drill-clear")
+    await expect(banner).to_be_hidden()
+    assert "drill=" not in page.url
+
+    await page.goto(dashboard)
     # A filter: the last two days only (1 day ago: two conversations).
     start = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
     await page.fill("input[name=from]", start)
