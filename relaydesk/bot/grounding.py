@@ -31,7 +31,8 @@ def _zh_shares(topic: str, haystack: str) -> bool:
 
 
 def hit_text(hit: KbHit) -> str:
-    return f"{hit.title} {hit.text}"
+    """What a hit says: its title, the text it matched (a phrasing) and its answer."""
+    return f"{hit.title} {hit.matched} {hit.text}"
 
 
 def addressed_by(question: str, text: str) -> bool:
