@@ -91,6 +91,18 @@ async def retrieve(
     return alt, combined
 
 
+async def _grounded(db: Database, site_id: int, query: str, result: KbResult) -> bool:
+    """Whether a Chinese query's own words, without its particles and question words,
+    find the same top entry (grounding.py): a match on 你们/吗 alone is no answer."""
+    words = grounding.own_words(query) if result.hits else None
+    if words is None:
+        return True
+    alone = await get_source().search(db, site_id=site_id, query=words, k=1)
+    return bool(alone.hits) and alone.hits[0].score > 0 and (
+        alone.hits[0].entry_id == result.hits[0].entry_id
+    )
+
+
 def _citation(n: int, hit: KbHit) -> dict[str, Any]:
     return {
         "n": n,
@@ -134,7 +146,7 @@ async def respond(
         return None
     if on_start is not None:
         await on_start()
-    grounded = not result.hits or grounding.grounded(query, result.hits[0])
+    grounded = await _grounded(db, site_id, query, result)
     decision = decide(question, result, policy, low_streak=low_streak, grounded=grounded)
     if decision.action == "handoff":
         text = handoff_text or extractive.text(language, "handoff_queued_no_position")

@@ -5,7 +5,8 @@ may say what "it" is, never replace what the question asks about ("What is the c
 France?" after a shipping question names nothing the shipping answer talks about). And a
 Chinese question: the embedding model reads English only, so a Chinese match rests on
 shared characters, and particles such as 你们/吗 are shared by unrelated questions ("你们招聘吗"
-matched "你们卖哪些咖啡？" at 0.91); the answer must share a word of the question's own.
+matched "你们卖哪些咖啡？" at 0.91); the question's own words, searched alone, must find the
+same entry (answer.py).
 """
 
 from __future__ import annotations
@@ -49,12 +50,13 @@ def addressed_by(question: str, text: str) -> bool:
     return bool(zh) and _zh_shares(zh, haystack)
 
 
-def grounded(question: str, hit: KbHit) -> bool:
-    """For a Chinese question, whether the hit shares a word of the question's own
-    (always true for other questions, whose matches the embedding model reads)."""
+def own_words(question: str) -> str | None:
+    """For a Chinese question with particles or question words around its own words,
+    those words alone ("你们招聘吗" -> "招聘"); None otherwise (nothing to strip, or not
+    Chinese)."""
     if not intents.CJK.search(question):
-        return True
+        return None
     zh = followup.zh_topic(question)
-    if not zh:
-        return True
-    return _zh_shares(zh, hit_text(hit).casefold())
+    if not zh or zh == "".join(intents.CJK.findall(question)):
+        return None
+    return zh
