@@ -26,6 +26,7 @@ CONTEXT_CANDIDATES = 10
 # ... and, unless it is among the question's own first few, its text must take up the
 # question's own words (grounding.addressed_by).
 OWN_TOP = 3
+GROUNDING_CANDIDATES = 3
 
 
 @dataclass
@@ -93,14 +94,15 @@ async def retrieve(
 
 async def _grounded(db: Database, site_id: int, query: str, result: KbResult) -> bool:
     """Whether a Chinese query's own words, without its particles and question words,
-    find the same top entry (grounding.py): a match on 你们/吗 alone is no answer."""
+    find the same entry among their first few (grounding.py): a match on 你们/吗 alone is
+    no answer. ("暂停" alone is ambiguous between a subscription and a sign-in pause, so
+    the first few, not the first.)"""
     words = grounding.own_words(query) if result.hits else None
     if words is None:
         return True
-    alone = await get_source().search(db, site_id=site_id, query=words, k=1)
-    return bool(alone.hits) and alone.hits[0].score > 0 and (
-        alone.hits[0].entry_id == result.hits[0].entry_id
-    )
+    alone = await get_source().search(db, site_id=site_id, query=words, k=GROUNDING_CANDIDATES)
+    top = result.hits[0].entry_id
+    return any(h.entry_id == top and h.score > 0 for h in alone.hits)
 
 
 def _citation(n: int, hit: KbHit) -> dict[str, Any]:
