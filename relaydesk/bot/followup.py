@@ -62,6 +62,11 @@ _EN_CONTINUATION = re.compile(
     r"^\s*(?:what|how)\s+about\b|^\s*(?:and|also|so|but|or|then|what\s+if|same)\b",
     re.IGNORECASE,
 )
+# "is there", "there are": the existential "there" points at nothing ("Why is there a
+# random withdrawal in my app?" is a new question, not one about an earlier place).
+_EN_EXISTENTIAL = re.compile(
+    r"\b(?:is|are|was|were|be)\s+there\b|\bthere(?:'s|\s+(?:is|are|was|were))\b", re.IGNORECASE
+)
 # Words that add to or swap out something said earlier ("can I exchange instead?").
 _EN_ADDING = frozenset(["instead", "too", "either", "else", "also"])
 # "the link" in "How long is the link valid?" names something from the previous answer.
@@ -221,11 +226,12 @@ def depends_on_context(text: str) -> bool:
     words = _EN_WORD.findall(text.casefold())
     if not own:
         return bool(words)
+    pointers = _EN_WORD.findall(_EN_EXISTENTIAL.sub(" ", text.casefold()))
     # "那 Apple Pay 呢？": a Chinese pointer around an English name.
     if intents.CJK.search(text) and _zh_pointing(text):
         return len(own) <= MAX_OWN_CONTENT_WORDS
     pointing = (
-        bool(set(words) & (_EN_ANAPHORS | _EN_ADDING))
+        bool(set(pointers) & (_EN_ANAPHORS | _EN_ADDING))
         or _EN_DEFINITE in words
         or bool(_EN_CONTINUATION.match(text))
     )

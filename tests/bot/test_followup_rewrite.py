@@ -30,7 +30,9 @@ def test_standalone_query_carries_the_earlier_topic() -> None:
         "Do you deliver to Japan? what does that cost?"
     )
     # The Chinese pointer is dropped; the earlier question stands in for it.
-    assert standalone_query("那怎么取消？", ["咖啡订阅怎么运作？"]) == "咖啡订阅怎么运作？ 怎么取消？"
+    assert (
+        standalone_query("那怎么取消？", ["咖啡订阅怎么运作？"]) == "咖啡订阅怎么运作？ 怎么取消？"
+    )
     # The most recent earlier turn that names something lends its topic, not "ok thanks".
     assert standalone_query("how much is it?", ["Do you have decaf?", "ok thanks"]) == (
         "Do you have decaf? how much is it?"
@@ -70,7 +72,7 @@ async def test_demo_follow_ups_answer_in_context_and_never_off_topic(
     for first, follow_up, expected in [
         ("Where is your café?", "when is it open?", "demo:visit-cafe"),
         ("How do I delete my account?", "how long does that take?", "demo:delete-account"),
-        ("门店在哪里？", "几点开门？", "demo:zh-visit-cafe"),
+        ("多久能送到？", "加急呢？", "demo:zh-delivery-time"),
         ("可以取消订单吗？", "已经发货了呢？", "demo:zh-cancel-order"),
     ]:
         alone = await _ask(db, site_id, follow_up, None)
@@ -113,7 +115,7 @@ async def test_answers_found_inside_articles(db: Database, tmp_path: Path) -> No
 async def test_particles_alone_do_not_answer_chinese_questions(
     db: Database, tmp_path: Path
 ) -> None:
-    """"你们招聘吗" shares only 你们/吗 with "你们卖哪些咖啡？"; it is not answered."""
+    """ "你们招聘吗" shares only 你们/吗 with "你们卖哪些咖啡？"; it is not answered."""
     site_id = (await seed_demo(db, tmp_path / "data")).site_id
     reply = await _ask(db, site_id, "你们招聘吗", None)
     assert reply.action != "answer", reply.citations
