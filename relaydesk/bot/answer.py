@@ -23,9 +23,7 @@ HISTORY_TURNS = 6
 # question raises, never bring in a topic it does not touch. ("How do I do it?" has no
 # topic to contradict; there the earlier turn alone says what "it" is.)
 CONTEXT_CANDIDATES = 10
-# ... and, unless it is among the question's own first few, its text must take up the
-# question's own words (grounding.addressed_by).
-OWN_TOP = 3
+# ... and its text must take up the question's own words (grounding.addressed_by).
 GROUNDING_CANDIDATES = 3
 
 
@@ -65,8 +63,8 @@ async def retrieve(
     (followup.py) is searched again as a standalone query built from the earlier turns'
     topic, and that search's top hit is used only if it passes the same bar
     (`threshold`), beats the question alone and, when the question has words of its own,
-    is among the first entries those words find (or among the first ten and its text
-    takes those words up). Context never lowers the bar for answering."""
+    is among the entries those words find and its text takes those words up. Context
+    never lowers the bar for answering."""
     source = get_source()
     own = await source.search(db, site_id=site_id, query=question, k=CONTEXT_CANDIDATES)
     result = replace(own, hits=own.hits[:SEARCH_K])
@@ -85,8 +83,7 @@ async def retrieve(
     top = alt.hits[0]
     own_ids = [h.entry_id for h in own.hits]
     if followup.has_own_topic(question) and not (
-        top.entry_id in own_ids[:OWN_TOP]
-        or (top.entry_id in own_ids and grounding.addressed_by(question, grounding.hit_text(top)))
+        top.entry_id in own_ids and grounding.addressed_by(question, grounding.hit_text(top))
     ):
         return result, question
     return alt, combined

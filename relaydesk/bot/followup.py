@@ -64,8 +64,11 @@ _EN_CONTINUATION = re.compile(
 )
 # "is there", "there are": the existential "there" points at nothing ("Why is there a
 # random withdrawal in my app?" is a new question, not one about an earlier place).
+# Likewise the conjunction in "now that", "so that".
 _EN_EXISTENTIAL = re.compile(
-    r"\b(?:is|are|was|were|be)\s+there\b|\bthere(?:'s|\s+(?:is|are|was|were))\b", re.IGNORECASE
+    r"\b(?:is|are|was|were|be)\s+there\b|\bthere(?:'s|\s+(?:is|are|was|were))\b|"
+    r"\b(?:now|so|such)\s+that\b",
+    re.IGNORECASE,
 )
 # Words that add to or swap out something said earlier ("can I exchange instead?").
 _EN_ADDING = frozenset(["instead", "too", "either", "else", "also"])
@@ -168,6 +171,7 @@ _EN_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # A pointing question may still name a detail of its own ("can you put my company name
 # on it?"); more than this and it is a question in its own right.
 MAX_OWN_CONTENT_WORDS = 3
+MAX_DEFINITE_CONTENT_WORDS = 2
 # A question with a single topic word and no more than this many words ("how many days
 # do I get?", "do you have decaf?") may lean on the previous turn for its subject.
 ELLIPTICAL_MAX_WORDS = 7
@@ -230,13 +234,15 @@ def depends_on_context(text: str) -> bool:
     # "那 Apple Pay 呢？": a Chinese pointer around an English name.
     if intents.CJK.search(text) and _zh_pointing(text):
         return len(own) <= MAX_OWN_CONTENT_WORDS
-    pointing = (
-        bool(set(pointers) & (_EN_ANAPHORS | _EN_ADDING))
-        or _EN_DEFINITE in words
-        or bool(_EN_CONTINUATION.match(text))
+    pointing = bool(set(pointers) & (_EN_ANAPHORS | _EN_ADDING)) or bool(
+        _EN_CONTINUATION.match(text)
     )
     if pointing:
         return len(own) <= MAX_OWN_CONTENT_WORDS
+    # "the link" may name something from the previous answer, but "the US", "the top-up
+    # fees" in a longer question are the question's own.
+    if _EN_DEFINITE in pointers:
+        return len(own) <= MAX_DEFINITE_CONTENT_WORDS
     return len(own) == 1 and len(words) <= ELLIPTICAL_MAX_WORDS
 
 
