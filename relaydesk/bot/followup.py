@@ -145,6 +145,7 @@ _EN_GENERIC = frozenset(
         "even",
         "exactly",
         "anyway",
+        "about",
         "well",
         "hi",
         "hello",
