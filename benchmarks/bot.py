@@ -4,6 +4,8 @@
     python -m benchmarks.bot --conversation   # banking77-faq-open, in conversation
     python -m benchmarks.bot --followups      # benchmarks/data/followups.jsonl
     python -m benchmarks.bot --demo-kb        # benchmarks/data/demo_kb.jsonl
+    python -m benchmarks.bot --followups --dev  # the dev sets (for tuning): followups_dev,
+    python -m benchmarks.bot --demo-kb --dev    # demo_kb_dev; the sets above are test sets
 
 Prints one JSON object:
 - `decisions`: banking77-faq-open (datasets/README.md, benchmarks/_datasets.py) through
