@@ -4,6 +4,8 @@
     python -m benchmarks.bot --conversation   # banking77-faq-open, in conversation
     python -m benchmarks.bot --followups      # benchmarks/data/followups.jsonl
     python -m benchmarks.bot --demo-kb        # benchmarks/data/demo_kb.jsonl
+    python -m benchmarks.bot --followups --dev  # the dev sets (for tuning): followups_dev,
+    python -m benchmarks.bot --demo-kb --dev    # demo_kb_dev; the sets above are test sets
 
 Prints one JSON object:
 - `decisions`: banking77-faq-open (datasets/README.md, benchmarks/_datasets.py) through
@@ -237,6 +239,9 @@ class _Tally:
 DATA = Path(__file__).resolve().parent / "data"
 FOLLOWUPS_FILE = DATA / "followups.jsonl"
 DEMO_KB_FILE = DATA / "demo_kb.jsonl"
+# Dev sets: written separately for tuning; the two above are test sets, run once.
+FOLLOWUPS_DEV_FILE = DATA / "followups_dev.jsonl"
+DEMO_KB_DEV_FILE = DATA / "demo_kb_dev.jsonl"
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -286,10 +291,11 @@ def _figures(rows: list[dict[str, Any]], answerable_key: str = "expected") -> di
     return figures
 
 
-async def demo_kb_set(model_dir: Path) -> dict[str, Any]:
-    """benchmarks/data/demo_kb.jsonl: visitor questions to the demo help center, each
-    asked in a new conversation through `answer.respond` (the REST endpoint's path)."""
-    cases = _read_jsonl(DEMO_KB_FILE)
+async def demo_kb_set(model_dir: Path, path: Path = DEMO_KB_FILE) -> dict[str, Any]:
+    """benchmarks/data/demo_kb.jsonl (or the dev set): visitor questions to the demo help
+    center, each asked in a new conversation through `answer.respond` (the REST endpoint's
+    path)."""
+    cases = _read_jsonl(path)
     rows = []
     with tempfile.TemporaryDirectory() as tmp, override_settings(
         environment="test", data_dir=Path(tmp) / "data", llm_base_url=None,
@@ -307,7 +313,7 @@ async def demo_kb_set(model_dir: Path) -> dict[str, Any]:
         finally:
             set_database(None)
             await database.dispose()
-    figures = {"set": str(DEMO_KB_FILE.relative_to(REPO)), **_figures(rows)}
+    figures = {"set": str(path.relative_to(REPO)), **_figures(rows)}
     for language in ("en", "zh"):
         figures[language] = _figures([r for r in rows if r["language"] == language])
     figures["misses"] = [
@@ -319,11 +325,13 @@ async def demo_kb_set(model_dir: Path) -> dict[str, Any]:
     return figures
 
 
-async def followup_set(model_dir: Path, index: HybridIndex, full: FaqTask) -> dict[str, Any]:
+async def followup_set(
+    model_dir: Path, index: HybridIndex, full: FaqTask, path: Path = FOLLOWUPS_FILE
+) -> dict[str, Any]:
     """benchmarks/data/followups.jsonl: two-turn conversations whose second question needs
     the first. The first question is asked, the bot's reply to it becomes the history, and
     the follow-up is scored. banking77 cases use the full banking77-faq knowledge base."""
-    cases = _read_jsonl(FOLLOWUPS_FILE)
+    cases = _read_jsonl(path)
     rows = []
     policy = BotPolicy()
 
@@ -363,7 +371,7 @@ async def followup_set(model_dir: Path, index: HybridIndex, full: FaqTask) -> di
         finally:
             set_database(None)
             await database.dispose()
-    figures = {"set": str(FOLLOWUPS_FILE.relative_to(REPO)), **_figures(rows)}
+    figures = {"set": str(path.relative_to(REPO)), **_figures(rows)}
     for kb in ("demo", "banking77"):
         figures[kb] = _figures([r for r in rows if r["kb"] == kb])
     figures["zh"] = _figures(
@@ -491,6 +499,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--demo-kb", action="store_true", help="the visitor-style demo help-center set"
     )
+    parser.add_argument(
+        "--dev",
+        action="store_true",
+        help="with --followups/--demo-kb: the dev set (for tuning) instead of the test set",
+    )
     args = parser.parse_args(argv)
     model_dir = onnx_folder(args.model_dir)
     if model_dir is None:
@@ -500,7 +513,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     index.upsert(task_chunks(task))
 
     if args.demo_kb:
-        print(json.dumps(asyncio.run(demo_kb_set(args.model_dir)), indent=2, ensure_ascii=False))
+        print(
+            json.dumps(
+                asyncio.run(
+                    demo_kb_set(args.model_dir, DEMO_KB_DEV_FILE if args.dev else DEMO_KB_FILE)
+                ),
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return
     if args.followups:
         full = banking77_faq(args.data_dir)
@@ -508,7 +529,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         full_index.upsert(task_chunks(full))
         print(
             json.dumps(
-                asyncio.run(followup_set(args.model_dir, full_index, full)),
+                asyncio.run(
+                    followup_set(
+                        args.model_dir,
+                        full_index,
+                        full,
+                        FOLLOWUPS_DEV_FILE if args.dev else FOLLOWUPS_FILE,
+                    )
+                ),
                 indent=2,
                 ensure_ascii=False,
             )

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from relaydesk.bot import extractive, followup, generate, intents, prompt, related
+from relaydesk.bot import extractive, followup, generate, grounding, intents, prompt, related
 from relaydesk.bot.knowledge import KbHit, KbResult, get_source
 from relaydesk.bot.policy import Action, BotPolicy, Decision, decide
 from relaydesk.bot.prompt import Turn
@@ -23,6 +23,8 @@ HISTORY_TURNS = 6
 # question raises, never bring in a topic it does not touch. ("How do I do it?" has no
 # topic to contradict; there the earlier turn alone says what "it" is.)
 CONTEXT_CANDIDATES = 10
+# ... and its text must take up the question's own words (grounding.addressed_by).
+GROUNDING_CANDIDATES = 3
 
 
 @dataclass
@@ -58,10 +60,11 @@ async def retrieve(
     db: Database, *, site_id: int, question: str, earlier: Sequence[str], threshold: float
 ) -> tuple[KbResult, str]:
     """Search with the question alone; only a question that cannot stand on its own
-    (followup.py) is searched again with the previous visitor turn, and that search's
-    top hit is used only if it passes the same bar (`threshold`), beats the question alone
-    and, when the question has words of its own, is among the entries those words find.
-    Context never lowers the bar for answering."""
+    (followup.py) is searched again as a standalone query built from the earlier turns'
+    topic, and that search's top hit is used only if it passes the same bar
+    (`threshold`), beats the question alone and, when the question has words of its own,
+    is among the entries those words find and its text takes those words up. Context
+    never lowers the bar for answering."""
     source = get_source()
     own = await source.search(db, site_id=site_id, query=question, k=CONTEXT_CANDIDATES)
     result = replace(own, hits=own.hits[:SEARCH_K])
@@ -71,15 +74,32 @@ async def retrieve(
         or not followup.depends_on_context(question)
     ):
         return result, question
-    combined = f"{earlier[-1]} {question}"
+    combined = followup.standalone_query(question, list(earlier))
+    if combined is None:
+        return result, question
     alt = await source.search(db, site_id=site_id, query=combined, k=SEARCH_K)
     if alt.top_confidence < threshold or alt.top_confidence <= result.top_confidence:
         return result, question
-    if followup.has_own_topic(question) and alt.hits[0].entry_id not in {
-        h.entry_id for h in own.hits
-    }:
+    top = alt.hits[0]
+    own_ids = [h.entry_id for h in own.hits]
+    if followup.has_own_topic(question) and not (
+        top.entry_id in own_ids and grounding.addressed_by(question, grounding.hit_text(top))
+    ):
         return result, question
     return alt, combined
+
+
+async def _grounded(db: Database, site_id: int, query: str, result: KbResult) -> bool:
+    """Whether a Chinese query's own words, without its particles and question words,
+    find the same entry among their first few (grounding.py): a match on 你们/吗 alone is
+    no answer. ("暂停" alone is ambiguous between a subscription and a sign-in pause, so
+    the first few, not the first.)"""
+    words = grounding.own_words(query) if result.hits else None
+    if words is None:
+        return True
+    alone = await get_source().search(db, site_id=site_id, query=words, k=GROUNDING_CANDIDATES)
+    top = result.hits[0].entry_id
+    return any(h.entry_id == top and h.score > 0 for h in alone.hits)
 
 
 def _citation(n: int, hit: KbHit) -> dict[str, Any]:
@@ -125,7 +145,8 @@ async def respond(
         return None
     if on_start is not None:
         await on_start()
-    decision = decide(question, result, policy, low_streak=low_streak)
+    grounded = await _grounded(db, site_id, query, result)
+    decision = decide(question, result, policy, low_streak=low_streak, grounded=grounded)
     if decision.action == "handoff":
         text = handoff_text or extractive.text(language, "handoff_queued_no_position")
         return Reply(

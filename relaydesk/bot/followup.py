@@ -9,10 +9,16 @@ topic, and was answered with its article, cited. On banking77-faq-open in conver
 that made 22.6% of answers wrong (2.6% for the same questions asked alone).
 
 A question now counts as dependent only when it cannot stand on its own: it has no
-content words at all ("How much is it?", "why?"), or it points back (a pronoun such as
+content words at all ("How much is it?", "why?"), it points back (a pronoun such as
 "it"/"that", an opening such as "what about"/"and", Chinese 那/这/它/呢) and has at most
-two content words of its own ("Do you ship there too?", "那运费谁出？"). Anything with
-more to say is a new question and is answered on its own.
+three content words of its own ("Do you ship there too?", "那运费谁出？"), or it is a
+short question with a single topic word ("how many days do I get?"). Anything with more
+to say is a new question and is answered on its own.
+
+A dependent question is searched again as a standalone query: the earlier turn's topic
+words in front of the question (`standalone_query`), and the answer found that way must
+take up the question's own topic words (`addressed_by`), so the earlier turn can only
+say what "it" is, never replace what is asked.
 """
 
 from __future__ import annotations
@@ -54,6 +60,14 @@ _EN_ANAPHORS = frozenset(
 # Openings that continue an earlier question ("what about express?", "and to Canada?").
 _EN_CONTINUATION = re.compile(
     r"^\s*(?:what|how)\s+about\b|^\s*(?:and|also|so|but|or|then|what\s+if|same)\b",
+    re.IGNORECASE,
+)
+# "is there", "there are": the existential "there" points at nothing ("Why is there a
+# random withdrawal in my app?" is a new question, not one about an earlier place).
+# Likewise the conjunction in "now that", "so that".
+_EN_EXISTENTIAL = re.compile(
+    r"\b(?:is|are|was|were|be)\s+there\b|\bthere(?:'s|\s+(?:is|are|was|were))\b|"
+    r"\b(?:now|so|such)\s+that\b",
     re.IGNORECASE,
 )
 # Words that add to or swap out something said earlier ("can I exchange instead?").
@@ -131,6 +145,7 @@ _EN_GENERIC = frozenset(
         "even",
         "exactly",
         "anyway",
+        "about",
         "well",
         "hi",
         "hello",
@@ -154,7 +169,13 @@ _EN_GENERIC = frozenset(
 )
 _EN_STOPWORDS = frozenset(STOPWORDS_EN)
 _EN_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-MAX_OWN_CONTENT_WORDS = 2
+# A pointing question may still name a detail of its own ("can you put my company name
+# on it?"); more than this and it is a question in its own right.
+MAX_OWN_CONTENT_WORDS = 3
+MAX_DEFINITE_CONTENT_WORDS = 2
+# A question with a single topic word and no more than this many words ("how many days
+# do I get?", "do you have decaf?") may lean on the previous turn for its subject.
+ELLIPTICAL_MAX_WORDS = 7
 
 # Chinese openings and particles that point back or continue ("那运费谁出？", "这个呢").
 _ZH_CONTINUATION = re.compile(r"^(?:那|这|它|还有|另外|而且|如果|要是|那么|那个|这个|然后|所以)")
@@ -162,9 +183,17 @@ _ZH_ANAPHOR = re.compile(r"(?:它|它们|这个|那个|这些|那些|这样|那�
 # Pointing particles, question words and fillers: what is left of a Chinese question
 # without them is its own topic.
 _ZH_FILLER = re.compile(
-    r"那么|那个|这个|那些|这些|它们|怎么办|怎么|什么|多少|哪里|为什么|可以|能不能|是不是|"
-    r"[那这它呢吗吧啊呀么的了是我你要还也就都会能]"
+    r"那么|那个|这个|那些|这些|它们|你们|我们|怎么办|怎么|什么|多少|哪里|为什么|可以|能不能|"
+    r"是不是|[那这它呢吗吧啊呀么的了是我你要还也就都会能]"
 )
+# The leading pointer of a Chinese follow-up ("那怎么取消？"), dropped when the earlier
+# topic is put in its place.
+_ZH_LEADING_POINTER = re.compile(r"^\s*(?:那么|那个|这个|那|这|它)\s*")
+# English word endings stripped before a topic word is looked up in an answer ("costs",
+# "paused", "returning" match "cost", "pause", "return").
+_EN_SUFFIX = re.compile(r"(?:ing|ed|es|s)$")
+# How many earlier visitor turns are searched back for a topic.
+TOPIC_LOOKBACK = 3
 # Chinese drops the subject it shares with the previous turn ("可以暂停吗", "链接多久失效"):
 # questions this short rarely carry a topic of their own.
 ZH_SHORT_CHARS = 6
@@ -181,32 +210,75 @@ def content_words(text: str) -> list[str]:
     ]
 
 
+def _mostly_chinese(text: str) -> bool:
+    cjk = intents.CJK.findall(text)
+    return bool(cjk) and len(cjk) * 2 >= len(re.sub(r"\W", "", text))
+
+
+def _zh_pointing(text: str) -> bool:
+    chars = "".join(intents.CJK.findall(text))
+    return bool(_ZH_CONTINUATION.match(chars) or _ZH_ANAPHOR.search(text.strip()))
+
+
 def depends_on_context(text: str) -> bool:
     """Whether the question needs the earlier conversation to be understood."""
-    cjk = intents.CJK.findall(text)
-    if cjk and len(cjk) * 2 >= len(re.sub(r"\W", "", text)):
-        chars = "".join(cjk)
+    if _mostly_chinese(text):
+        chars = "".join(intents.CJK.findall(text))
         if len(chars) <= ZH_SHORT_CHARS:
             return True
-        pointing = bool(_ZH_CONTINUATION.match(chars) or _ZH_ANAPHOR.search(text.strip()))
-        return pointing and len(chars) <= ZH_POINTING_MAX_CHARS
+        return _zh_pointing(text) and len(chars) <= ZH_POINTING_MAX_CHARS
     own = content_words(text)
+    words = _EN_WORD.findall(text.casefold())
     if not own:
-        return bool(_EN_WORD.search(text.casefold()))
-    words = set(_EN_WORD.findall(text.casefold()))
-    pointing = (
-        bool(words & (_EN_ANAPHORS | _EN_ADDING))
-        or _EN_DEFINITE in words
-        or bool(_EN_CONTINUATION.match(text))
+        return bool(words)
+    pointers = _EN_WORD.findall(_EN_EXISTENTIAL.sub(" ", text.casefold()))
+    # "那 Apple Pay 呢？": a Chinese pointer around an English name.
+    if intents.CJK.search(text) and _zh_pointing(text):
+        return len(own) <= MAX_OWN_CONTENT_WORDS
+    pointing = bool(set(pointers) & (_EN_ANAPHORS | _EN_ADDING)) or bool(
+        _EN_CONTINUATION.match(text)
     )
-    return pointing and len(own) <= MAX_OWN_CONTENT_WORDS
+    if pointing:
+        return len(own) <= MAX_OWN_CONTENT_WORDS
+    # "the link" may name something from the previous answer, but "the US", "the top-up
+    # fees" in a longer question are the question's own.
+    if _EN_DEFINITE in pointers:
+        return len(own) <= MAX_DEFINITE_CONTENT_WORDS
+    return len(own) == 1 and len(words) <= ELLIPTICAL_MAX_WORDS
+
+
+def zh_topic(text: str) -> str:
+    """A Chinese question's own words: its Han characters without pointers, question
+    words and particles ("那运费谁出？" -> "运费谁出")."""
+    return _ZH_FILLER.sub("", "".join(intents.CJK.findall(text)))
 
 
 def has_own_topic(text: str) -> bool:
     """Whether the question names anything itself (an English content word, or any Chinese
     word beyond the pointing particles), so that a context-assisted hit can be checked
     against what the question alone finds."""
-    cjk = "".join(intents.CJK.findall(text))
-    if cjk:
-        return bool(_ZH_FILLER.sub("", cjk))
+    if intents.CJK.search(text) and (zh_topic(text) or _mostly_chinese(text)):
+        return bool(zh_topic(text)) or bool(content_words(text))
     return bool(content_words(text))
+
+
+def topic(text: str) -> str:
+    """What an earlier question was about, without its question words: "Do you deliver
+    to Japan?" -> "deliver japan", "咖啡订阅怎么运作？" -> "咖啡订阅运作"."""
+    if _mostly_chinese(text):
+        return " ".join(p for p in (zh_topic(text), *content_words(text)) if p)
+    return " ".join(content_words(text))
+
+
+def standalone_query(question: str, earlier: list[str] | tuple[str, ...]) -> str | None:
+    """The follow-up made to stand on its own: the most recent earlier visitor turn that
+    names a topic, then the question without its leading Chinese pointer ("Do you deliver
+    to Japan?" + "what does that cost?"; "咖啡订阅怎么运作？" + "怎么取消？"). The whole
+    earlier question is kept: on the dev follow-ups it found the right entry confidently
+    more often than its topic words alone (28 of 35 demo cases against 24). None when no
+    earlier turn names anything."""
+    for turn in reversed(earlier[-TOPIC_LOOKBACK:]):
+        if topic(turn):
+            rest = _ZH_LEADING_POINTER.sub("", question) if _mostly_chinese(question) else question
+            return f"{turn.strip()} {rest.strip()}"
+    return None

@@ -38,6 +38,8 @@ class KbHit:
     text: str
     # The entry's language, so related items can be offered in the visitor's.
     locale: str = "en"
+    # The indexed text the query matched (a question phrasing, or the passage).
+    matched: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ def hit_from(raw: Any) -> KbHit:
         kind=_text(getattr(raw, "kind", None), "faq"),
         text=text,
         locale=_text(getattr(raw, "locale", None), "en"),
+        matched=_text(getattr(raw, "matched_text", None)),
     )
 
 
@@ -170,6 +173,7 @@ class IndexSource:
                     kind=str(meta.get("kind", "faq")),
                     text=text,
                     locale=str(meta.get("locale") or "en"),
+                    matched=hit.text,
                 )
             )
         return KbResult(hits=out, took_ms=took, lexical_only=kb.index.lexical_only)

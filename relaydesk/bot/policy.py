@@ -45,10 +45,14 @@ class Decision:
     small_talk: str | None = None
 
 
-def decide(text: str, result: KbResult, policy: BotPolicy, *, low_streak: int) -> Decision:
+def decide(
+    text: str, result: KbResult, policy: BotPolicy, *, low_streak: int, grounded: bool = True
+) -> Decision:
     """What to do with a visitor message, given what retrieval found.
 
-    `low_streak` is how many of the bot's previous turns in a row were not sure."""
+    `low_streak` is how many of the bot's previous turns in a row were not sure;
+    `grounded` False (grounding.grounded: a Chinese match sharing no word of the
+    question's own) means the top hit is never answered, whatever its confidence."""
     confidence = result.top_confidence
     if intents.wants_human(text):
         return Decision("handoff", confidence, VISITOR_ASKED)
@@ -57,7 +61,7 @@ def decide(text: str, result: KbResult, policy: BotPolicy, *, low_streak: int) -
         return Decision("handoff", confidence, f"{KEYWORD}:{keyword}"[:64])
     if policy.handoff_on_frustration and intents.frustration(text) > 0:
         return Decision("handoff", confidence, FRUSTRATION)
-    if confidence >= policy.answer_threshold:
+    if grounded and confidence >= policy.answer_threshold:
         return Decision("answer", confidence)
     chat = intents.small_talk(text)
     if chat is not None:
