@@ -20,7 +20,7 @@ Prints one JSON object on stdout; logs go to stderr.
 
     python -m benchmarks.console                    # SQLite and PostgreSQL
     python -m benchmarks.console --targets sqlite --conversations 2000 --repeats 10
-    python -m benchmarks.console --quick            # smoke run: SQLite, 200 conversations
+    python -m benchmarks.console --quick            # smoke run: SQLite, 100 conversations
 """
 
 from __future__ import annotations
@@ -95,11 +95,11 @@ def parse_options(argv: list[str] | None = None) -> Options:
         help="seconds to wait for other work on the machine to stop before each target",
     )
     parser.add_argument(
-        "--quick", action="store_true", help="smoke run: SQLite, 200 conversations, no waiting"
+        "--quick", action="store_true", help="smoke run: SQLite, 100 conversations, no waiting"
     )
     args = parser.parse_args(argv)
     if args.quick:
-        args.targets, args.conversations, args.repeats, args.handoffs = "sqlite", 200, 3, 2
+        args.targets, args.conversations, args.repeats, args.handoffs = "sqlite", 100, 3, 2
         args.quiet_wait = 0.0
     targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
     unknown = set(targets) - set(TARGETS)

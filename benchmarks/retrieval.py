@@ -92,7 +92,7 @@ def ranking_figures(
 
 # A smoke run (`--quick`) indexes this many entries of each Chinese task: building the
 # whole bq-faq and atec-faq indexes is most of a full run's time and proves nothing more.
-QUICK_ENTRIES = 600
+QUICK_ENTRIES = 150
 
 
 def smoke_subset(task: FaqTask) -> FaqTask:
@@ -340,7 +340,7 @@ def concurrent_report(args: argparse.Namespace) -> dict[str, Any]:
     tasks = [banking77_faq(args.data_dir), bq_faq(args.data_dir)]
     if args.quick:
         tasks = [smoke_subset(task) for task in tasks]
-    limit = 50 if args.quick else CONCURRENT_QUERIES
+    limit = 20 if args.quick else CONCURRENT_QUERIES
     samples = {task.name: sample(task, limit) for task in tasks}
     started = time.perf_counter()
     report: dict[str, Any] = {
@@ -380,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if model_dir is None:
         sys.exit(f"no all-MiniLM-L6-v2 ONNX model under {args.model_dir}")
     embedder = OnnxMiniLMEmbedder(model_dir)
-    limit = 300 if args.quick else None
+    limit = 100 if args.quick else None
 
     if args.fit_confidence:
         print(
@@ -427,7 +427,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         **open_figures(open_index, queries, expected, DEFAULT_ANSWER_THRESHOLD),
     }
     report["latency"] = latency_figures(
-        args.data_dir, embedder, 2_000 if args.quick else LATENCY_KB_CHUNKS
+        args.data_dir, embedder, 500 if args.quick else LATENCY_KB_CHUNKS
     )
     report["total_seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(report, indent=2, ensure_ascii=False))

@@ -24,6 +24,7 @@ from relaydesk.core import migrate, realtime, security
 from relaydesk.core.config import override_settings
 from relaydesk.core.db import Database, set_database
 from relaydesk.testing.servers import MissingBinary, PostgresCluster, RedisServer, free_port
+from tests.nodes import Node, running_nodes
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL_DIR = Path(
@@ -180,3 +181,25 @@ async def live_server(db: Database) -> AsyncIterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     await asyncio.wait_for(task, timeout=10)
+
+
+def new_pg_database(cluster: PostgresCluster, prefix: str) -> str:
+    """A fresh copy of the migrated template, from sync code (session fixtures)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    # Session fixtures may be first needed inside a test's running loop: use a thread.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        sql = f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}"
+        pool.submit(asyncio.run, _pg_admin(cluster, sql)).result()
+    return cluster.url(name)
+
+
+@pytest.fixture(scope="session")
+def shared_nodes(
+    pg_cluster: PostgresCluster, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, list[Node]]]:
+    """Two `relaydesk serve` nodes on one database, shared by the multi-node tests that leave
+    them running (each test makes its own site): starting a pair costs ~10 s. A test that
+    kills a node takes its own pair (`own_nodes` in tests/integration/test_two_nodes.py)."""
+    url = new_pg_database(pg_cluster, "nodes")
+    with running_nodes(tmp_path_factory.mktemp("nodes"), url, redis_server.url) as started:
+        yield url, started

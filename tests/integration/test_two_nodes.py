@@ -6,71 +6,51 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import subprocess
-import sys
-import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
 from relaydesk.core.config import override_settings
 from relaydesk.core.db import Database, set_database
 from relaydesk.core.models import Role
-from relaydesk.testing.servers import PostgresCluster, RedisServer, free_port
+from relaydesk.testing.servers import PostgresCluster, RedisServer
 from tests import sockets
+from tests.conftest import new_pg_database
 from tests.factories import bearer_for, make_site, make_staff
+from tests.nodes import SHARED_KEY, Node, running_nodes
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
-# Nodes of one install share the signing key (each would otherwise generate its own).
-SHARED_KEY = "two-nodes-test-key-4f9c2a7e1b8d3f6a0c5e9b2d7a4f1c8e"
 
-
-def start_node(tmp: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "relaydesk",
-            "serve",
-            "--no-demo",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(tmp),
-        ],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    # Ready includes the knowledge indexes built (/readyz), which takes a while on a busy machine.
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return process, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise AssertionError("node did not become ready")
+@pytest.fixture
+def cluster_url(shared_nodes: tuple[str, list[Node]]) -> str:
+    return shared_nodes[0]
 
 
 @pytest.fixture
-async def cluster_url(pg_cluster: PostgresCluster) -> str:
-    name = f"nodes_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(pg_cluster.admin_dsn)
-    await conn.execute(f"CREATE DATABASE {name} TEMPLATE relaydesk_template")
-    await conn.close()
-    return pg_cluster.url(name)
+def nodes(shared_nodes: tuple[str, list[Node]]) -> Iterator[list[Node]]:
+    """The session's pair of nodes (tests/conftest.py `shared_nodes`)."""
+    for process, base in shared_nodes[1]:
+        assert process.poll() is None, f"shared node {base} died in an earlier test"
+    # Tokens the test signs (bearer_for) must verify on the nodes.
+    with override_settings(secret_key=SHARED_KEY):
+        yield shared_nodes[1]
+
+
+@pytest.fixture
+def own_nodes(
+    pg_cluster: PostgresCluster, redis_server: RedisServer, tmp_path: Path
+) -> Iterator[tuple[str, list[Node]]]:
+    """A pair of this test's own, on a database of its own: for a test that kills a node."""
+    url = new_pg_database(pg_cluster, "nodes")
+    with (
+        running_nodes(tmp_path, url, redis_server.url) as started,
+        override_settings(secret_key=SHARED_KEY),
+    ):
+        yield url, started
 
 
 @contextlib.asynccontextmanager
@@ -88,33 +68,8 @@ async def seeding(cluster_url: str) -> AsyncIterator[Database]:
             await db.dispose()
 
 
-@pytest.fixture
-def nodes(
-    cluster_url: str, redis_server: RedisServer, tmp_path: Path
-) -> Iterator[list[tuple[subprocess.Popen[bytes], str]]]:
-    env = {
-        "RELAYDESK_DATABASE_URL": cluster_url,
-        "RELAYDESK_REDIS_URL": redis_server.url,
-        "RELAYDESK_SECRET_KEY": SHARED_KEY,
-    }
-    started: list[tuple[subprocess.Popen[bytes], str]] = []
-    try:
-        # Appended one by one: if node B fails to start, node A is still stopped.
-        for name in ("a", "b"):
-            started.append(start_node(tmp_path / name, env))
-        # Tokens the test signs (bearer_for) must verify on the nodes.
-        with override_settings(secret_key=SHARED_KEY):
-            yield started
-    finally:
-        for process, _ in started:
-            process.kill()
-            process.wait()
-
-
-async def test_visitor_and_agent_on_different_nodes(
-    cluster_url: str, nodes: list[tuple[subprocess.Popen[bytes], str]]
-) -> None:
-    (node_a, url_a), (_, url_b) = nodes
+async def test_visitor_and_agent_on_different_nodes(own_nodes: tuple[str, list[Node]]) -> None:
+    cluster_url, ((node_a, url_a), (_, url_b)) = own_nodes
     async with seeding(cluster_url) as db:
         site = await make_site(db)
         token = bearer_for(await make_staff(db, site=site))
@@ -153,7 +108,7 @@ async def test_visitor_and_agent_on_different_nodes(
 
 
 async def test_deactivating_an_agent_disconnects_them_on_another_node(
-    cluster_url: str, nodes: list[tuple[subprocess.Popen[bytes], str]]
+    cluster_url: str, nodes: list[Node]
 ) -> None:
     """Finding 5: a deactivated agent's open socket kept receiving new messages."""
     (_, url_a), (_, url_b) = nodes
@@ -194,7 +149,7 @@ async def _search_titles(http: httpx.AsyncClient, site_id: int, query: str) -> l
 
 
 async def test_knowledge_edits_on_one_node_reach_search_on_the_other(
-    cluster_url: str, nodes: list[tuple[subprocess.Popen[bytes], str]]
+    cluster_url: str, nodes: list[Node]
 ) -> None:
     (_, url_a), (_, url_b) = nodes
     async with seeding(cluster_url) as db:

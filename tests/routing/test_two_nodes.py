@@ -6,7 +6,6 @@ conversation's room."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 
 import pytest
 
@@ -19,6 +18,7 @@ from relaydesk.sites import service as sites
 from tests import sockets
 from tests.factories import bearer_for, make_site, make_staff
 from tests.integration.test_two_nodes import cluster_url, nodes, seeding
+from tests.nodes import Node
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -26,7 +26,7 @@ __all__ = ["cluster_url", "nodes"]
 
 
 async def test_presence_and_room_revocation_across_nodes(
-    cluster_url: str, nodes: list[tuple[subprocess.Popen[bytes], str]]
+    cluster_url: str, nodes: list[Node]
 ) -> None:
     (_, url_a), (_, url_b) = nodes
     async with seeding(cluster_url) as db:
