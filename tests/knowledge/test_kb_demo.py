@@ -88,15 +88,21 @@ async def test_demo_bot_is_sure_of_paraphrases_and_not_of_other_questions(
         assert top.confidence < DEFAULT_ANSWER_THRESHOLD, (query, top.title, top.confidence)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 17: since the demo KB covers subscriptions (取消订阅, 免运费), the "
-    "keyword-only Chinese confidence puts these below the bar "
-    "(0.56 and 0.10); they pass once Chinese confidence weighs competing entries properly",
-)
 @pytest.mark.parametrize(
     ("query", "expected"),
-    [("我想取消订单", "可以取消订单吗？"), ("运费多少钱", "运费是多少？")],
+    [
+        ("运费多少钱", "运费是多少？"),
+        pytest.param(
+            "我想取消订单",
+            "可以取消订单吗？",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="issue 17: ranked first, but the sentence-channel confidence is 0.75 "
+                "(cosine 0.69 to its FAQ entry, 0.52 to 怎么取消订阅？): short Chinese "
+                "paraphrases next to a near-homograph entry are below the bar",
+            ),
+        ),
+    ],
 )
 async def test_demo_bot_is_sure_of_chinese_questions_near_the_subscription_entries(
     db: Database, tmp_path: Path, query: str, expected: str

@@ -155,6 +155,9 @@ def _load(name: str) -> ConfidenceModel:
 
 HYBRID_MODEL = _load("hybrid")
 LEXICAL_MODEL = _load("lexical")
+# CJK queries read by the multilingual sentence channel (sentence.py): its cosine fills
+# the dense signals. Fitted across the Chinese dev tasks (benchmarks/retrieval_cv.py).
+SENTENCE_MODEL = _load("sentence")
 
 # Answer at or above this confidence, hand off below: the lowest threshold (in steps of
 # 0.01) keeping wrong answers at or under 4% of those answered on the seven large dev
