@@ -223,9 +223,9 @@ def fold_rows(
             if top:
                 hit, signals = top[0]
                 right = hit.entry_id in rights[query]
-                if judged is not None and expected is not None and not right:
-                    if hit.entry_id not in judged.get(query, set()):
-                        continue
+                unjudged = judged is not None and hit.entry_id not in judged.get(query, set())
+                if expected is not None and not right and unjudged:
+                    continue
                 rows.append((signals, right, expected is not None))
     return rows
 
