@@ -1,4 +1,4 @@
-"""Per-task score matrices for cross-validation, cached on disk (benchmarks/retrieval_cv.py).
+"""Per-task score matrices for cross-validation, cached on disk (benchmarks/_retrieval_cv.py).
 
 The cross-dataset choices (fusion weights, confidence) are judged on thousands of
 queries against thousands of entries, many times over. Each channel's query x entry

@@ -16,7 +16,7 @@ times that channel's cosine. The channel is the packaged multilingual sentence e
 knowledge base's CJK text (latent.py; 0.091 -> 0.097 on bq-faq), at weight 1.
 
 SENTENCE_WEIGHT was chosen by leave-one-dataset-out cross-validation over the two
-Chinese dev tasks (`python -m benchmarks.retrieval_cv --fusion`, docs/retrieval.md):
+Chinese dev tasks (`python -m benchmarks.retrieval --cross-validate fusion`, docs/retrieval.md):
 the weight best on bq-faq alone is the weight best on atec-faq alone, 2.0 on the grid
 0.5-4, and each task's recall@1 at the other's choice is bq-faq 0.1103 -> 0.1119 and
 atec-faq 0.1095 -> 0.1197 against the earlier, untuned weight 1. English queries never
