@@ -207,3 +207,19 @@ def test_the_sentence_model_grows_with_the_chinese_signals() -> None:
     assert SENTENCE_MODEL(chinese(0.9, 0.85)) > SENTENCE_MODEL(chinese(0.3, 0.85))
     assert SENTENCE_MODEL(chinese(0.6, 0.9)) > SENTENCE_MODEL(chinese(0.6, 0.5))
     assert SENTENCE_MODEL(chinese(0.05, 0.4)) < DEFAULT_ANSWER_THRESHOLD
+
+
+def test_a_chinese_question_to_an_english_only_knowledge_base_is_judged_by_bm25() -> None:
+    """With no CJK text indexed the sentence channel has nothing to score, so its model
+    would read a tie at cosine 0 as agreement: the lexical model judges instead."""
+    index = HybridIndex(None)
+    index.upsert(
+        [
+            Chunk("c1", "e1", "How do I reset my password?", group="g1"),
+            Chunk("c2", "e2", "When will my refund arrive?", group="g2"),
+        ]
+    )
+    hit, hit_signals = index.search_with_signals("怎么重置密码", 1)[0]
+    assert hit_signals.dense == 0.0 and not hit_signals.agreement
+    assert hit.confidence == LEXICAL_MODEL(hit_signals)
+    assert hit.confidence < DEFAULT_ANSWER_THRESHOLD

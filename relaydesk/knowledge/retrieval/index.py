@@ -291,11 +291,12 @@ class HybridIndex:
         latent_weight = 1.0
         multilingual = embedder is not None and embedder.multilingual
         if mode == "hybrid" and fusion.uses_latent(query, multilingual_embedder=multilingual):
-            if snap.sentence.active:
+            if snap.sentence.active and len(snap.sentence.documents):
                 latent = sentence = snap.sentence.scores(query)
                 latent_weight = fusion.SENTENCE_WEIGHT
-            else:
+            elif not snap.sentence.active:
                 latent = snap.latent.scores(tokens)
+            # else no CJK document: nothing to score, and confidence is BM25's (lexical)
 
         if weight == 0.0 and dense_ready:
             # Scaled as when dense scores were fused at weight 0, so ties break as before.
