@@ -10,6 +10,7 @@ from relaydesk.knowledge.retrieval.confidence import (
     DEFAULT_ANSWER_THRESHOLD,
     HYBRID_MODEL,
     LEXICAL_MODEL,
+    SENTENCE_MODEL,
     ConfidenceModel,
     HitSignals,
     fit,
@@ -99,21 +100,27 @@ def test_hits_carry_every_signal(
     assert lexical_signals.entries == top_signals.entries == 5
 
 
-def test_chinese_questions_are_judged_by_the_lexical_model(
+def test_chinese_questions_are_judged_by_the_sentence_channel(
     embedder: OnnxMiniLMEmbedder, faq: Callable[[], list[Chunk]]
 ) -> None:
     """The English-only model finds any two Chinese texts alike (cosines near 0.9), which
-    once made an unrelated Chinese question look certain; BM25 alone judges those now."""
+    once made an unrelated Chinese question look certain. Chinese questions are judged by
+    the multilingual sentence channel and BM25 (the sentence model), whether or not an
+    English model is loaded; before that channel had a model, by BM25 alone."""
     index = HybridIndex(embedder)
     index.upsert(faq())
-    lexical = HybridIndex(None)
-    lexical.upsert(faq())
+    without_english_model = HybridIndex(None)
+    without_english_model.upsert(faq())
 
     hit, hit_signals = index.search_with_signals("还款的银行卡怎么换", 1)[0]
     assert hit.entry_id == "loan-repayment-card"
-    assert hit_signals.dense == hit_signals.phrasing == hit_signals.support == 0.0
-    assert hit_signals.score == 1.0  # normalised BM25, as the lexical model was fitted on
-    assert hit.confidence == lexical.search("还款的银行卡怎么换", 1)[0].confidence
+    # The dense signal is the sentence channel's cosine, not the English model's.
+    assert 0.5 < hit_signals.dense < 1.0
+    assert hit_signals.phrasing == hit_signals.centroid == 0.0
+    assert hit_signals.agreement
+    other_hit, other_signals = without_english_model.search_with_signals("还款的银行卡怎么换", 1)[0]
+    assert other_signals == hit_signals
+    assert hit.confidence == other_hit.confidence
     assert hit.confidence >= DEFAULT_ANSWER_THRESHOLD
 
     weather = index.search("今天天气怎么样", 1)[0]
@@ -174,3 +181,45 @@ def test_a_one_entry_knowledge_base_answers_its_own_phrasing(
         assert own.entry_id == "delivery" and own.confidence >= DEFAULT_ANSWER_THRESHOLD, size
         for question in ("Who won the football world cup in 2018?", "Do you sell tea?"):
             assert index.search(question, 1)[0].confidence < DEFAULT_ANSWER_THRESHOLD, question
+
+
+def test_a_linear_fit_leaves_the_products_at_zero() -> None:
+    rng = np.random.default_rng(3)
+    rows = [signals(float(m), float(s)) for m, s in rng.uniform(0, 1, size=(200, 2))]
+    correct = [s.margin + 0.3 * s.score > 0.6 for s in rows]
+    model = fit(rows, correct, quadratic=False)
+    n = len(rows[0].vector())
+    assert any(abs(w) > 0.1 for w in model.weights[:n])
+    assert all(w == 0.0 for w in model.weights[n:])
+    assert model(signals(0.9, 0.9)) > model(signals(0.1, 0.1))
+
+
+def test_the_sentence_model_grows_with_the_chinese_signals() -> None:
+    """The CJK model reads the sentence channel's cosine as its dense signal."""
+
+    def chinese(margin: float, cosine: float) -> HitSignals:
+        return HitSignals(
+            score=1.0 + 2.0 * cosine, margin=margin, dense=cosine, coverage=0.6,
+            agreement=margin > 0.2, dense_margin=margin / 3, lexical_margin=margin / 2,
+            support=0.1, query_tokens=20, entries=60,
+        )  # fmt: skip
+
+    assert SENTENCE_MODEL(chinese(0.9, 0.85)) > SENTENCE_MODEL(chinese(0.3, 0.85))
+    assert SENTENCE_MODEL(chinese(0.6, 0.9)) > SENTENCE_MODEL(chinese(0.6, 0.5))
+    assert SENTENCE_MODEL(chinese(0.05, 0.4)) < DEFAULT_ANSWER_THRESHOLD
+
+
+def test_a_chinese_question_to_an_english_only_knowledge_base_is_judged_by_bm25() -> None:
+    """With no CJK text indexed the sentence channel has nothing to score, so its model
+    would read a tie at cosine 0 as agreement: the lexical model judges instead."""
+    index = HybridIndex(None)
+    index.upsert(
+        [
+            Chunk("c1", "e1", "How do I reset my password?", group="g1"),
+            Chunk("c2", "e2", "When will my refund arrive?", group="g2"),
+        ]
+    )
+    hit, hit_signals = index.search_with_signals("怎么重置密码", 1)[0]
+    assert hit_signals.dense == 0.0 and not hit_signals.agreement
+    assert hit.confidence == LEXICAL_MODEL(hit_signals)
+    assert hit.confidence < DEFAULT_ANSWER_THRESHOLD

