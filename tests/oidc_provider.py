@@ -200,3 +200,22 @@ async def running_provider() -> AsyncIterator[Provider]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=10)
+
+
+@asynccontextmanager
+async def signed_in_through(name: str) -> AsyncIterator[Provider]:
+    """A running provider, and Relaydesk's settings pointing at it (shown as `name` on the
+    login page); the cached discovery and keys are dropped before and after."""
+    from relaydesk.accounts import oidc
+    from relaydesk.core.config import override_settings
+
+    oidc.reset()
+    async with running_provider() as provider:
+        with override_settings(
+            oidc_issuer=provider.url,
+            oidc_client_id=CLIENT_ID,
+            oidc_client_secret=CLIENT_SECRET,
+            oidc_provider_name=name,
+        ):
+            yield provider
+    oidc.reset()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from relaydesk.api.keys_cli import keys_app
+from relaydesk.core.cli_options import DataDir
 from relaydesk.core.config import get_settings
 from relaydesk.core.errors import DomainError
 
@@ -35,14 +36,6 @@ app.add_typer(privacy_app, name="privacy")
 
 T = TypeVar("T")
 
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        help="Data folder (default ./relaydesk-data or RELAYDESK_DATA_DIR).",
-        envvar="RELAYDESK_DATA_DIR",
-    ),
-]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
 
 if TYPE_CHECKING:

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from relaydesk.core.cli_options import DataDir
+
 keys_app = typer.Typer(help="Encryption keys at rest.", no_args_is_help=True)
 
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        help="Data folder (default ./relaydesk-data or RELAYDESK_DATA_DIR).",
-        envvar="RELAYDESK_DATA_DIR",
-    ),
-]
 AsJson = Annotated[bool, typer.Option("--json", help="Print progress as JSON lines.")]
 
 

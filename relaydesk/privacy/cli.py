@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from relaydesk.core.cli_options import DataDir
 from relaydesk.core.config import get_settings
 from relaydesk.privacy import files
 
@@ -21,16 +22,6 @@ app = typer.Typer(
 
 # The domain modules are imported inside the commands: `relaydesk --help` and every other
 # command stay quick to start.
-
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        help="Data folder (default ./relaydesk-data or RELAYDESK_DATA_DIR).",
-        envvar="RELAYDESK_DATA_DIR",
-    ),
-]
 
 
 def _prepare(data_dir: Path | None) -> None:

@@ -11,27 +11,20 @@ import httpx
 import pytest
 from playwright.async_api import BrowserContext, expect
 
-from relaydesk.accounts import oidc
-from relaydesk.core.config import override_settings
 from relaydesk.core.db import Database
 from relaydesk.core.models import Role
 from tests.e2e.conftest import errors_of, shoot
 from tests.factories import make_staff
-from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, running_provider
+from tests.oidc_provider import (
+    Provider,
+    signed_in_through,
+)
 
 
 @pytest.fixture
 async def idp(db: Database) -> AsyncIterator[Provider]:
-    oidc.reset()
-    async with running_provider() as provider:
-        with override_settings(
-            oidc_issuer=provider.url,
-            oidc_client_id=CLIENT_ID,
-            oidc_client_secret=CLIENT_SECRET,
-            oidc_provider_name="Acme ID",
-        ):
-            yield provider
-    oidc.reset()
+    async with signed_in_through("Acme ID") as provider:
+        yield provider
 
 
 async def test_sso_button_signs_in_and_profile_makes_a_token(

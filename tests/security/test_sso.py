@@ -22,21 +22,17 @@ from relaydesk.core.db import Database
 from relaydesk.core.models import Role, StaffUser
 from relaydesk.core.security import SESSION_COOKIE
 from tests.factories import make_staff
-from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, running_provider
+from tests.oidc_provider import (
+    CLIENT_ID,
+    Provider,
+    signed_in_through,
+)
 
 
 @pytest.fixture
 async def idp(db: Database) -> AsyncIterator[Provider]:
-    oidc.reset()
-    async with running_provider() as provider:
-        with override_settings(
-            oidc_issuer=provider.url,
-            oidc_client_id=CLIENT_ID,
-            oidc_client_secret=CLIENT_SECRET,
-            oidc_provider_name="Example ID",
-        ):
-            yield provider
-    oidc.reset()
+    async with signed_in_through("Example ID") as provider:
+        yield provider
 
 
 @pytest.fixture
