@@ -238,7 +238,7 @@ def fold_rows(
     strict: list[Row] = []
     kept: list[Row] = []
     for fold in folds:
-        index = HybridIndex(None, cjk_encoder=encoder)
+        index = HybridIndex(None, cjk_encoder=encoder, cjk_sentence_confidence=True)
         index.upsert(task_chunks(fold))
         for query, expected in zip(fold.queries, fold.expected, strict=True):
             top = index.search_with_signals(query, 1)

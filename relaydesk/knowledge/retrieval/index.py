@@ -126,9 +126,16 @@ class HybridIndex:
         *,
         cjk_ngrams: bool = True,
         cjk_encoder: SentenceEncoder | Literal["bundled"] | None = BUNDLED,
+        cjk_sentence_confidence: bool = False,
     ) -> None:
         single_threaded_blas()  # searches run side by side, one core each (execution.py)
         self._embedder = embedder
+        # Off: Chinese confidence is BM25's (the lexical model). The sentence-channel model
+        # (confidence.SENTENCE_MODEL) was tried and not adopted: held out, it answered 11%
+        # of bq-faq wrongly (budget 5%), and on the demo help center's dev sets it answered
+        # fewer Chinese questions (4 of 12 vs 7; follow-ups 9 of 14 vs 12), the entry's own
+        # phrasings included (docs/retrieval.md). The cross-validation script turns it on.
+        self._cjk_sentence_confidence = cjk_sentence_confidence
         self._cjk_encoder = bundled_encoder() if cjk_encoder == BUNDLED else cjk_encoder
         self._store = store
         self._cjk_ngrams = cjk_ngrams
@@ -317,7 +324,8 @@ class HybridIndex:
         entry_lexical = fusion.best_per_entry(group_lexical, snap.entry_starts)
         # A CJK query read by the sentence channel: its confidence comes from that channel
         # and BM25 together (the sentence model), not from BM25 alone.
-        cjk_semantic = sentence is not None and group_dense is None
+        cjk_semantic = self._cjk_sentence_confidence and sentence is not None
+        cjk_semantic = cjk_semantic and group_dense is None
         semantic = group_dense if group_dense is not None else sentence
         if cjk_semantic:
             assert sentence is not None
