@@ -52,6 +52,12 @@ RULES: dict[str, tuple[Requirement, Requirement]] = {
     # decides where conversations go, so it is the conversation routers' scope.
     "/api/v1/bot/sites/{site_id}/policy": (KR, CW),
     "/api/v1/analytics": (Scope.ANALYTICS_READ, Scope.ADMIN),
+    # Admin-only areas: who did what, personal data requests and retention, the keys.
+    # A token for them is an admin's deliberate choice (e.g. automating erasure requests).
+    "/api/v1/audit": (Scope.ADMIN, Scope.ADMIN),
+    "/api/v1/audit.csv": (Scope.ADMIN, Scope.ADMIN),
+    "/api/v1/privacy": (Scope.ADMIN, Scope.ADMIN),
+    "/api/v1/encryption": (Scope.ADMIN, Scope.ADMIN),
 }
 
 # Which roles may hold each scope: a token is refused at creation for a scope its owner's
