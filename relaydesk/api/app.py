@@ -98,7 +98,10 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        privacy_files.secure_install(settings.data_dir, settings.effective_database_url)
+        # Off the loop: it walks the data dir (every upload).
+        await asyncio.to_thread(
+            privacy_files.secure_install, settings.data_dir, settings.effective_database_url
+        )
         # The encryption keys, now rather than at the first message: a missing index key
         # or an unreadable key file stops the start, and the key file is made on first start.
         await asyncio.to_thread(crypto.keyring, settings)

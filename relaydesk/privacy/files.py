@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,15 +30,21 @@ def set_umask() -> int:
     return os.umask(UMASK)
 
 
+def _tighten(path: Path, mode: int) -> None:
+    # Only what is wrong is rewritten: a start walks every upload, and on an owner-only
+    # tree that is one stat each, not one chmod each.
+    current = path.lstat()
+    if not stat.S_ISLNK(current.st_mode) and stat.S_IMODE(current.st_mode) != mode:
+        path.chmod(mode)
+
+
 def _chmod_tree(root: Path) -> None:
-    root.chmod(DIR_MODE)
+    _tighten(root, DIR_MODE)
     for folder, dirs, names in os.walk(root):
         for name in dirs:
-            (Path(folder) / name).chmod(DIR_MODE)
+            _tighten(Path(folder) / name, DIR_MODE)
         for name in names:
-            path = Path(folder) / name
-            if not path.is_symlink():
-                path.chmod(FILE_MODE)
+            _tighten(Path(folder) / name, FILE_MODE)
 
 
 def secure_data_dir(data_dir: Path) -> None:
@@ -92,11 +99,20 @@ def secure_database(database_url: str) -> None:
         return
     for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if candidate.exists():
-            candidate.chmod(FILE_MODE)
+            _tighten(candidate, FILE_MODE)
+
+
+_secured: set[tuple[Path, str]] = set()
 
 
 def secure_install(data_dir: Path, database_url: str) -> None:
-    """At start: owner-only from now on, and for what is already there."""
+    """At start: owner-only from now on, and for what is already there. Once per process
+    and data dir: `relaydesk serve` does it before migrating, then the app's start would
+    walk the same tree again."""
     set_umask()
+    key = (data_dir.resolve(), database_url)
+    if key in _secured:
+        return
     secure_data_dir(data_dir)
     secure_database(database_url)
+    _secured.add(key)
