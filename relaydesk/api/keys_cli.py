@@ -42,7 +42,6 @@ def keys_rotate(
 
     cli._use_data_dir(data_dir)
     cli._migrate()
-    rotation.CHUNK = chunk
 
     def report(status: rotation.RotationStatus) -> None:
         data = status.as_dict()
@@ -63,7 +62,7 @@ def keys_rotate(
             status = await rotation.start(db)
             await record("started", status)
             report(status)
-            done = await rotation.rotate(db, status, on_progress=report)
+            done = await rotation.rotate(db, status, on_progress=report, chunk=chunk)
             await record("finished", done)
             return done
         finally:

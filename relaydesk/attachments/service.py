@@ -214,12 +214,12 @@ def _reseal_file(path: Path, attachment_id: str, ring: crypto.Keyring) -> bool:
 
 
 async def rotate_files(
-    db: Database, after: str | None, ring: crypto.Keyring
+    db: Database, after: str | None, ring: crypto.Keyring, chunk: int
 ) -> tuple[str | None, int]:
     """The key rotation's step for attachment files (core/rotation.py): re-encrypt the
     next files after id `after` under the current key. Atomic per file (`_write`), and a
     file already under the key is left alone, so a rerun after a kill redoes nothing."""
-    query = select(Attachment).order_by(col(Attachment.id)).limit(rotation.CHUNK)
+    query = select(Attachment).order_by(col(Attachment.id)).limit(chunk)
     if after is not None:
         query = query.where(col(Attachment.id) > after)
     async with db.read() as session:

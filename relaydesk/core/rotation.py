@@ -1,7 +1,7 @@
 """Key rotation: a new current key, then every encrypted value re-encrypted under it.
 
 `relaydesk keys rotate` (api/keys_cli.py) runs `rotate`. Rows go in primary-key order,
-CHUNK at a time; each chunk's updates and its checkpoint (the last key done, in
+a chunk of rows at a time; each chunk's updates and its checkpoint (the last key done, in
 `key_rotation.progress`) commit in one transaction, so a run killed at any point resumes
 from its last commit when started again, and redoes nothing. Reads work throughout: the
 old keys stay in the keyring (the key file keeps every key), and each value names its key.
@@ -37,11 +37,12 @@ from relaydesk.core.db import Database
 from relaydesk.core.encrypted import REGISTRY, Protected, write_index
 from relaydesk.core.models import utcnow
 
-CHUNK = 200
+DEFAULT_CHUNK = 200
 
 # name -> step(db, after, ring) -> (last key done or None when finished, values rotated).
 # Domains whose data lives outside the database (attachment files) add theirs.
-FileStep = Callable[[Database, str | None, crypto.Keyring], Awaitable[tuple[str | None, int]]]
+# (db, last key done, keyring, rows per chunk) -> (new last key or None when done, changed)
+FileStep = Callable[[Database, str | None, crypto.Keyring, int], Awaitable[tuple[str | None, int]]]
 FILE_STEPS: dict[str, FileStep] = {}
 
 
@@ -105,8 +106,9 @@ async def rotate(
     status: RotationStatus,
     *,
     on_progress: Callable[[RotationStatus], None] | None = None,
+    chunk: int = DEFAULT_CHUNK,
 ) -> RotationStatus:
-    """Run (or resume) `status`'s rotation to the end."""
+    """Run (or resume) `status`'s rotation to the end, `chunk` rows per transaction."""
     crypto._cache.clear()  # this process may have just added the key
     ring = crypto.keyring()
     if ring.current != status.target_kid:
@@ -115,9 +117,9 @@ async def rotate(
             f"key is {ring.current}: restore that key as the current one to finish it"
         )
     for spec in REGISTRY.values():
-        await _run_step(db, status, spec.table, _table_step(spec), ring, on_progress)
+        await _run_step(db, status, spec.table, _table_step(spec), ring, chunk, on_progress)
     for name, step in FILE_STEPS.items():
-        await _run_step(db, status, name, step, ring, on_progress)
+        await _run_step(db, status, name, step, ring, chunk, on_progress)
     # Values a server wrote under the old key before it noticed the new one.
     await asyncio.sleep(crypto.RELOAD_SECONDS)
     for spec in REGISTRY.values():
@@ -141,11 +143,12 @@ async def _run_step(
     name: str,
     step: FileStep,
     ring: crypto.Keyring,
+    chunk: int,
     on_progress: Callable[[RotationStatus], None] | None,
 ) -> None:
     entry = status.progress.setdefault(name, {"after": None, "done": 0, "finished": False})
     while not entry["finished"]:
-        after, count = await step(db, entry["after"], ring)
+        after, count = await step(db, entry["after"], ring, chunk)
         entry["done"] += count
         entry["finished"] = after is None
         if after is not None:
@@ -160,8 +163,10 @@ async def _run_step(
 
 
 def _table_step(spec: Protected) -> FileStep:
-    async def step(db: Database, after: str | None, ring: crypto.Keyring) -> tuple[str | None, int]:
-        return await db.run_write(lambda c: _chunk(c, spec, after, ring))
+    async def step(
+        db: Database, after: str | None, ring: crypto.Keyring, chunk: int
+    ) -> tuple[str | None, int]:
+        return await db.run_write(lambda c: _chunk(c, spec, after, ring, chunk))
 
     return step
 
@@ -171,13 +176,13 @@ def _table(name: str) -> Table:
 
 
 def _chunk(
-    connection: Connection, spec: Protected, after: str | None, ring: crypto.Keyring
+    connection: Connection, spec: Protected, after: str | None, ring: crypto.Keyring, chunk: int
 ) -> tuple[str | None, int]:
-    """Re-encrypt the next CHUNK rows after `after`; the last key done (None: no rows
+    """Re-encrypt the next `chunk` rows after `after`; the last key done (None: no rows
     left) and how many values changed."""
     table = _table(spec.table)
     pk = table.c[spec.primary_key]
-    query = select(table).order_by(pk).limit(CHUNK)
+    query = select(table).order_by(pk).limit(chunk)
     if after is not None:
         query = query.where(pk > (int(after) if _is_int(table, spec) else after))
     rows = [dict(r) for r in connection.execute(query).mappings()]

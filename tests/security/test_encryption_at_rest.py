@@ -120,7 +120,6 @@ async def test_marker_is_nowhere_at_rest_and_reads_back_through_rotations(
     http: httpx.AsyncClient,
     backend: str,
     request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     marker = f"zqmarker{uuid.uuid4().hex[:12]}"
     email = f"{marker}@example.com"
@@ -198,8 +197,7 @@ async def test_marker_is_nowhere_at_rest_and_reads_back_through_rotations(
         expect=expect,
     )  # fmt: skip
 
-    # An interrupted rotation (killed after its first committed chunk), then resumed.
-    monkeypatch.setattr(rotation, "CHUNK", 1)
+    # An interrupted rotation (killed after its first committed chunk of one row), resumed.
 
     class Killed(Exception):
         pass
@@ -209,7 +207,7 @@ async def test_marker_is_nowhere_at_rest_and_reads_back_through_rotations(
 
     started = await rotation.start(db)
     with pytest.raises(Killed):
-        await rotation.rotate(db, started, on_progress=kill)
+        await rotation.rotate(db, started, on_progress=kill, chunk=1)
     kids = await _kids(db, conversation_id)
     assert kids == {done.target_kid, started.target_kid}  # half way: both keys in use
     # Reads work half way.
@@ -220,7 +218,7 @@ async def test_marker_is_nowhere_at_rest_and_reads_back_through_rotations(
     resumed = await rotation.start(db)
     assert resumed.id == started.id  # the same rotation, from its checkpoint
     assert resumed.progress["message"]["after"] is not None
-    finished = await rotation.rotate(db, resumed)
+    finished = await rotation.rotate(db, resumed, chunk=1)
     assert finished.finished
     assert await _kids(db, conversation_id) == {started.target_kid}
     # Admins see the keys and the rotation's progress over REST (never key material).

@@ -324,8 +324,9 @@ class HybridIndex:
         entry_lexical = fusion.best_per_entry(group_lexical, snap.entry_starts)
         # A CJK query read by the sentence channel: its confidence comes from that channel
         # and BM25 together (the sentence model), not from BM25 alone.
-        cjk_semantic = self._cjk_sentence_confidence and sentence is not None
-        cjk_semantic = cjk_semantic and group_dense is None
+        cjk_semantic = (
+            self._cjk_sentence_confidence and sentence is not None and group_dense is None
+        )
         semantic = group_dense if group_dense is not None else sentence
         if cjk_semantic:
             assert sentence is not None
