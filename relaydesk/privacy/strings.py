@@ -84,8 +84,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "privacy.not_found": ("No visitor with that id.", "没有该 ID 的访客。"),
     "privacy.profile": ("Profile", "资料"),
     "privacy.held": (
-        "{conversations} conversations, {messages} messages",
-        "{conversations} 个会话，{messages} 条消息",
+        "Conversations: {conversations} · messages: {messages}",
+        "会话：{conversations} · 消息：{messages}",
     ),
     "privacy.export": ("Export data", "导出数据"),
     "privacy.delete": ("Erase visitor", "删除访客"),
