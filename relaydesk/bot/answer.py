@@ -21,9 +21,11 @@ HISTORY_TURNS = 6
 # A context-assisted hit must also be among the question's own nearest entries when the
 # question has a topic word of its own: the earlier turn may pick between candidates the
 # question raises, never bring in a topic it does not touch. ("How do I do it?" has no
-# topic to contradict; there the earlier turn alone says what "it" is.)
-CONTEXT_CANDIDATES = 10
-# ... and its text must take up the question's own words (grounding.addressed_by).
+# topic to contradict; there the earlier turn alone says what "it" is.) 5, not 10: chosen
+# across the dev sets (docs/retrieval.md, "Follow-ups in conversation").
+CONTEXT_CANDIDATES = 5
+# ... and, unless the question alone ranks it first too, its text must take up the
+# question's own words (grounding.addressed_by).
 GROUNDING_CANDIDATES = 3
 
 
@@ -60,11 +62,14 @@ async def retrieve(
     db: Database, *, site_id: int, question: str, earlier: Sequence[str], threshold: float
 ) -> tuple[KbResult, str]:
     """Search with the question alone; only a question that cannot stand on its own
-    (followup.py) is searched again as a standalone query built from the earlier turns'
-    topic, and that search's top hit is used only if it passes the same bar
-    (`threshold`), beats the question alone and, when the question has words of its own,
-    is among the entries those words find and its text takes those words up. Context
-    never lowers the bar for answering."""
+    (followup.py) is searched again as standalone queries built from the earlier turn
+    (`followup.standalone_queries`). Such a query's top hit is used only if it passes the
+    same bar (`threshold`) and beats the question alone, and, when the question has words
+    of its own, is among the entries those words find and either is their first or its
+    text takes those words up (grounding.addressed_by). Context never
+    lowers the bar for answering: the bar is met either by the standalone query itself, or
+    by the earlier question, which found the same entry above the bar on its own
+    (`_anchored`)."""
     source = get_source()
     own = await source.search(db, site_id=site_id, query=question, k=CONTEXT_CANDIDATES)
     result = replace(own, hits=own.hits[:SEARCH_K])
@@ -74,19 +79,49 @@ async def retrieve(
         or not followup.depends_on_context(question)
     ):
         return result, question
-    combined = followup.standalone_query(question, list(earlier))
-    if combined is None:
+    found = followup.standalone_queries(question, list(earlier))
+    if found is None:
         return result, question
-    alt = await source.search(db, site_id=site_id, query=combined, k=SEARCH_K)
-    if alt.top_confidence < threshold or alt.top_confidence <= result.top_confidence:
-        return result, question
-    top = alt.hits[0]
+    turn, queries = found
+    anchor = await source.search(db, site_id=site_id, query=turn, k=1)
     own_ids = [h.entry_id for h in own.hits]
-    if followup.has_own_topic(question) and not (
-        top.entry_id in own_ids and grounding.addressed_by(question, grounding.hit_text(top))
-    ):
+    own_topic = followup.has_own_topic(question)
+    best: tuple[float, KbResult, str] | None = None
+    for combined in queries:
+        alt = await source.search(db, site_id=site_id, query=combined, k=SEARCH_K)
+        if not alt.hits:
+            continue
+        top = alt.hits[0]
+        confidence = max(alt.top_confidence, _anchored(anchor, top, threshold))
+        if confidence < threshold or confidence <= result.top_confidence:
+            continue
+        if own_topic and not (
+            top.entry_id in own_ids
+            and (
+                top.entry_id == own_ids[0]
+                or grounding.addressed_by(question, grounding.hit_text(top))
+            )
+        ):
+            continue
+        if best is None or confidence > best[0]:
+            best = (confidence, alt, combined)
+    if best is None:
         return result, question
-    return alt, combined
+    confidence, alt, combined = best
+    hits = [replace(alt.hits[0], confidence=confidence), *alt.hits[1:]]
+    return replace(alt, hits=hits), combined
+
+
+def _anchored(anchor: KbResult, top: KbHit, threshold: float) -> float:
+    """The earlier question's own confidence in `top`, when it found `top` first and
+    above the bar on its own (0 otherwise). A follow-up that only continues it ("I lost
+    my card" -> "what should I do now?") then stays on an entry already found above the
+    bar; a standalone query joining two questions scores lower than either (0.68 there)
+    because confidence is fitted on single questions, not because the entry is doubtful."""
+    first = anchor.hits[0] if anchor.hits else None
+    if first is not None and first.entry_id == top.entry_id and first.confidence >= threshold:
+        return first.confidence
+    return 0.0
 
 
 async def _grounded(db: Database, site_id: int, query: str, result: KbResult) -> bool:

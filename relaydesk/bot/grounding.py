@@ -21,8 +21,15 @@ from relaydesk.bot.knowledge import KbHit
 _EN_SUFFIX = re.compile(r"(?:ing|ed|es|s)$")
 
 
+# "shipped", "stopping": the doubled consonant left once the ending is gone.
+_EN_DOUBLED = re.compile(r"([bdgklmnprt])\1$")
+
+
 def _en_stem(word: str) -> str:
-    return _EN_SUFFIX.sub("", word) if len(word) > 4 else word
+    if len(word) <= 4:
+        return word
+    stem = _EN_SUFFIX.sub("", word)
+    return _EN_DOUBLED.sub(r"\1", stem) if stem != word else stem
 
 
 def _zh_shares(topic: str, haystack: str) -> bool:
