@@ -11,6 +11,7 @@ import pytest
 from relaydesk.api.demo import seed_demo
 from relaydesk.bot import answer, grounding
 from relaydesk.bot.followup import depends_on_context, standalone_queries, standalone_query
+from relaydesk.bot.knowledge import KbHit, KbResult
 from relaydesk.bot.policy import BotPolicy
 from relaydesk.bot.prompt import Turn
 from relaydesk.core.db import Database
@@ -121,3 +122,109 @@ async def test_particles_alone_do_not_answer_chinese_questions(
     reply = await _ask(db, site_id, "你们招聘吗", None)
     assert reply.action != "answer", reply.citations
     assert (await _ask(db, site_id, "订阅能暂停吗", None)).action == "answer"
+
+
+def test_standalone_queries_offer_three_wordings() -> None:
+    found = standalone_queries("what does that cost?", ["Do you deliver to Japan?", "ok"])
+    assert found == (
+        "Do you deliver to Japan?",
+        [
+            "Do you deliver to Japan? what does that cost?",
+            "deliver japan what does that cost?",
+            "what does that cost? deliver japan",
+        ],
+    )
+    zh = standalone_queries("那怎么取消？", ["咖啡订阅怎么运作？"])
+    assert zh is not None and zh[1][0] == "咖啡订阅怎么运作？ 怎么取消？"
+    assert all("怎么取消？" in q and "那" not in q for q in zh[1])
+
+
+def _hit(entry_id: str, confidence: float) -> KbHit:
+    return KbHit(entry_id, None, entry_id, "", None, 1.0, confidence, "faq", entry_id)
+
+
+def test_the_earlier_question_carries_the_bar_only_for_its_own_entry() -> None:
+    """A follow-up may stay on the entry the earlier question found above the bar; it
+    never borrows that confidence for another entry, nor one found under the bar."""
+    bar = DEFAULT_ANSWER_THRESHOLD
+    found = KbResult(hits=[_hit("lost-card", 0.93)])
+    assert answer._anchored(found, _hit("lost-card", 0.68), bar) == 0.93
+    assert answer._anchored(found, _hit("lost-phone", 0.68), bar) == 0.0
+    unsure = KbResult(hits=[_hit("lost-card", 0.80)])
+    assert answer._anchored(unsure, _hit("lost-card", 0.68), bar) == 0.0
+    assert answer._anchored(KbResult(hits=[]), _hit("lost-card", 0.68), bar) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("first", "follow_up", "expected"),
+    [
+        (
+            "Tell me about the coffee subscription",
+            "how much does it cost?",
+            "demo:subscription-how",
+        ),
+        (
+            "Can I change my shipping address?",
+            "what if the order is already on its way?",
+            "demo:change-address",
+        ),
+        ("运费是多少？", "寄到国外呢？", "demo:zh-shipping-cost"),
+        ("怎么取消订阅？", "要收费吗？", "demo:zh-subscription-cancel"),
+    ],
+)
+async def test_follow_ups_that_continue_the_earlier_question(
+    db: Database, tmp_path: Path, first: str, follow_up: str, expected: str
+) -> None:
+    """Follow-ups whose own words are only 'cost', 'already', 'its way' or a place (EN and
+    ZH): alone they are not answered with the entry, after the earlier question they are,
+    at the bar."""
+    site_id = (await seed_demo(db, tmp_path / "data")).site_id
+    alone = await _ask(db, site_id, follow_up, None)
+    assert alone.action != "answer" or alone.citations[0]["external_id"] != expected
+    reply = await _ask(db, site_id, follow_up, first)
+    assert reply.action == "answer", (follow_up, reply.confidence)
+    assert reply.citations[0]["external_id"] == expected
+    assert reply.confidence >= DEFAULT_ANSWER_THRESHOLD
+
+
+async def _converse(db: Database, site_id: int, questions: list[str]) -> list[answer.Reply]:
+    history: list[Turn] = []
+    replies = []
+    for question in questions:
+        reply = await answer.respond(
+            db, site_id=site_id, site_name="Juniper & Oak", question=question,
+            history=history, policy=BotPolicy(),
+        )  # fmt: skip
+        assert reply is not None
+        replies.append(reply)
+        history += [Turn("visitor", question), Turn("bot", reply.text)]
+    return replies
+
+
+@pytest.mark.parametrize(
+    "questions",
+    [
+        [
+            "Can I change my shipping address?",
+            "what if the order is already on its way?",
+            "Who won the football world cup in 2018?",
+        ],
+        ["How do I cancel my subscription?", "is there a fee for that?", "Do you sell laptops?"],
+        ["运费是多少？", "寄到国外呢？", "你们有奶茶吗？"],
+        ["门店在哪里？", "能自提吗？", "今天天气怎么样？"],
+    ],
+)
+async def test_out_of_scope_after_answered_follow_ups_stays_unanswered(
+    db: Database, tmp_path: Path, questions: list[str]
+) -> None:
+    """Three turns: a question, a follow-up answered from it, then something the help
+    center does not cover. The last is not answered, cites nothing and stays under the
+    bar, however confidently the earlier turns were answered."""
+    site_id = (await seed_demo(db, tmp_path / "data")).site_id
+    first, follow_up, unrelated = await _converse(db, site_id, questions)
+    assert first.action == "answer"
+    assert follow_up.action == "answer"
+    assert follow_up.query != questions[1]  # answered with the earlier turn's help
+    assert unrelated.action != "answer", unrelated.citations
+    assert unrelated.citations == []
+    assert unrelated.confidence < DEFAULT_ANSWER_THRESHOLD
