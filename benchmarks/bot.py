@@ -348,7 +348,10 @@ async def followup_set(
             policy=policy,
         )  # fmt: skip
         assert second is not None
-        rows.append({**case, "cited": _cited(second)})
+        rows.append(
+            {**case, "cited": _cited(second), "query": second.query,
+             "confidence": second.confidence}
+        )  # fmt: skip
 
     source = knowledge.IndexSource()
     source.add_site(1, index, task_chunks(full))
@@ -377,10 +380,19 @@ async def followup_set(
     figures["zh"] = _figures(
         [r for r in rows if any("\u4e00" <= c <= "\u9fff" for c in r["first"])]
     )
+    # Each miss with what was searched (the follow-up alone, or a standalone wording:
+    # context was used) and the confidence, to tell a confidence miss from a context veto.
     figures["misses"] = [
-        {"first": r["first"], "q": r["follow_up"], "cited": r["cited"]}
+        {
+            "first": r["first"],
+            "q": r["follow_up"],
+            "cited": r["cited"],
+            "query": r["query"],
+            "confidence": round(r["confidence"], 3),
+        }
         for r in rows
-        if r["cited"] not in r["expected"]
+        if (r["cited"] not in r["expected"])
+        if r["expected"] or r["cited"] is not None
     ]
     return figures
 
