@@ -208,11 +208,15 @@ def cross_validate(rows: Sequence[Row]) -> dict[str, Any]:
         "answered": {t: sum(r["task"] == t for r in rows) for t in tasks},
         "wrong": {t: sum(r["task"] == t and not r["ok"] for r in rows) for t in tasks},
     }
-    rules: dict[str, Callable[[Sequence[Row], Sequence[Row]], tuple[list[float], list[float]]]]
-    rules = {
-        name: lambda tr, te, f=f: ([f(r) for r in tr], [f(r) for r in te])
-        for name, f in RULES.items()
-    }
+    Scorer = Callable[[Sequence[Row], Sequence[Row]], tuple[list[float], list[float]]]
+
+    def single(f: Callable[[Row], float]) -> Scorer:
+        def score(tr: Sequence[Row], te: Sequence[Row]) -> tuple[list[float], list[float]]:
+            return [f(r) for r in tr], [f(r) for r in te]
+
+        return score
+
+    rules: dict[str, Scorer] = {name: single(f) for name, f in RULES.items()}
 
     def combined(tr: Sequence[Row], te: Sequence[Row]) -> tuple[list[float], list[float]]:
         score = _logistic(tr)
