@@ -11,13 +11,13 @@ sorted and numpy interpolates (SQLite has no percentile_cont). PostgreSQL's
 from __future__ import annotations
 
 import itertools
+import re
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from relaydesk.analytics import facts as F
@@ -32,6 +32,9 @@ from relaydesk.analytics.models import (
     TimeFigure,
 )
 from relaydesk.core.db import Database
+
+# analytics_cycle_slot's byte format of a value (rollup.pack).
+VALUE_DTYPE = "<f8"
 
 
 def _flag(condition: str) -> str:
@@ -110,12 +113,21 @@ class Aggregator:
         return f"({expression} - {first})", (f.date_to - f.date_from).days + 1
 
     async def _rows(self, sql: str, params: dict[str, Any]) -> list[Any]:
-        if self.postgres:
-            return list(await self.connection.execute(text(sql), params))
-        # SQLite: straight from the driver (sqlite3 takes :name parameters itself), as
-        # plain tuples; SQLAlchemy's result rows cost more than the query here.
         raw = await self.connection.get_raw_connection()
         driver: Any = raw.driver_connection
+        if self.postgres:
+            # asyncpg's own records, with $n parameters: SQLAlchemy's result fetched the
+            # thousands of slot rows one call per row.
+            names: list[str] = []
+
+            def number(match: re.Match[str]) -> str:
+                names.append(match.group(1))
+                return f"${len(names)}"
+
+            numbered = re.sub(r"(?<![:\w]):(\w+)", number, sql)
+            return list(await driver.fetch(numbered, *[params[n] for n in names]))
+        # SQLite: straight from the driver (sqlite3 takes :name parameters itself), as
+        # plain tuples; SQLAlchemy's result rows cost more than the query here.
         async with driver.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
@@ -159,6 +171,19 @@ class Aggregator:
         return out
 
     async def handoffs(self, bucket: str | None = None) -> dict[int, dict[str, int]]:
+        slots = self._slots()
+        if slots is not None:
+            # Pre-counted per slot (analytics_handoff_slot); a slot lies within one bucket.
+            where, params = slots
+            key = bucket or "0"
+            sql = (
+                f"SELECT {key} AS bucket, reason, SUM(handoffs) FROM analytics_handoff_slot"
+                f" WHERE {where} GROUP BY {'bucket, reason' if bucket else 'reason'}"
+            )
+            added: dict[int, dict[str, int]] = defaultdict(dict)
+            for b, reason, n in await self._rows(sql, params):
+                added[int(b)][str(reason)] = int(n)
+            return added
         where, params = _where(self.filters, "analytics_cycle")
         key = bucket or "0"
         group = "bucket, handoff_reason" if bucket else "handoff_reason"
@@ -176,6 +201,9 @@ class Aggregator:
     ) -> dict[str, dict[int, Percentiles]]:
         """Per column, per bucket: the percentiles of the values present (NULLs, cycles
         without that time, are left out). One query for all the columns."""
+        slots = self._slots()
+        if slots is not None:
+            return await self._slot_times(columns, bucket, slots)
         where, params = _where(self.filters, "analytics_cycle")
         key = bucket or "0"
         any_value = " OR ".join(f"{c} IS NOT NULL" for c in columns)
@@ -217,6 +245,28 @@ class Aggregator:
                 figure = percentiles(selected[:, 1 + n])
                 if figure.count:
                     out[column][int(b)] = figure
+        return out
+
+    async def _slot_times(
+        self, columns: list[str], bucket: str | None, slots: tuple[str, dict[str, Any]]
+    ) -> dict[str, dict[int, Percentiles]]:
+        """`times` from analytics_cycle_slot: each slot's values of a column are stored
+        packed, so a bucket's values are its slots' bytes joined, and numpy takes the
+        same percentiles of them as of the cycle rows (the values, not an estimate)."""
+        where, params = slots
+        sql = (
+            f"SELECT {bucket or '0'} AS bucket, {', '.join(columns)} FROM analytics_cycle_slot"
+            f" WHERE {where} ORDER BY 1"
+        )
+        out: dict[str, dict[int, Percentiles]] = {c: {} for c in columns}
+        rows = await self._rows(sql, params)
+        for b, group in itertools.groupby(rows, key=lambda row: int(row[0])):
+            slot_rows = list(group)
+            for n, column in enumerate(columns, start=1):
+                packed = b"".join([row[n] for row in slot_rows])
+                if packed:
+                    values = np.frombuffer(packed, dtype=VALUE_DTYPE).astype(np.float64)
+                    out[column][b] = percentiles(values)
         return out
 
 
