@@ -2,10 +2,14 @@
 
 One set of aggregate expressions serves both: the overview runs them over the whole
 range, a timeseries runs the same ones `GROUP BY` bucket, so a count's points always sum
-to the overview's figure. Only aggregates leave the database (a timeseries is 90 rows,
-not 100,000), except SQLite's percentiles, where the one column of values is fetched
-sorted and numpy interpolates (SQLite has no percentile_cont). PostgreSQL's
-`percentile_cont` is the same interpolation (Hyndman & Fan type 7) as numpy's default.
+to the overview's figure. Without an agent or label filter, on a range of whole
+15-minute slots (every report by day or hour), they read the per-slot rollups:
+conversation counts from analytics_slot, handoffs by reason from analytics_handoff_slot,
+and the time values from analytics_cycle_slot, which holds each slot's values packed, so
+numpy takes the percentiles of exactly the cycles' values (linear interpolation, Hyndman
+& Fan type 7, as PostgreSQL's `percentile_cont`). Otherwise they aggregate the
+per-conversation and per-cycle rows: on PostgreSQL with `percentile_cont`, on SQLite
+(which has none) by fetching the values and interpolating in numpy.
 """
 
 from __future__ import annotations
@@ -254,16 +258,23 @@ class Aggregator:
         packed, so a bucket's values are its slots' bytes joined, and numpy takes the
         same percentiles of them as of the cycle rows (the values, not an estimate)."""
         where, params = slots
+        if self.postgres:
+            # The database joins each bucket's bytes (one row per bucket leaves it, not
+            # one per slot); SQLite has no aggregate that joins blobs.
+            selected = ", ".join(f"string_agg({c}, ''::bytea)" for c in columns)
+            group = " GROUP BY bucket" if bucket else ""
+        else:
+            selected, group = ", ".join(columns), ""
         sql = (
-            f"SELECT {bucket or '0'} AS bucket, {', '.join(columns)} FROM analytics_cycle_slot"
-            f" WHERE {where} ORDER BY 1"
+            f"SELECT {bucket or '0'} AS bucket, {selected} FROM analytics_cycle_slot"
+            f" WHERE {where}{group} ORDER BY 1"
         )
         out: dict[str, dict[int, Percentiles]] = {c: {} for c in columns}
         rows = await self._rows(sql, params)
-        for b, group in itertools.groupby(rows, key=lambda row: int(row[0])):
-            slot_rows = list(group)
+        for b, grouped in itertools.groupby(rows, key=lambda row: int(row[0])):
+            bucket_rows = list(grouped)
             for n, column in enumerate(columns, start=1):
-                packed = b"".join([row[n] for row in slot_rows])
+                packed = b"".join([row[n] or b"" for row in bucket_rows])
                 if packed:
                     values = np.frombuffer(packed, dtype=VALUE_DTYPE).astype(np.float64)
                     out[column][b] = percentiles(values)
