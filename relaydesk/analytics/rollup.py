@@ -3,11 +3,12 @@
 Every report first calls `refresh`: it folds in the conversations that have events newer
 than the watermark (recomputing each from all its events, so the rollups are always
 exactly what facts.py says of the log) and the bot resolutions whose 24 h window has
-closed since, then re-adds the 15-minute slots (analytics_slot) those conversations fall
-in from analytics_conversation. Batches of conversations are read with one query, folded
-in Python and written with one executemany per table, in one transaction per batch.
-Nothing is added to the message write path: the message and state events
-it already writes are the input. When nothing happened since the last report, a refresh
+closed since, then re-makes the 15-minute slots those conversations and their cycles
+fall in: analytics_slot from analytics_conversation, analytics_cycle_slot and
+analytics_handoff_slot from analytics_cycle. Batches of conversations are read with one
+query, folded in Python and written with one executemany per table, in one transaction
+per batch. Nothing is added to the message write path: the message and state events it
+already writes are the input. When nothing happened since the last report, a refresh
 costs one indexed `max(id)` lookup.
 """
 
@@ -37,6 +38,7 @@ from relaydesk.analytics.models import (
     AnalyticsSlot,
     AnalyticsState,
 )
+from relaydesk.analytics.rows import conversation_row, cycle_row
 from relaydesk.core.db import Database
 from relaydesk.core.models import Conversation, Event, Site, utcnow
 from relaydesk.sites.hours import BusinessHours
@@ -203,8 +205,8 @@ async def _recompute(
         if result is None:
             continue
         results.append(result)
-        conversation_rows.append(_conversation_row(result, teams.get(conversation_id)))
-        cycle_rows.extend(_cycle_row(result, cycle) for cycle in result.cycles)
+        conversation_rows.append(conversation_row(result, teams.get(conversation_id)))
+        cycle_rows.extend(cycle_row(result, cycle) for cycle in result.cycles)
     touched = {(r.site_id, _slot(r.started_at.timestamp())) for r in results}
     cycles_touched = {
         (r.site_id, _slot(cycle.started_at.timestamp())) for r in results for cycle in r.cycles
@@ -370,66 +372,3 @@ def _ranges(starts: list[float]) -> list[tuple[float, float]]:
         else:
             out.append((start, start + SLOT_S))
     return out
-
-
-def _conversation_row(result: F.ConversationFacts, team_id: int | None) -> dict[str, object]:
-    human = F.human_cycles(result.cycles)
-    first = human[0] if human else None
-    resolved = next((c for c in result.cycles if c.resolution_s is not None), None)
-    return {
-        "conversation_id": result.conversation_id,
-        "site_id": result.site_id,
-        "started_at": result.started_at,
-        "started_ts": result.started_at.timestamp(),
-        "team_id": team_id,
-        "channel": "widget",
-        "bot_involved": result.bot_involved,
-        "bot_outcome": result.bot_outcome,
-        "bot_settles_ts": (
-            result.bot_settles_at.timestamp() if result.bot_settles_at is not None else None
-        ),
-        "handoffs": result.handoffs,
-        "handoff_reason": result.handoff_reason,
-        "reopens": result.reopens,
-        "transfers": result.transfers,
-        "visitor_messages": result.visitor_messages,
-        "bot_messages": result.bot_messages,
-        "agent_messages": result.agent_messages,
-        "csat": result.csat,
-        "feedback_up": result.feedback_up,
-        "feedback_down": result.feedback_down,
-        "agent_ids": sorted(result.agent_ids),
-        "resolved": result.resolved,
-        "cycles": len(result.cycles),
-        "first_response_s": first.frt_s if first else None,
-        "first_response_bh_s": first.frt_bh_s if first else None,
-        "resolution_s": resolved.resolution_s if resolved else None,
-        "resolution_bh_s": resolved.resolution_bh_s if resolved else None,
-        "queue_wait_s": first.queue_wait_s if first else None,
-        "queue_wait_bh_s": first.queue_wait_bh_s if first else None,
-    }
-
-
-def _cycle_row(result: F.ConversationFacts, cycle: F.Cycle) -> dict[str, object]:
-    return {
-        "conversation_id": result.conversation_id,
-        "site_id": result.site_id,
-        "number": cycle.number,
-        "started_at": cycle.started_at,
-        "started_ts": cycle.started_at.timestamp(),
-        "agent_id": cycle.agent_id,
-        "bot_replied": cycle.bot_replied,
-        "human": cycle in F.human_cycles([cycle]),
-        "handoff_at": cycle.handoff_at,
-        "handoff_reason": cycle.handoff_reason,
-        "assigned_at": cycle.assigned_at,
-        "first_human_at": cycle.first_human_at,
-        "resolved_at": cycle.resolved_at,
-        "transfers": cycle.transfers,
-        "frt_s": cycle.frt_s,
-        "frt_bh_s": cycle.frt_bh_s,
-        "queue_wait_s": cycle.queue_wait_s,
-        "queue_wait_bh_s": cycle.queue_wait_bh_s,
-        "resolution_s": cycle.resolution_s,
-        "resolution_bh_s": cycle.resolution_bh_s,
-    }
