@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, set[str]] = {
     "retrieval": {"banking77-faq", "bq-faq", "banking77-faq-open", "latency"},
     "bot": {"decisions", "first_token_ms"},
     "encryption": {"benchmark", "plan_batch_us_per_message", "pieces_us"},
+    "event_cost": {"benchmark", "cpu_us_per_message_on", "cpu_us_per_message_off"},
 }
 
 

@@ -2,22 +2,26 @@
 
 One set of aggregate expressions serves both: the overview runs them over the whole
 range, a timeseries runs the same ones `GROUP BY` bucket, so a count's points always sum
-to the overview's figure. Only aggregates leave the database (a timeseries is 90 rows,
-not 100,000), except SQLite's percentiles, where the one column of values is fetched
-sorted and numpy interpolates (SQLite has no percentile_cont). PostgreSQL's
-`percentile_cont` is the same interpolation (Hyndman & Fan type 7) as numpy's default.
+to the overview's figure. Without an agent or label filter, on a range of whole
+15-minute slots (every report by day or hour), they read the per-slot rollups:
+conversation counts from analytics_slot, handoffs by reason from analytics_handoff_slot,
+and the time values from analytics_cycle_slot, which holds each slot's values packed, so
+numpy takes the percentiles of exactly the cycles' values (linear interpolation, Hyndman
+& Fan type 7, as PostgreSQL's `percentile_cont`). Otherwise they aggregate the
+per-conversation and per-cycle rows: on PostgreSQL with `percentile_cont`, on SQLite
+(which has none) by fetching the values and interpolating in numpy.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from relaydesk.analytics import facts as F
@@ -32,6 +36,9 @@ from relaydesk.analytics.models import (
     TimeFigure,
 )
 from relaydesk.core.db import Database
+
+# analytics_cycle_slot's byte format of a value (rollup.pack).
+VALUE_DTYPE = "<f8"
 
 
 def _flag(condition: str) -> str:
@@ -110,12 +117,21 @@ class Aggregator:
         return f"({expression} - {first})", (f.date_to - f.date_from).days + 1
 
     async def _rows(self, sql: str, params: dict[str, Any]) -> list[Any]:
-        if self.postgres:
-            return list(await self.connection.execute(text(sql), params))
-        # SQLite: straight from the driver (sqlite3 takes :name parameters itself), as
-        # plain tuples; SQLAlchemy's result rows cost more than the query here.
         raw = await self.connection.get_raw_connection()
         driver: Any = raw.driver_connection
+        if self.postgres:
+            # asyncpg's own records, with $n parameters: SQLAlchemy's result fetched the
+            # thousands of slot rows one call per row.
+            names: list[str] = []
+
+            def number(match: re.Match[str]) -> str:
+                names.append(match.group(1))
+                return f"${len(names)}"
+
+            numbered = re.sub(r"(?<![:\w]):(\w+)", number, sql)
+            return list(await driver.fetch(numbered, *[params[n] for n in names]))
+        # SQLite: straight from the driver (sqlite3 takes :name parameters itself), as
+        # plain tuples; SQLAlchemy's result rows cost more than the query here.
         async with driver.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
@@ -159,6 +175,19 @@ class Aggregator:
         return out
 
     async def handoffs(self, bucket: str | None = None) -> dict[int, dict[str, int]]:
+        slots = self._slots()
+        if slots is not None:
+            # Pre-counted per slot (analytics_handoff_slot); a slot lies within one bucket.
+            where, params = slots
+            key = bucket or "0"
+            sql = (
+                f"SELECT {key} AS bucket, reason, SUM(handoffs) FROM analytics_handoff_slot"
+                f" WHERE {where} GROUP BY {'bucket, reason' if bucket else 'reason'}"
+            )
+            added: dict[int, dict[str, int]] = defaultdict(dict)
+            for b, reason, n in await self._rows(sql, params):
+                added[int(b)][str(reason)] = int(n)
+            return added
         where, params = _where(self.filters, "analytics_cycle")
         key = bucket or "0"
         group = "bucket, handoff_reason" if bucket else "handoff_reason"
@@ -176,6 +205,9 @@ class Aggregator:
     ) -> dict[str, dict[int, Percentiles]]:
         """Per column, per bucket: the percentiles of the values present (NULLs, cycles
         without that time, are left out). One query for all the columns."""
+        slots = self._slots()
+        if slots is not None:
+            return await self._slot_times(columns, bucket, slots)
         where, params = _where(self.filters, "analytics_cycle")
         key = bucket or "0"
         any_value = " OR ".join(f"{c} IS NOT NULL" for c in columns)
@@ -217,6 +249,35 @@ class Aggregator:
                 figure = percentiles(selected[:, 1 + n])
                 if figure.count:
                     out[column][int(b)] = figure
+        return out
+
+    async def _slot_times(
+        self, columns: list[str], bucket: str | None, slots: tuple[str, dict[str, Any]]
+    ) -> dict[str, dict[int, Percentiles]]:
+        """`times` from analytics_cycle_slot: each slot's values of a column are stored
+        packed, so a bucket's values are its slots' bytes joined, and numpy takes the
+        same percentiles of them as of the cycle rows (the values, not an estimate)."""
+        where, params = slots
+        if self.postgres:
+            # The database joins each bucket's bytes (one row per bucket leaves it, not
+            # one per slot); SQLite has no aggregate that joins blobs.
+            selected = ", ".join(f"string_agg({c}, ''::bytea)" for c in columns)
+            group = " GROUP BY bucket" if bucket else ""
+        else:
+            selected, group = ", ".join(columns), ""
+        sql = (
+            f"SELECT {bucket or '0'} AS bucket, {selected} FROM analytics_cycle_slot"
+            f" WHERE {where}{group} ORDER BY 1"
+        )
+        out: dict[str, dict[int, Percentiles]] = {c: {} for c in columns}
+        rows = await self._rows(sql, params)
+        for b, grouped in itertools.groupby(rows, key=lambda row: int(row[0])):
+            bucket_rows = list(grouped)
+            for n, column in enumerate(columns, start=1):
+                packed = b"".join([row[n] or b"" for row in bucket_rows])
+                if packed:
+                    values = np.frombuffer(packed, dtype=VALUE_DTYPE).astype(np.float64)
+                    out[column][b] = percentiles(values)
         return out
 
 

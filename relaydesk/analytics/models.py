@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from relaydesk.core.models import UTCDateTime
@@ -133,6 +133,43 @@ class AnalyticsSlot(SQLModel, table=True):
     csat_5: int = 0
     feedback_up: int = 0
     feedback_down: int = 0
+
+
+class AnalyticsCycleSlot(SQLModel, table=True):
+    """The cycles' time figures per site, 15-minute slot (by cycle start), team and
+    channel (the conversation's): each column holds the slot's values that are present,
+    as float64 bytes (`rollup.pack`). An overview reads ~100 rows a day and takes the
+    exact percentiles of their joined values in numpy, instead of the database sorting
+    every cycle of the range once per figure. Re-made from analytics_cycle for the slots a refresh
+    touched (rollup.py), so its values are exactly the cycle rows'."""
+
+    __tablename__ = "analytics_cycle_slot"
+
+    site_id: int = Field(primary_key=True)
+    started_ts: float = Field(primary_key=True)
+    team_id: int = Field(default=0, primary_key=True)
+    channel: str = Field(default="widget", primary_key=True, max_length=16)
+    frt_s: bytes = Field(default=b"", sa_type=LargeBinary)
+    frt_bh_s: bytes = Field(default=b"", sa_type=LargeBinary)
+    queue_wait_s: bytes = Field(default=b"", sa_type=LargeBinary)
+    queue_wait_bh_s: bytes = Field(default=b"", sa_type=LargeBinary)
+    resolution_s: bytes = Field(default=b"", sa_type=LargeBinary)
+    resolution_bh_s: bytes = Field(default=b"", sa_type=LargeBinary)
+
+
+class AnalyticsHandoffSlot(SQLModel, table=True):
+    """Handoff requests per site, 15-minute slot (by cycle start), team, channel and
+    reason: `handoffs.by_reason` is a SUM over ~300 rows a day. Re-made with
+    analytics_cycle_slot."""
+
+    __tablename__ = "analytics_handoff_slot"
+
+    site_id: int = Field(primary_key=True)
+    started_ts: float = Field(primary_key=True)
+    team_id: int = Field(default=0, primary_key=True)
+    channel: str = Field(default="widget", primary_key=True, max_length=16)
+    reason: str = Field(primary_key=True, max_length=64)
+    handoffs: int = 0
 
 
 class AnalyticsState(SQLModel, table=True):

@@ -3,11 +3,12 @@
 Every report first calls `refresh`: it folds in the conversations that have events newer
 than the watermark (recomputing each from all its events, so the rollups are always
 exactly what facts.py says of the log) and the bot resolutions whose 24 h window has
-closed since, then re-adds the 15-minute slots (analytics_slot) those conversations fall
-in from analytics_conversation. Batches of conversations are read with one query, folded
-in Python and written with one executemany per table, in one transaction per batch.
-Nothing is added to the message write path: the message and state events
-it already writes are the input. When nothing happened since the last report, a refresh
+closed since, then re-makes the 15-minute slots those conversations and their cycles
+fall in: analytics_slot from analytics_conversation, analytics_cycle_slot and
+analytics_handoff_slot from analytics_cycle. Batches of conversations are read with one
+query, folded in Python and written with one executemany per table, in one transaction
+per batch. Nothing is added to the message write path: the message and state events it
+already writes are the input. When nothing happened since the last report, a refresh
 costs one indexed `max(id)` lookup.
 """
 
@@ -15,29 +16,43 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
+import numpy as np
 from sqlalchemy import delete, func, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from relaydesk.analytics import facts as F
-from relaydesk.analytics.aggregate import CONVERSATION_AGGREGATES
+from relaydesk.analytics.aggregate import CONVERSATION_AGGREGATES, VALUE_DTYPE
 from relaydesk.analytics.hours import site_hours
 from relaydesk.analytics.models import (
     AnalyticsConversation,
     AnalyticsCycle,
+    AnalyticsCycleSlot,
+    AnalyticsHandoffSlot,
     AnalyticsSlot,
     AnalyticsState,
 )
+from relaydesk.analytics.rows import conversation_row, cycle_row
 from relaydesk.core.db import Database
 from relaydesk.core.models import Conversation, Event, Site, utcnow
 from relaydesk.sites.hours import BusinessHours
 
 WATERMARK = "events"
+# analytics_cycle_slot's value columns (analytics_cycle's names).
+TIME_VALUES = (
+    "frt_s",
+    "frt_bh_s",
+    "queue_wait_s",
+    "queue_wait_bh_s",
+    "resolution_s",
+    "resolution_bh_s",
+)
 CHUNK = 2000
 SLOT_S = 900
 # A refresh that recomputed this many conversations (a backfill, a first build) updates
@@ -90,10 +105,15 @@ async def refresh(db: Database, *, now: datetime | None = None) -> int:
             ids.update(settled.scalars())
         ordered = sorted(ids)
         slots: set[tuple[int, float]] = set()
+        cycle_slots: set[tuple[int, float]] = set()
         for start in range(0, len(ordered), CHUNK):
-            slots |= await _recompute(db, ordered[start : start + CHUNK], now)
+            touched, cycles_touched = await _recompute(db, ordered[start : start + CHUNK], now)
+            slots |= touched
+            cycle_slots |= cycles_touched
         if slots:
             await _resum_slots(db, slots)
+        if cycle_slots:
+            await _remake_cycle_slots(db, cycle_slots)
         if len(ordered) >= ANALYZE_AFTER:
             await _analyze(db)
         if latest > done:
@@ -112,6 +132,8 @@ async def rebuild(db: Database) -> int:
         await session.execute(delete(AnalyticsCycle))
         await session.execute(delete(AnalyticsConversation))
         await session.execute(delete(AnalyticsSlot))
+        await session.execute(delete(AnalyticsCycleSlot))
+        await session.execute(delete(AnalyticsHandoffSlot))
         await session.execute(delete(AnalyticsState))
     return await refresh(db)
 
@@ -127,9 +149,9 @@ def _slot(ts: float) -> float:
 
 async def _recompute(
     db: Database, conversation_ids: Sequence[str], now: datetime
-) -> set[tuple[int, float]]:
-    """Recompute a batch of conversations; returns the (site, slot) pairs they were and are
-    in, whose sums must be re-added."""
+) -> tuple[set[tuple[int, float]], set[tuple[int, float]]]:
+    """Recompute a batch of conversations; returns the (site, slot) pairs they and their
+    cycles were and are in, whose slot rows must be re-made."""
     async with db.read() as session:
         events = await session.execute(
             sa_select(
@@ -183,15 +205,23 @@ async def _recompute(
         if result is None:
             continue
         results.append(result)
-        conversation_rows.append(_conversation_row(result, teams.get(conversation_id)))
-        cycle_rows.extend(_cycle_row(result, cycle) for cycle in result.cycles)
+        conversation_rows.append(conversation_row(result, teams.get(conversation_id)))
+        cycle_rows.extend(cycle_row(result, cycle) for cycle in result.cycles)
     touched = {(r.site_id, _slot(r.started_at.timestamp())) for r in results}
+    cycles_touched = {
+        (r.site_id, _slot(cycle.started_at.timestamp())) for r in results for cycle in r.cycles
+    }
     async with db.write() as session:
         previous = sa_select(
             col(AnalyticsConversation.site_id), col(AnalyticsConversation.started_ts)
         ).where(col(AnalyticsConversation.conversation_id).in_(conversation_ids))
         before = await session.execute(previous)
         touched.update((int(site), _slot(ts)) for site, ts in before.tuples())
+        previous_cycles = sa_select(
+            col(AnalyticsCycle.site_id), col(AnalyticsCycle.started_ts)
+        ).where(col(AnalyticsCycle.conversation_id).in_(conversation_ids))
+        before = await session.execute(previous_cycles)
+        cycles_touched.update((int(site), _slot(ts)) for site, ts in before.tuples())
         await session.execute(
             delete(AnalyticsCycle).where(col(AnalyticsCycle.conversation_id).in_(conversation_ids))
         )
@@ -206,7 +236,7 @@ async def _recompute(
             await session.execute(AnalyticsConversation.__table__.insert(), conversation_rows)  # type: ignore[attr-defined]
         if cycle_rows:
             await session.execute(AnalyticsCycle.__table__.insert(), cycle_rows)  # type: ignore[attr-defined]
-    return touched
+    return touched, cycles_touched
 
 
 async def _resum_slots(db: Database, slots: set[tuple[int, float]]) -> None:
@@ -242,8 +272,85 @@ async def _resum_slots(db: Database, slots: set[tuple[int, float]]) -> None:
             )
 
 
+def pack(values: list[float]) -> bytes:
+    """A slot's values of one time column as analytics_cycle_slot stores them."""
+    return np.array(values, dtype=VALUE_DTYPE).tobytes()
+
+
+async def _remake_cycle_slots(db: Database, slots: set[tuple[int, float]]) -> None:
+    """Re-make analytics_cycle_slot for the touched slots from analytics_cycle (by
+    contiguous ranges of slots, or a site whole when many were touched), keyed by the
+    team and channel of each cycle's conversation, as the report filters take them."""
+    by_site: dict[int, list[float]] = defaultdict(list)
+    for site, slot in slots:
+        by_site[site].append(slot)
+    columns = ", ".join(f"c.{name}" for name in TIME_VALUES)
+    async with db.write() as session:
+        for site, starts in by_site.items():
+            ranges = _ranges(sorted(starts))
+            params: list[dict[str, object]] = [
+                {"site": site, "lo": lo, "hi": hi} for lo, hi in ranges
+            ]
+            where = "site_id = :site AND started_ts >= :lo AND started_ts < :hi"
+            if len(ranges) > SLOT_RANGES:
+                params, where = [{"site": site}], "site_id = :site"
+            for table in ("analytics_cycle_slot", "analytics_handoff_slot"):
+                await session.execute(text(f"DELETE FROM {table} WHERE {where}"), params)
+            joined = where.replace("site_id", "c.site_id").replace("started_ts", "c.started_ts")
+            cells: dict[tuple[float, int, str], list[Any]] = {}
+            for one in params:
+                rows = await session.execute(
+                    text(
+                        f"SELECT c.started_ts, COALESCE(a.team_id, 0), a.channel, {columns},"
+                        " c.handoff_reason FROM analytics_cycle c JOIN analytics_conversation a"
+                        " ON a.conversation_id = c.conversation_id"
+                        f" WHERE {joined}"
+                    ),
+                    one,
+                )
+                for started_ts, team, channel, *values, reason in rows.tuples():
+                    key = (_slot(float(started_ts)), int(team), str(channel))
+                    cell = cells.get(key)
+                    if cell is None:
+                        cell = cells[key] = [[] for _ in TIME_VALUES] + [Counter()]
+                    for into, value in zip(cell, values, strict=False):
+                        if value is not None:
+                            into.append(float(value))
+                    if reason is not None:
+                        cell[-1][str(reason)] += 1
+            inserts = [
+                {
+                    "site_id": site,
+                    "started_ts": slot,
+                    "team_id": team,
+                    "channel": channel,
+                    **{name: pack(cell[i]) for i, name in enumerate(TIME_VALUES)},
+                }
+                for (slot, team, channel), cell in cells.items()
+            ]
+            handoffs = [
+                {
+                    "site_id": site,
+                    "started_ts": slot,
+                    "team_id": team,
+                    "channel": channel,
+                    "reason": reason,
+                    "handoffs": n,
+                }
+                for (slot, team, channel), cell in cells.items()
+                for reason, n in cell[-1].items()
+            ]
+            if inserts:
+                await session.execute(AnalyticsCycleSlot.__table__.insert(), inserts)  # type: ignore[attr-defined]
+            if handoffs:
+                await session.execute(AnalyticsHandoffSlot.__table__.insert(), handoffs)  # type: ignore[attr-defined]
+
+
 async def _analyze(db: Database) -> None:
-    tables = "analytics_cycle, analytics_conversation, analytics_slot"
+    tables = (
+        "analytics_cycle, analytics_conversation, analytics_slot, analytics_cycle_slot,"
+        " analytics_handoff_slot"
+    )
     if db.engine.dialect.name == "postgresql":
         # VACUUM also sets the visibility map that index-only scans need; it cannot run
         # inside a transaction.
@@ -265,66 +372,3 @@ def _ranges(starts: list[float]) -> list[tuple[float, float]]:
         else:
             out.append((start, start + SLOT_S))
     return out
-
-
-def _conversation_row(result: F.ConversationFacts, team_id: int | None) -> dict[str, object]:
-    human = F.human_cycles(result.cycles)
-    first = human[0] if human else None
-    resolved = next((c for c in result.cycles if c.resolution_s is not None), None)
-    return {
-        "conversation_id": result.conversation_id,
-        "site_id": result.site_id,
-        "started_at": result.started_at,
-        "started_ts": result.started_at.timestamp(),
-        "team_id": team_id,
-        "channel": "widget",
-        "bot_involved": result.bot_involved,
-        "bot_outcome": result.bot_outcome,
-        "bot_settles_ts": (
-            result.bot_settles_at.timestamp() if result.bot_settles_at is not None else None
-        ),
-        "handoffs": result.handoffs,
-        "handoff_reason": result.handoff_reason,
-        "reopens": result.reopens,
-        "transfers": result.transfers,
-        "visitor_messages": result.visitor_messages,
-        "bot_messages": result.bot_messages,
-        "agent_messages": result.agent_messages,
-        "csat": result.csat,
-        "feedback_up": result.feedback_up,
-        "feedback_down": result.feedback_down,
-        "agent_ids": sorted(result.agent_ids),
-        "resolved": result.resolved,
-        "cycles": len(result.cycles),
-        "first_response_s": first.frt_s if first else None,
-        "first_response_bh_s": first.frt_bh_s if first else None,
-        "resolution_s": resolved.resolution_s if resolved else None,
-        "resolution_bh_s": resolved.resolution_bh_s if resolved else None,
-        "queue_wait_s": first.queue_wait_s if first else None,
-        "queue_wait_bh_s": first.queue_wait_bh_s if first else None,
-    }
-
-
-def _cycle_row(result: F.ConversationFacts, cycle: F.Cycle) -> dict[str, object]:
-    return {
-        "conversation_id": result.conversation_id,
-        "site_id": result.site_id,
-        "number": cycle.number,
-        "started_at": cycle.started_at,
-        "started_ts": cycle.started_at.timestamp(),
-        "agent_id": cycle.agent_id,
-        "bot_replied": cycle.bot_replied,
-        "human": cycle in F.human_cycles([cycle]),
-        "handoff_at": cycle.handoff_at,
-        "handoff_reason": cycle.handoff_reason,
-        "assigned_at": cycle.assigned_at,
-        "first_human_at": cycle.first_human_at,
-        "resolved_at": cycle.resolved_at,
-        "transfers": cycle.transfers,
-        "frt_s": cycle.frt_s,
-        "frt_bh_s": cycle.frt_bh_s,
-        "queue_wait_s": cycle.queue_wait_s,
-        "queue_wait_bh_s": cycle.queue_wait_bh_s,
-        "resolution_s": cycle.resolution_s,
-        "resolution_bh_s": cycle.resolution_bh_s,
-    }

@@ -15,6 +15,7 @@ byte-for-byte what SQLAlchemy would store and read.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from functools import cache
 from typing import Any, Protocol
 
@@ -126,6 +127,27 @@ def _codecs(table: Table, dialect: Dialect) -> tuple[dict[str, Processor], dict[
     return binds, results
 
 
+def _bound(process: Processor, values: list[Any]) -> list[Any]:
+    """One column's values as the driver takes them. Every row of a batch carries the
+    same `now`, so each distinct datetime is converted once (converting one to SQLite's
+    text took longer than inserting its row)."""
+    if process is None:
+        return values
+    seen: dict[datetime, Any] = {}
+    out: list[Any] = []
+    for value in values:
+        if value is None:
+            out.append(None)
+        elif type(value) is datetime:
+            converted = seen.get(value)
+            if converted is None:
+                converted = seen[value] = process(value)
+            out.append(converted)
+        else:
+            out.append(process(value))
+    return out
+
+
 def _placeholders(count: int) -> str:
     return ", ".join("?" * count)
 
@@ -157,15 +179,9 @@ class SqliteStatements:
             return
         binds, _ = _codecs(table, self._dialect)
         names = list(rows[0])
-        processors = [binds[name] for name in names]
         sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({_placeholders(len(names))})"
-        values = [
-            tuple(
-                value if process is None or value is None else process(value)
-                for process, value in zip(processors, (row[n] for n in names), strict=True)
-            )
-            for row in rows
-        ]
+        columns = [_bound(binds[name], [row[name] for row in rows]) for name in names]
+        values = list(zip(*columns, strict=True))
         if len(values) == 1:
             self._cursor.execute(sql, values[0])
         else:

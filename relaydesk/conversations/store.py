@@ -67,6 +67,8 @@ class Stored:
     message: MessagePublic
     conversation: ConversationPublic
     status_changed: bool
+    # The events of the state changes; the message's own `message.stored` row is built
+    # straight into the batch (`plan_batch`).
     events: list[event_log.EventPayload]
 
 
@@ -149,6 +151,7 @@ def plan_batch(
     plan = Plan(outcomes=[], counts={}, changed={}, message_rows=[], event_rows=[], index_rows=[])
     # Once per batch: the key file is checked for a rotation at most every few seconds.
     ring = crypto.keyring()
+    events_on = event_log.enabled()
     for request in requests:
         try:
             outcome, changes = _apply(request, state, stored, now)
@@ -184,17 +187,30 @@ def plan_batch(
                 "tokens": blind_index.index_string(request.text, ring=ring),
             }
         )
-        if event_log.enabled():
+        if events_on:
+            site_id = outcome.conversation.site_id
             plan.event_rows.extend(
                 event_log.row(
                     event,
-                    site_id=outcome.conversation.site_id,
+                    site_id=site_id,
                     actor_kind=request.sender_kind,
                     actor_id=request.sender_id,
                     conversation_id=message.conversation_id,
                     created_at=now,
                 )
                 for event in outcome.events
+            )
+            plan.event_rows.append(
+                event_log.message_stored_row(
+                    site_id=site_id,
+                    conversation_id=message.conversation_id,
+                    sender_kind=request.sender_kind,
+                    sender_id=request.sender_id,
+                    message_id=message.id,
+                    seq=message.seq,
+                    chars=len(request.text),
+                    created_at=now,
+                )
             )
     return plan
 
@@ -231,15 +247,6 @@ def _apply(
     )
     # A second send with the same client id later in this batch is a resend of this one.
     stored[key] = message
-    if event_log.enabled():
-        events.append(
-            event_log.MessageStored(
-                message_id=message.id,
-                seq=message.seq,
-                sender_kind=request.sender_kind,
-                chars=len(request.text),
-            )
-        )
     stored_message = Stored(
         message=message, conversation=conversation, status_changed=bool(changes), events=events
     )

@@ -228,7 +228,6 @@ class Event(SQLModel, table=True):
 
     __table_args__ = (
         Index("ix_event_site_type_created", "site_id", "type", "created_at"),
-        Index("ix_event_created", "created_at"),
         Index("ix_event_conversation", "conversation_id"),
     )
 

@@ -281,6 +281,47 @@ async def test_slot_rollup_sums_equal_the_conversation_rows(
             assert total >= 27 if "team_id" not in extra else total == 0
 
 
+@pytest.mark.postgres
+async def test_cycle_slot_rollups_give_the_cycle_rows_figures(
+    played: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """analytics_cycle_slot and analytics_handoff_slot (the time values and handoff counts
+    per slot) give exactly what the cycle rows give: every time column's count, median,
+    p90 and mean, and the handoffs by reason, for the whole range and per day and hour,
+    in several zones, after the refreshes the scenario made and after a rebuild."""
+    db: Database = played["db"]
+    await _get(played, "/api/v1/analytics/overview", **{"from": "2026-03-01", "to": "2026-03-04"})
+    columns = [f"{p}{s}" for p in aggregate.TIME_COLUMNS.values() for s in ("_s", "_bh_s")]
+    for rebuilt in (False, True):
+        if rebuilt:
+            monkeypatch.setattr(rollup, "SLOT_RANGES", 0)  # re-made per site whole
+            assert await rollup.rebuild(db) >= 27
+            monkeypatch.undo()
+        for tz in ("UTC", "Asia/Shanghai", "America/New_York", "Asia/Kathmandu"):
+            for extra in ({}, {"channel": "widget"}, {"team_id": 1}):
+                filters = Filters(
+                    site_id=played["site"],
+                    date_from=date(2026, 3, 1),
+                    date_to=date(2026, 3, 4),
+                    tz=tz,
+                    **extra,  # type: ignore[arg-type]
+                )
+                async with db.engine.connect() as connection:
+                    a = aggregate.Aggregator(connection, filters)
+                    assert a._slots() is not None
+                    buckets = [None, a.bucket("day")[0], a.bucket("hour")[0]]
+                    from_slots = [(await a.times(columns, b), await a.handoffs(b)) for b in buckets]
+                    monkeypatch.setattr(aggregate.Aggregator, "_slots", lambda self: None)
+                    from_rows = [(await a.times(columns, b), await a.handoffs(b)) for b in buckets]
+                    monkeypatch.undo()
+                assert from_slots == from_rows, (tz, extra, rebuilt)
+                whole_times, whole_handoffs = from_slots[0]
+                if "team_id" in extra:
+                    assert not whole_handoffs and not any(whole_times.values())
+                else:
+                    assert whole_times["frt_s"][0].count > 0 and sum(whole_handoffs[0].values()) > 0
+
+
 async def test_export_respects_business_hours_and_lists_every_conversation(
     played: dict[str, Any],
 ) -> None:

@@ -3,7 +3,9 @@ masking of personal data in event payloads."""
 
 from __future__ import annotations
 
+import json
 import typing
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -11,7 +13,7 @@ from sqlmodel import select
 
 from relaydesk.core import event_log
 from relaydesk.core.db import Database
-from relaydesk.core.models import Event, Role
+from relaydesk.core.models import Event, Role, SenderKind
 from relaydesk.core.pii import mask_text
 from tests.factories import bearer_for, make_site, make_staff
 
@@ -100,6 +102,37 @@ def test_hot_path_payloads_carry_no_free_text() -> None:
         hints = typing.get_type_hints(payload)
         text_fields = {name for name, hint in hints.items() if hint is str and name != "type"}
         assert text_fields <= {"message_id", "sender_kind", "previous_status"}, payload
+
+
+def test_the_message_paths_direct_row_is_the_typed_events_row() -> None:
+    """The message path builds `message.stored` rows without the pydantic model; they
+    must be exactly what `row(MessageStored(...))` gives, for every sender kind."""
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    for kind, sender in (
+        (SenderKind.VISITOR, "v1"),
+        (SenderKind.BOT, None),
+        (SenderKind.AGENT, "7"),
+    ):
+        typed = event_log.row(
+            event_log.MessageStored(message_id="m1", seq=3, sender_kind=kind, chars=12),
+            site_id=5,
+            actor_kind=kind,
+            actor_id=sender,
+            conversation_id="c1",
+            created_at=at,
+        )
+        direct = event_log.message_stored_row(
+            site_id=5,
+            conversation_id="c1",
+            sender_kind=kind,
+            sender_id=sender,
+            message_id="m1",
+            seq=3,
+            chars=12,
+            created_at=at,
+        )
+        assert direct == typed
+        assert json.dumps(direct["payload"]) == json.dumps(typed["payload"])
 
 
 async def test_backfill_records_missing_events_once(db: Database) -> None:
