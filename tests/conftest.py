@@ -208,7 +208,8 @@ def shared_nodes(
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The tests on the session's shared nodes run one after another: under xdist's worksteal
     each worker takes a contiguous share of the tests, so together they land on one worker,
-    which starts one pair of nodes rather than a pair on each worker (~10 s of CPU each)."""
+    which starts one pair of nodes rather than a pair on each worker (a pair's start-up, with
+    its embedding model and indexes, measured ~40 s of CPU)."""
     on_nodes = [item for item in items if "shared_nodes" in getattr(item, "fixturenames", ())]
     if not on_nodes:
         return
