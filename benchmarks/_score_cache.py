@@ -45,5 +45,10 @@ def cached_vectors(
     if path.exists():
         return np.asarray(np.load(path), dtype=np.float32)
     vectors = np.asarray(encode(texts), dtype=np.float32)
-    np.save(path, vectors)
+    # Written aside and renamed into place: another benchmark process (the test suite runs
+    # them side by side) that finds the file must never read it half-written.
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    with partial.open("wb") as out:
+        np.save(out, vectors)
+    os.replace(partial, path)
     return vectors

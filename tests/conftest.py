@@ -203,3 +203,17 @@ def shared_nodes(
     url = new_pg_database(pg_cluster, "nodes")
     with running_nodes(tmp_path_factory.mktemp("nodes"), url, redis_server.url) as started:
         yield url, started
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests on the session's shared nodes run one after another: under xdist's worksteal
+    each worker takes a contiguous share of the tests, so together they land on one worker,
+    which starts one pair of nodes rather than a pair on each worker (a pair's start-up, with
+    its embedding model and indexes, measured ~40 s of CPU)."""
+    on_nodes = [item for item in items if "shared_nodes" in getattr(item, "fixturenames", ())]
+    if not on_nodes:
+        return
+    moved = {id(item) for item in on_nodes}
+    first = items.index(on_nodes[0])
+    rest = [item for item in items if id(item) not in moved]
+    items[:] = rest[:first] + on_nodes + rest[first:]

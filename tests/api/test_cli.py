@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from relaydesk.testing.servers import free_port
+from tests.cli import invoke
 
 CLI = [sys.executable, "-m", "relaydesk"]
 
@@ -47,7 +48,9 @@ def test_create_commands_print_json_and_honour_data_dir(tmp_path: Path) -> None:
     assert created["allowed_origins"] == ["https://acme.example"]
     assert (data_dir / "relaydesk.db").exists()
 
-    user = run(
+    # What the commands do, in this process (tests/cli.py); the process itself is proven
+    # by the first and last commands here and by the `serve` test below.
+    user = invoke(
         "users",
         "create",
         "--email",
@@ -70,7 +73,7 @@ def test_create_commands_print_json_and_honour_data_dir(tmp_path: Path) -> None:
         "roles": ["agent", "supervisor"],
     }
 
-    again = run(
+    again = invoke(
         "users",
         "create",
         "--email",
@@ -82,7 +85,7 @@ def test_create_commands_print_json_and_honour_data_dir(tmp_path: Path) -> None:
         data_dir=data_dir,
     )
     assert again.returncode == 2 and "email_taken" in again.stderr
-    weak = run(
+    weak = invoke(
         "users",
         "create",
         "--email",
@@ -94,7 +97,7 @@ def test_create_commands_print_json_and_honour_data_dir(tmp_path: Path) -> None:
         data_dir=data_dir,
     )
     assert weak.returncode == 2 and "weak_password" in weak.stderr
-    bad_role = run(
+    bad_role = invoke(
         "users",
         "create",
         "--email",
@@ -116,7 +119,8 @@ def test_create_commands_print_json_and_honour_data_dir(tmp_path: Path) -> None:
         env={**os.environ, "RELAYDESK_DATA_DIR": str(data_dir)},
     )
     assert json.loads(env_site.stdout)["id"] == 2
-    assert run("db", "upgrade", data_dir=data_dir).returncode == 0
+    upgraded = invoke("db", "upgrade", data_dir=data_dir)
+    assert upgraded.returncode == 0 and "up to date" in upgraded.stdout
 
 
 def test_serve_starts_with_demo_data_and_answers(tmp_path: Path) -> None:

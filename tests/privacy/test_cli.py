@@ -1,4 +1,5 @@
-"""`relaydesk privacy ...` as an operator runs it: real subprocesses, a real data dir."""
+"""`relaydesk privacy ...` as an operator runs it, on a real data dir: the commands in this
+process (tests/cli.py), and a real subprocess for the exit code of a refused one."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.cli import invoke
 
 CLI = [sys.executable, "-m", "relaydesk"]
 
@@ -24,27 +27,30 @@ def run(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
 
 def test_retention_and_purge_commands(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    created = run("sites", "create", "--name", "Acme", "--any-origin", "--json", data_dir=data_dir)
+    created = invoke(
+        "sites", "create", "--name", "Acme", "--any-origin", "--json", data_dir=data_dir
+    )
     assert created.returncode == 0, created.stderr
     site_id = json.loads(created.stdout)["id"]
 
-    set_days = run(
+    set_days = invoke(
         "privacy", "retention", "--site", str(site_id), "--days", "30", data_dir=data_dir
     )
     assert set_days.returncode == 0, set_days.stderr
     assert json.loads(set_days.stdout) == {"site_id": site_id, "retention_days": 30}
 
-    dry = run("privacy", "purge", "--dry-run", data_dir=data_dir)
+    dry = invoke("privacy", "purge", "--dry-run", data_dir=data_dir)
     assert dry.returncode == 0, dry.stderr
     assert json.loads(dry.stdout) == {
         "dry_run": True,
         "files": 0,
         "sites": {str(site_id): {"attachment": 0, "conversation": 0, "message": 0}},
     }
-    real = run("privacy", "purge", data_dir=data_dir)
+    real = invoke("privacy", "purge", data_dir=data_dir)
     assert real.returncode == 0, real.stderr
     assert json.loads(real.stdout)["dry_run"] is False
 
+    # As a process: a refusal exits 2 with the reason, not a traceback.
     missing = run("privacy", "export", "0" * 32, data_dir=data_dir)
     assert missing.returncode == 2
     assert "visitor_not_found" in missing.stderr and "Traceback" not in missing.stderr
