@@ -190,7 +190,7 @@ DEFAULT_ANSWER_THRESHOLD = 0.86
 # Each point is the lowest threshold with at most 4% wrong among answered (WRONG_BUDGET)
 # *and* at least 93% of out-of-scope questions declined (as on the large folds), chosen on
 # each English dev dataset and checked on the other (leave-one-dataset-out,
-# `python -m benchmarks.retrieval --cross-validate small-kb`, docs/retrieval.md):
+# `python -m benchmarks._small_kb_cv`, docs/retrieval.md):
 # banking77 chose 0.445 / 0.445, which declined only 80.5% of dstc11's out-of-scope
 # questions at 6 entries; dstc11 chose 0.49 / 0.765, which held on banking77 (3 entries:
 # in scope answered correctly 0.734 -> 0.890, wrong 0.024, out of scope declined 0.942;
