@@ -102,7 +102,9 @@ def fold_rows(folds: Sequence[FaqTask], embedder: CachedEmbedder) -> dict[int, l
             top = index.search_with_signals(query, 1)
             if top:
                 hit, signals = top[0]
-                rows[len(fold.entries)].append((signals, hit.entry_id == expected, expected))
+                rows[len(fold.entries)].append(
+                    (signals, hit.entry_id == expected, expected is not None)
+                )
     return rows
 
 
