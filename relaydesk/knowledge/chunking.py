@@ -33,6 +33,7 @@ _IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _EMPHASIS = re.compile(r"(\*\*|__|(?<!\w)\*(?!\s)|(?<!\w)_(?!\s)|`)")
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
+_QUESTION_END = re.compile(r"[?？]\s*$")
 
 
 def entry_id_of_article(article_id: int) -> str:
@@ -263,7 +264,20 @@ def article_chunks(
             "passage": passage.text,
             "tags": list(tags or []),
         }
-        chunks.append(Chunk(f"{entry_id}:p{n}", entry_id, text, metadata))
+        heading = passage.heading_path[-1] if passage.heading_path else ""
+        if not _QUESTION_END.search(heading):
+            chunks.append(Chunk(f"{entry_id}:p{n}", entry_id, text, metadata))
+            continue
+        # A heading that asks a question ("Can I exchange an item?") is the question its
+        # passage answers, as an FAQ entry's question is: it is indexed as the passage's
+        # phrasing, in one group with it (retrieval/chunks.py), so a question worded like
+        # it matches question to question, not only against a long passage. Headings that
+        # name a topic ("退款", "Refunds") are no phrasing of a question and stay out.
+        group = f"{entry_id}:p{n}"
+        chunks.append(Chunk(f"{entry_id}:p{n}", entry_id, text, metadata, group))
+        chunks.append(
+            Chunk(f"{entry_id}:p{n}h", entry_id, heading, {**metadata, "role": "heading"}, group)
+        )
     return chunks
 
 

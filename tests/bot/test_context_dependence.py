@@ -98,12 +98,19 @@ async def test_world_cup_after_shipping_is_not_answered_over_rest(
             ]
     returns, shipping, world_cup = replies
     assert returns["action"] == "answer"
-    assert returns["citations"][0]["external_id"] == "demo:return-item"
+    # The FAQ entry or the Returns article's "What is the return policy?" section: the same.
+    assert returns["citations"][0]["external_id"] in RETURN_POLICY
     assert shipping["action"] == "answer"
     assert shipping["citations"][0]["external_id"] == "demo:shipping-cost"
     assert world_cup["action"] != "answer", world_cup
     assert world_cup["citations"] == []
     assert world_cup["confidence"] < DEFAULT_ANSWER_THRESHOLD
+
+
+# An FAQ entry and the article section that says the same (an article section whose
+# heading asks the question is indexed as that question's phrasing): either is right.
+RETURN_POLICY = {"demo:return-item", "demo:returns-and-refunds"}
+SAME_ANSWER = {"demo:return-item": RETURN_POLICY}
 
 
 async def _ask(db: Database, site_id: int, question: str, history: list[Turn]) -> answer.Reply:
@@ -133,7 +140,7 @@ async def test_real_follow_ups_use_the_previous_turn(
     history = [Turn("visitor", first), Turn("bot", opening.text)]
     reply = await _ask(db, site.id, follow_up, history)
     assert reply.action == "answer", (follow_up, reply.confidence)
-    assert reply.citations[0]["external_id"] == expected
+    assert reply.citations[0]["external_id"] in SAME_ANSWER.get(expected, {expected})
     assert reply.confidence >= DEFAULT_ANSWER_THRESHOLD
 
 

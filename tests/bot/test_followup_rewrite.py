@@ -71,19 +71,25 @@ async def test_demo_follow_ups_answer_in_context_and_never_off_topic(
 ) -> None:
     site_id = (await seed_demo(db, tmp_path / "data")).site_id
     for first, follow_up, expected in [
-        ("Where is your café?", "when is it open?", "demo:visit-cafe"),
-        ("How do I delete my account?", "how long does that take?", "demo:delete-account"),
-        ("多久能送到？", "加急呢？", "demo:zh-delivery-time"),
-        ("可以取消订单吗？", "已经发货了呢？", "demo:zh-cancel-order"),
+        # The FAQ entry or the privacy article's "How do I delete my account?" section.
+        (
+            "How do I delete my account?",
+            "how long does that take?",
+            {"demo:delete-account", "demo:privacy-and-data"},
+        ),
+        ("多久能送到？", "加急呢？", {"demo:zh-delivery-time"}),
+        ("可以取消订单吗？", "已经发货了呢？", {"demo:zh-cancel-order"}),
     ]:
         alone = await _ask(db, site_id, follow_up, None)
-        assert alone.action != "answer" or alone.citations[0]["external_id"] != expected, (
+        # ("when is it open?" after "Where is your café?" left this list: the café
+        # article's section "When is the café open?" now answers it alone, rightly.)
+        assert alone.action != "answer" or alone.citations[0]["external_id"] not in expected, (
             "the case must need its context",
             follow_up,
         )
         reply = await _ask(db, site_id, follow_up, first)
         assert reply.action == "answer", (follow_up, reply.confidence)
-        assert reply.citations[0]["external_id"] == expected
+        assert reply.citations[0]["external_id"] in expected
         assert reply.confidence >= DEFAULT_ANSWER_THRESHOLD
         wordings = standalone_queries(follow_up, [first])
         assert wordings is not None and reply.query in wordings[1]

@@ -235,3 +235,22 @@ def test_a_chinese_question_to_an_english_only_knowledge_base_is_judged_by_bm25(
     assert hit_signals.dense == 0.0 and not hit_signals.agreement
     assert hit.confidence == LEXICAL_MODEL(hit_signals)
     assert hit.confidence < DEFAULT_ANSWER_THRESHOLD
+
+
+def test_the_answer_bar_is_shifted_only_for_small_knowledge_bases() -> None:
+    """Confidence is moved so that each size's chosen bar reads as the one threshold;
+    from 12 entries up (banking77-faq-open, the demo help center) nothing moves."""
+    from relaydesk.knowledge.retrieval.confidence import answer_bar, size_invariant
+
+    assert answer_bar(1) == answer_bar(3) == 0.49
+    assert answer_bar(6) == 0.765
+    assert answer_bar(3) < answer_bar(4) < answer_bar(6) < answer_bar(9) < 0.86
+    assert answer_bar(12) == answer_bar(67) == DEFAULT_ANSWER_THRESHOLD
+    assert abs(size_invariant(0.49, 3) - DEFAULT_ANSWER_THRESHOLD) < 1e-9
+    assert abs(size_invariant(0.765, 6) - DEFAULT_ANSWER_THRESHOLD) < 1e-9
+    assert size_invariant(0.3, 3) < DEFAULT_ANSWER_THRESHOLD
+    for value in (0.0, 0.2, 0.7, 0.95, 1.0):
+        assert size_invariant(value, 67) == value
+    # Order is kept: the shift is monotone.
+    values = [size_invariant(v, 4) for v in (0.1, 0.3, 0.5, 0.7, 0.9)]
+    assert values == sorted(values)

@@ -68,3 +68,30 @@ def test_an_article_without_body_still_has_its_title() -> None:
         article_id=1, title="Empty", body="", external_id=None, source_url=None, locale="en"
     )
     assert [c.text for c in chunks] == ["Empty"]
+
+
+def test_a_heading_that_asks_a_question_is_indexed_as_its_passages_phrasing() -> None:
+    """ "Can I exchange an item?" is the question its section answers, as an FAQ entry's
+    question is: one group with the passage, so a visitor's question is matched against
+    it question to question. A topic heading ("Refunds", "退款") is no question."""
+    body = (
+        "## Can I exchange an item?\n\nWe do not do direct exchanges.\n\n"
+        "## Refunds\n\nWe refund within 5 business days.\n\n"
+        "## 换货可以吗？\n\n不支持直接换货。\n"
+    )
+    chunks = article_chunks(
+        article_id=3, title="Returns", body=body, external_id=None, source_url=None, locale="en"
+    )
+    exchange = [c for c in chunks if c.metadata["heading_path"] == ["Can I exchange an item?"]]
+    assert [c.text for c in exchange] == [
+        "Returns › Can I exchange an item?\nWe do not do direct exchanges.",
+        "Can I exchange an item?",
+    ]
+    assert exchange[0].group == exchange[1].group == "article:3:p0"
+    assert exchange[1].metadata["role"] == "heading"
+    # Answered from: the passage, whichever chunk of the group matched.
+    assert exchange[1].metadata["passage"] == exchange[0].metadata["passage"]
+    refunds = [c for c in chunks if c.metadata["heading_path"] == ["Refunds"]]
+    assert len(refunds) == 1 and refunds[0].group is None
+    chinese = [c for c in chunks if c.metadata["heading_path"] == ["换货可以吗？"]]
+    assert [c.text for c in chinese][1] == "换货可以吗？"

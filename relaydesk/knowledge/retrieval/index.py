@@ -14,7 +14,13 @@ import numpy as np
 
 from . import companions, fusion
 from .chunks import Chunk, Hit
-from .confidence import HYBRID_MODEL, LEXICAL_MODEL, SENTENCE_MODEL, HitSignals
+from .confidence import (
+    HYBRID_MODEL,
+    LEXICAL_MODEL,
+    SENTENCE_MODEL,
+    HitSignals,
+    size_invariant,
+)
 from .dense import ChromaVectorStore
 from .embedding import Embedder, Vectors, normalize_rows
 from .execution import run_search, single_threaded_blas
@@ -399,11 +405,14 @@ class HybridIndex:
                     # Only the top hit's margins: it is the one the bot answers with.
                     companions=top_companions if entry == ranked[0] else frozenset(),
                 )
+            confidence = model(signals)
+            if model is HYBRID_MODEL:
+                confidence = size_invariant(confidence, signals.entries)
             hit = Hit(
                 entry_id=snap.entry_ids[entry],
                 chunk_id=chunk.chunk_id,
                 score=signals.score,
-                confidence=model(signals),
+                confidence=confidence,
                 text=chunk.text,
                 metadata=dict(chunk.metadata),
             )
