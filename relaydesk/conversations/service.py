@@ -183,11 +183,11 @@ async def send_message(
     )
     if result.status_changed:
         await announce(db, result.conversation)
-        await hooks.conversation_changed(result.conversation, hooks.Before(status=None))
+        await hooks.conversation_changed(db, result.conversation, hooks.Before(status=None))
     elif result.message.seq == 1:
         await announce(db, result.conversation)  # the first message puts it in the inbox
     if sender.kind == SenderKind.VISITOR:
-        hooks.visitor_message_stored(result)
+        hooks.visitor_message_stored(db, result)
     return result
 
 

@@ -57,7 +57,7 @@ async def _transition(
             conversation_id=conversation.id,
         )
     await announce(db, conversation, assignee=assignee)
-    await hooks.conversation_changed(conversation, before)
+    await hooks.conversation_changed(db, conversation, before)
     return conversation
 
 

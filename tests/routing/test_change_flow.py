@@ -27,7 +27,9 @@ async def test_a_pass_runs_no_change_hooks(db: Database, monkeypatch: pytest.Mon
     ann = await agent(db, site, [team])
     seen: list[tuple[str, str | None]] = []
 
-    async def spy(conversation: Conversation | ConversationPublic, before: hooks.Before) -> None:
+    async def spy(
+        _: Database, conversation: Conversation | ConversationPublic, before: hooks.Before
+    ) -> None:
         seen.append((conversation.status, before.status))
 
     monkeypatch.setattr(hooks, "_change_hooks", [*hooks._change_hooks, spy])
