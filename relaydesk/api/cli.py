@@ -219,7 +219,9 @@ def serve(
     local_host = "127.0.0.1" if bind_host in ("0.0.0.0", "::", "") else bind_host
     link = server_link.publish(settings.data_dir, f"http://{local_host}:{bind_port}")
     try:
-        uvicorn.Server(server_config(create_app(settings), bind_host, bind_port)).run()
+        app = create_app(settings)
+        app.app_state.put(server_link.SERVER_TOKEN, link.token)
+        uvicorn.Server(server_config(app, bind_host, bind_port)).run()
     finally:
         server_link.withdraw(settings.data_dir, link)
 

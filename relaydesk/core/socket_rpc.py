@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import socketio
 from pydantic import BaseModel, ValidationError
@@ -19,7 +19,9 @@ from socketio.exceptions import ConnectionRefusedError
 
 from relaydesk.core.config import get_settings
 from relaydesk.core.errors import DomainError, InvalidInput, RateLimited
-from relaydesk.core.state import AppState
+
+if TYPE_CHECKING:  # state imports realtime, which imports this module
+    from relaydesk.core.state import AppState
 
 log = logging.getLogger(__name__)
 
