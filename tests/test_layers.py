@@ -43,6 +43,7 @@ ALLOWED_UPWARD: dict[tuple[str, str], str] = {
             "bot",
             "canned",
             "collab",
+            "conversations",
             "knowledge",
             "privacy",
             "routing",

@@ -11,6 +11,7 @@ from relaydesk.bot import events as bot_events
 from relaydesk.collab.events import CollabEvents, join_extras
 from relaydesk.conversations import service as conversations
 from relaydesk.conversations import transitions
+from relaydesk.conversations.models import Conversation
 from relaydesk.conversations.policy import StaffScope, load_scope, require_view
 from relaydesk.conversations.schemas import (
     ConversationRef,
@@ -25,7 +26,7 @@ from relaydesk.conversations.service import Actor
 from relaydesk.core import realtime
 from relaydesk.core.config import get_settings
 from relaydesk.core.errors import Forbidden, NotFound, Unauthorized
-from relaydesk.core.models import Conversation, Role
+from relaydesk.core.models import Role
 from relaydesk.core.socket_rpc import Ack, RpcNamespace, event, ok, refuse
 from relaydesk.routing.console_events import RoutingEvents
 from relaydesk.sites import service as sites

@@ -19,12 +19,12 @@ from relaydesk.bot.policy import BotPolicy
 from relaydesk.bot.prompt import Turn
 from relaydesk.conversations import service as conversations
 from relaydesk.conversations import transitions
+from relaydesk.conversations.models import Conversation, ConversationStatus, Message, SenderKind
 from relaydesk.conversations.schemas import MessagePublic
 from relaydesk.conversations.service import BOT, SendResult
 from relaydesk.core import event_log, realtime
 from relaydesk.core.db import Database
 from relaydesk.core.errors import Conflict
-from relaydesk.core.models import Conversation, ConversationStatus, Message, SenderKind
 from relaydesk.routing import queue as routing_queue
 from relaydesk.sites import service as sites
 

@@ -7,11 +7,11 @@ from relaydesk.collab import service
 from relaydesk.collab.models import LabelsSet, NoteAdd
 from relaydesk.conversations import service as conversations
 from relaydesk.conversations import transitions
+from relaydesk.conversations.models import Conversation
 from relaydesk.conversations.policy import StaffScope
 from relaydesk.conversations.schemas import ConversationRef, dump
 from relaydesk.conversations.service import Actor
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation
 from relaydesk.core.socket_rpc import Ack, event, ok
 from relaydesk.core.state import AppState
 

@@ -14,10 +14,10 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from relaydesk.conversations.models import Conversation
     from relaydesk.conversations.schemas import ConversationPublic
     from relaydesk.conversations.service import SendResult
     from relaydesk.core.db import Database
-    from relaydesk.core.models import Conversation
 
 log = logging.getLogger(__name__)
 

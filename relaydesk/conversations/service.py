@@ -17,6 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from relaydesk.conversations import hooks
+from relaydesk.conversations.models import (
+    Conversation,
+    ConversationStatus,
+    Message,
+    ReadState,
+    SenderKind,
+)
 from relaydesk.conversations.schemas import (
     AssigneePublic,
     ConversationPublic,
@@ -30,15 +37,7 @@ from relaydesk.core import event_log, realtime
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
 from relaydesk.core.errors import NotFound
-from relaydesk.core.models import (
-    Conversation,
-    ConversationStatus,
-    Message,
-    ReadState,
-    SenderKind,
-    StaffUser,
-    utcnow,
-)
+from relaydesk.core.models import StaffUser, utcnow
 from relaydesk.core.text import clean_text
 
 

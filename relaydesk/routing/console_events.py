@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import logging
 
+from relaydesk.conversations.models import Conversation, ConversationStatus
 from relaydesk.conversations.policy import StaffScope, load_scope
 from relaydesk.conversations.schemas import dump
 from relaydesk.conversations.service import describe, get_conversation
 from relaydesk.core.errors import Conflict, Forbidden
-from relaydesk.core.models import Conversation, ConversationStatus, StaffUser
+from relaydesk.core.models import StaffUser
 from relaydesk.core.socket_rpc import Ack, event, ok
 from relaydesk.core.state import AppState
 from relaydesk.routing import presence, service

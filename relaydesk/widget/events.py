@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from relaydesk.attachments import service as attachments
 from relaydesk.bot import events as bot_events
 from relaydesk.conversations import service as conversations
-from relaydesk.conversations import transitions
+from relaydesk.conversations import transitions, visitors
+from relaydesk.conversations.models import SenderKind
 from relaydesk.conversations.schemas import (
     ConversationRef,
     EmptyPayload,
@@ -26,7 +27,7 @@ from relaydesk.conversations.service import Actor
 from relaydesk.core import realtime
 from relaydesk.core.config import get_settings
 from relaydesk.core.errors import NotFound, Unauthorized
-from relaydesk.core.models import SenderKind, new_id
+from relaydesk.core.models import new_id
 from relaydesk.core.security import create_token, decode_token
 from relaydesk.core.socket_rpc import Ack, RpcNamespace, event, ok, refuse
 from relaydesk.sites import identity
@@ -244,7 +245,7 @@ class WidgetNamespace(RpcNamespace):
     @event("visitor:identify", identity.VisitorIdentify)
     async def identify(self, sid: str, payload: identity.VisitorIdentify) -> Ack:
         session = await self._visitor(sid)
-        visitor = await identity.identify(
+        visitor = await visitors.identify(
             self.state.database,
             site_id=session["site_id"],
             visitor_id=session["visitor_id"],

@@ -10,10 +10,11 @@ from typing import cast
 import pytest
 
 from relaydesk.conversations import hooks
+from relaydesk.conversations.models import SenderKind
 from relaydesk.conversations.schemas import ConversationPublic, MessagePublic, SenderPublic
 from relaydesk.conversations.service import SendResult
 from relaydesk.core.db import Database
-from relaydesk.core.models import SenderKind, utcnow
+from relaydesk.core.models import utcnow
 
 # The hooks here never touch the database they are handed.
 DB = cast(Database, None)

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from relaydesk.conversations import hooks, transitions
+from relaydesk.conversations.models import Conversation, ConversationStatus
 from relaydesk.conversations.schemas import ConversationPublic
 from relaydesk.conversations.service import Actor, describe
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation, ConversationStatus
 from relaydesk.routing import access, presence
 from tests.factories import make_site
 from tests.routing.conftest import add_team, agent, queued
