@@ -57,6 +57,7 @@ from relaydesk.routing import presence as routing_presence
 from relaydesk.routing import service as routing
 from relaydesk.routing.routes import router as routing_router
 from relaydesk.sites.identity_routes import router as identity_router
+from relaydesk.sites.routes import router as sites_router
 from relaydesk.widget.events import WidgetNamespace
 from relaydesk.widget.routes import router as widget_router
 
@@ -178,6 +179,7 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
     api.include_router(pages_router)
     api.include_router(admin_pages_router)
     api.include_router(admin_router)
+    api.include_router(sites_router)
     api.include_router(canned_router)
     api.include_router(inbox_router)
     api.include_router(collab_router)
