@@ -50,9 +50,9 @@ from relaydesk.api.app import create_app
 from relaydesk.bot import answer, knowledge
 from relaydesk.bot.policy import BotPolicy
 from relaydesk.bot.prompt import Turn
-from relaydesk.core import migrate
+from relaydesk.core import migrate, state
 from relaydesk.core.config import override_settings
-from relaydesk.core.db import Database, set_database
+from relaydesk.core.db import Database
 from relaydesk.knowledge.retrieval import DEFAULT_ANSWER_THRESHOLD, HybridIndex
 from relaydesk.knowledge.retrieval.chunks import Chunk, faq_entry_chunks
 from relaydesk.knowledge.retrieval.embedding import OnnxMiniLMEmbedder
@@ -265,7 +265,7 @@ async def demo_database(tmp: Path, model_dir: Path) -> tuple[Database, int]:
     url = f"sqlite+aiosqlite:///{tmp / 'demo.db'}"
     await migrate.upgrade_async(url)
     database = Database(url)
-    set_database(database)
+    state.install(state.AppState.for_database(database))
     creds = await seed_demo(database, tmp / "data")
     return database, creds.site_id
 
@@ -311,7 +311,7 @@ async def demo_kb_set(model_dir: Path, path: Path = DEMO_KB_FILE) -> dict[str, A
                 assert reply is not None
                 rows.append({**case, "cited": _cited(reply), "confidence": reply.confidence})
         finally:
-            set_database(None)
+            state.install(None)
             await database.dispose()
     figures = {"set": str(path.relative_to(REPO)), **_figures(rows)}
     for language in ("en", "zh"):
@@ -372,7 +372,7 @@ async def followup_set(
                 if case["kb"] == "demo":
                     await converse(database, site_id, case)
         finally:
-            set_database(None)
+            state.install(None)
             await database.dispose()
     figures = {"set": str(path.relative_to(REPO)), **_figures(rows)}
     for kb in ("demo", "banking77"):
@@ -410,11 +410,11 @@ async def first_token(
                 llm_base_url=llm.base_url, llm_timeout_seconds=5, embedding_model_dir=model_dir,
             ):  # fmt: skip
                 database = Database(url)
-                set_database(database)
+                state.install(state.AppState.for_database(database))
                 try:
                     return await _measure(database, task, index, samples)
                 finally:
-                    set_database(None)
+                    state.install(None)
                     await database.dispose()
 
 

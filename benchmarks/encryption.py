@@ -40,8 +40,8 @@ TEXTS = [
 
 
 def _requests(count: int) -> list[Any]:
+    from relaydesk.conversations.models import SenderKind
     from relaydesk.conversations.store import StoreRequest
-    from relaydesk.core.models import SenderKind
 
     return [
         StoreRequest(
@@ -106,9 +106,9 @@ def main() -> None:
     rounds, count = (3, 500) if args.quick else (20, 2000)
 
     from relaydesk.conversations import store
+    from relaydesk.conversations.models import MESSAGE
     from relaydesk.core import blind_index, crypto
     from relaydesk.core.config import override_settings
-    from relaydesk.core.encrypted import MESSAGE
 
     with tempfile.TemporaryDirectory() as data_dir, override_settings(data_dir=Path(data_dir)):
         ring = crypto.keyring()

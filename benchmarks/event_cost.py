@@ -33,10 +33,11 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from relaydesk.conversations import service as conversations
+from relaydesk.conversations.models import SenderKind
 from relaydesk.core import migrate
 from relaydesk.core.config import override_settings
 from relaydesk.core.db import Database
-from relaydesk.core.models import SenderKind, new_id
+from relaydesk.core.models import new_id
 from relaydesk.sites import service as sites
 
 TEXT = "Hi, where is my order 4417? It was supposed to arrive yesterday."

@@ -18,11 +18,10 @@ import uvicorn
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
-from relaydesk.accounts import throttle
 from relaydesk.api.app import create_app
-from relaydesk.core import migrate, realtime, security
+from relaydesk.core import migrate, security, state
 from relaydesk.core.config import override_settings
-from relaydesk.core.db import Database, set_database
+from relaydesk.core.db import Database
 from relaydesk.testing.servers import MissingBinary, PostgresCluster, RedisServer, free_port
 from tests.nodes import Node, running_nodes
 
@@ -40,13 +39,6 @@ def _cheap_password_hashing() -> Iterator[None]:
     security._password_hash = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024),))
     yield
     security._password_hash = original
-
-
-@pytest.fixture(autouse=True)
-def _no_sign_in_failures_from_earlier_tests() -> None:
-    # Sign-in failures are counted per process: one test's bad logins must not lock the
-    # next test's client (every test signs in from 127.0.0.1).
-    throttle.reset()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -129,12 +121,13 @@ async def db(database_url: str, tmp_path: Path) -> AsyncIterator[Database]:
         database_url=database_url,
         embedding_model_dir=MODEL_DIR,
     ):
+        # A fresh app state per test: its emitter, index manager and knowledge source
+        # start over with it, so no test inherits another's.
         database = Database(database_url)
-        set_database(database)
         try:
-            yield database
+            with state.installed(state.AppState.for_database(database)):
+                yield database
         finally:
-            set_database(None)
             await database.dispose()
 
 
@@ -158,11 +151,11 @@ class RecordingEmitter:
 
 
 @pytest.fixture
-def emitted() -> Iterator[RecordingEmitter]:
+def emitted(db: Database) -> RecordingEmitter:
+    """Records the emits of this test's app state (which goes with the `db` fixture)."""
     recorder = RecordingEmitter()
-    realtime.set_emitter(recorder)
-    yield recorder
-    realtime.set_emitter(realtime.NullEmitter())
+    state.current().emitter = recorder
+    return recorder
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ from sqlmodel import select
 
 from relaydesk.accounts import service as accounts
 from relaydesk.conversations import service as conversations
+from relaydesk.conversations.models import Conversation
 from relaydesk.conversations.service import Actor
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation, Role, Site, StaffUser, Team
+from relaydesk.core.models import Role, Site, StaffUser, Team
 from relaydesk.core.security import create_token
 from relaydesk.sites import service as sites
 

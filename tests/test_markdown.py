@@ -33,7 +33,7 @@ def test_no_unsafe_output() -> None:
 
 def test_inbox_snippets_are_plain_text() -> None:
     from relaydesk.agents_console.inbox_details import SNIPPET_CHARS, snippet
-    from relaydesk.core.models import Message
+    from relaydesk.conversations.models import Message
 
     message = Message(text="Try the **Colombia Huila Decaf** from [our shop](https://x.example).")
     assert snippet(message) == "Try the Colombia Huila Decaf from our shop."

@@ -19,10 +19,12 @@ import redis.asyncio as aioredis
 
 from relaydesk.accounts import service as accounts
 from relaydesk.accounts import signin
+from relaydesk.core import state
 from relaydesk.core.config import Settings
 from relaydesk.core.db import Database
 from relaydesk.core.errors import RateLimited, Unauthorized
 from relaydesk.core.models import StaffUser
+from relaydesk.core.state import Slot
 
 # Memory is bounded: past this many keys (an address-spraying run), the oldest go first.
 _MEMORY_KEYS = 50_000
@@ -81,19 +83,22 @@ class RedisStore:
         await self.redis.delete(_PREFIX + key)
 
 
-_stores: dict[str | None, Store] = {}
+# The stores by Redis URL (None: this process's memory), kept on the app's state
+# (core/state.py): a new state (a restarted app, each test) starts with no counts.
+STORES: Slot[dict[str | None, Store]] = Slot("accounts.throttle_stores", lambda app: {})
 
 
 def store_for(settings: Settings) -> Store:
     url = settings.redis_url
-    if url not in _stores:
-        _stores[url] = RedisStore(url) if url else MemoryStore()
-    return _stores[url]
+    stores = state.current().get(STORES)
+    if url not in stores:
+        stores[url] = RedisStore(url) if url else MemoryStore()
+    return stores[url]
 
 
 def reset() -> None:
-    """Forget every count held in memory (tests; a restart does the same)."""
-    _stores.clear()
+    """Forget every count held in memory, as another node or a restart would."""
+    state.current().put(STORES, None)
 
 
 def locked_for(settings: Settings, failures: Failures, limit: int, now: float) -> float:

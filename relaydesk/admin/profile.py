@@ -12,12 +12,12 @@ from relaydesk.accounts import manage, sessions
 from relaydesk.accounts.routes import StaffUserPublic
 from relaydesk.admin import avatars
 from relaydesk.admin.schemas import PasswordChange, ProfileUpdate
-from relaydesk.admin.sites import public_base
 from relaydesk.audit import service as audit
 from relaydesk.audit.models import AuditAction
 from relaydesk.core.deps import CurrentUser, DbDep, SettingsDep
 from relaydesk.core.errors import InvalidInput, NotFound
 from relaydesk.core.security import SESSION_COOKIE
+from relaydesk.sites.routes import public_base
 
 router = APIRouter(prefix="/api/v1/auth/me", tags=["auth"])
 files = APIRouter(include_in_schema=False)

@@ -1,38 +1,28 @@
-"""Request and response shapes of the admin REST API (users, teams, sites, profile)."""
+"""Request and response shapes of the admin REST API (users, teams, profile; the sites'
+are in sites/schemas.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     field_validator,
 )
 
 from relaydesk.core.models import Role
-from relaydesk.sites.hours import BusinessHours
+from relaydesk.sites.schemas import Name, StrictModel
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 TeamName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=320)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=1024)]
-Origin = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Color = Annotated[str, StringConstraints(pattern=r"^#([0-9a-fA-F]{3}){1,2}$")]
 HttpUrl = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^https?://\S+$")
 ]
-Locale = Literal["en", "zh"]
 RoutingMode = Literal["auto", "manual"]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def _roles(value: list[Role]) -> list[Role]:
@@ -44,7 +34,7 @@ def _roles(value: list[Role]) -> list[Role]:
 # Users
 
 
-class UserCreate(_Strict):
+class UserCreate(StrictModel):
     email: Email
     name: Name | None = None
     password: Password
@@ -55,7 +45,7 @@ class UserCreate(_Strict):
     _check_roles = field_validator("roles")(_roles)
 
 
-class UserUpdate(_Strict):
+class UserUpdate(StrictModel):
     name: Name | None = None
     roles: list[Role] | None = Field(None, min_length=1, max_length=4)
     capacity: int | None = Field(None, ge=0, le=100)
@@ -79,13 +69,13 @@ class UserPublic(BaseModel):
 # Profile (the signed-in user's own)
 
 
-class ProfileUpdate(_Strict):
+class ProfileUpdate(StrictModel):
     name: Name | None = None
     # An http(s) URL, or "" to remove the avatar.
     avatar_url: HttpUrl | Literal[""] | None = None
 
 
-class PasswordChange(_Strict):
+class PasswordChange(StrictModel):
     current_password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
     new_password: Password
 
@@ -93,13 +83,13 @@ class PasswordChange(_Strict):
 # Teams
 
 
-class TeamCreate(_Strict):
+class TeamCreate(StrictModel):
     site_id: int = Field(ge=1)
     name: TeamName
     routing_mode: RoutingMode | None = None
 
 
-class TeamUpdate(_Strict):
+class TeamUpdate(StrictModel):
     name: TeamName | None = None
     routing_mode: RoutingMode | None = None
 
@@ -117,69 +107,4 @@ class TeamPublic(BaseModel):
     name: str
     routing_mode: str
     members: list[TeamMemberPublic]
-    created_at: datetime
-
-
-# Sites
-
-
-class SiteTheme(_Strict):
-    """What the widget looks like and says first; every key optional."""
-
-    color: Color | None = None
-    launcher_text: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None
-    ) = None
-    greeting: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
-    position: Literal["right", "left"] | None = None
-
-
-class SiteCreate(_Strict):
-    name: Name
-    allowed_origins: list[Origin] = Field(default_factory=list, max_length=50)
-    # Embeddable from any website: off unless asked for (an empty list admits none).
-    allow_any_origin: bool = False
-    default_locale: Locale = "en"
-    theme: SiteTheme = Field(default_factory=SiteTheme)
-
-
-class SiteUpdate(_Strict):
-    name: Name | None = None
-    allowed_origins: list[Origin] | None = Field(None, max_length=50)
-    allow_any_origin: bool | None = None
-    default_locale: Locale | None = None
-    theme: SiteTheme | None = None
-    # {} means always open; otherwise the `relaydesk.sites.hours.BusinessHours` shape.
-    business_hours: dict[str, Any] | None = None
-
-    @field_validator("business_hours")
-    @classmethod
-    def _hours(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if not value:
-            return value
-        try:
-            hours = BusinessHours.model_validate(value)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'business_hours'}: {e['msg']}"
-                for e in exc.errors()[:5]
-            )
-            raise ValueError(f"business hours: {problems}") from exc
-        try:
-            ZoneInfo(hours.timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {hours.timezone!r}") from exc
-        return hours.model_dump(mode="json")
-
-
-class SitePublic(BaseModel):
-    id: int
-    site_key: str
-    name: str
-    allowed_origins: list[str]
-    allow_any_origin: bool
-    default_locale: str
-    theme: dict[str, Any]
-    business_hours: dict[str, Any]
-    embed_snippet: str
     created_at: datetime

@@ -15,7 +15,6 @@ from relaydesk.accounts import manage, tokens
 from relaydesk.accounts import strings as _account_strings  # noqa: F401  (registers them)
 from relaydesk.accounts.models import Scope
 from relaydesk.accounts.scopes import allowed_scopes
-from relaydesk.admin.sites import embed_snippet, public_base
 from relaydesk.admin.teams import teams_public
 from relaydesk.agents_console.admin_strings import STRINGS
 from relaydesk.agents_console.pages import STATIC, _assets, _signed_in, render
@@ -28,6 +27,7 @@ from relaydesk.core.i18n import register
 from relaydesk.core.models import Role, Site, StaffUser, utcnow
 from relaydesk.core.security import CSRF_HEADER
 from relaydesk.sites import service as sites
+from relaydesk.sites.routes import embed_snippet, public_base
 
 register(STRINGS)
 router = APIRouter(include_in_schema=False)

@@ -11,6 +11,7 @@ from relaydesk.bot import events as bot_events
 from relaydesk.collab.events import CollabEvents, join_extras
 from relaydesk.conversations import service as conversations
 from relaydesk.conversations import transitions
+from relaydesk.conversations.models import Conversation
 from relaydesk.conversations.policy import StaffScope, load_scope, require_view
 from relaydesk.conversations.schemas import (
     ConversationRef,
@@ -24,9 +25,8 @@ from relaydesk.conversations.schemas import (
 from relaydesk.conversations.service import Actor
 from relaydesk.core import realtime
 from relaydesk.core.config import get_settings
-from relaydesk.core.db import get_database
 from relaydesk.core.errors import Forbidden, NotFound, Unauthorized
-from relaydesk.core.models import Conversation, Role
+from relaydesk.core.models import Role
 from relaydesk.core.socket_rpc import Ack, RpcNamespace, event, ok, refuse
 from relaydesk.routing.console_events import RoutingEvents
 from relaydesk.sites import service as sites
@@ -36,7 +36,7 @@ class ConsoleNamespace(CollabEvents, RoutingEvents, RpcNamespace):
     rate_setting = "console_events_per_second"
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        db = get_database()
+        db = self.state.database
         try:
             claims = staff_from_credentials(get_settings(), auth, environ)
             user_id = int(claims["sub"])
@@ -65,13 +65,13 @@ class ConsoleNamespace(CollabEvents, RoutingEvents, RpcNamespace):
     async def _scope(self, sid: str) -> StaffScope:
         # Reloaded per event so a disabled account or a changed role takes effect at once.
         session: dict[str, Any] = await self.get_session(sid)
-        db = get_database()
+        db = self.state.database
         claims = {"sv": session["sv"]}
         return await load_scope(db, await accounts.get_active_user(db, session["user_id"], claims))
 
     async def _visible(self, sid: str, conversation_id: str) -> tuple[StaffScope, Conversation]:
         scope = await self._scope(sid)
-        conversation = await conversations.get_conversation(get_database(), conversation_id)
+        conversation = await conversations.get_conversation(self.state.database, conversation_id)
         require_view(scope, conversation)
         return scope, conversation
 
@@ -87,12 +87,12 @@ class ConsoleNamespace(CollabEvents, RoutingEvents, RpcNamespace):
         scope, conversation = await self._visible(sid, payload.conversation_id)
         await self.enter_room(sid, realtime.conversation_room(conversation.id))
         messages = await conversations.latest_messages(
-            get_database(), conversation_id=conversation.id
+            self.state.database, conversation_id=conversation.id
         )
         return ok(
-            conversation=dump(await conversations.describe(get_database(), conversation)),
+            conversation=dump(await conversations.describe(self.state.database, conversation)),
             messages=[dump(MessagePublic.of(m)) for m in messages],
-            **await join_extras(scope, conversation.id),
+            **await join_extras(self.state.database, scope, conversation.id),
         )
 
     @event("conversation:leave", ConversationRef)
@@ -105,7 +105,7 @@ class ConsoleNamespace(CollabEvents, RoutingEvents, RpcNamespace):
         scope, _ = await self._writable(sid, payload.conversation_id)
         await self.enter_room(sid, realtime.conversation_room(payload.conversation_id))
         result = await attachments.send_message(
-            get_database(),
+            self.state.database,
             conversation_id=payload.conversation_id,
             sender=Actor.staff(scope.user),
             client_id=payload.client_id,
@@ -119,7 +119,9 @@ class ConsoleNamespace(CollabEvents, RoutingEvents, RpcNamespace):
     async def sync(self, sid: str, payload: SyncRequest) -> Ack:
         await self._visible(sid, payload.conversation_id)
         messages = await conversations.sync(
-            get_database(), conversation_id=payload.conversation_id, after_seq=payload.after_seq
+            self.state.database,
+            conversation_id=payload.conversation_id,
+            after_seq=payload.after_seq,
         )
         return ok(messages=[dump(MessagePublic.of(m)) for m in messages])
 
@@ -141,7 +143,7 @@ class ConsoleNamespace(CollabEvents, RoutingEvents, RpcNamespace):
     async def read(self, sid: str, payload: ReadReceipt) -> Ack:
         scope, _ = await self._visible(sid, payload.conversation_id)
         state = await conversations.mark_read(
-            get_database(),
+            self.state.database,
             conversation_id=payload.conversation_id,
             reader=Actor.staff(scope.user),
             seq=payload.seq,
@@ -157,35 +159,45 @@ class ConsoleNamespace(CollabEvents, RoutingEvents, RpcNamespace):
             await self.explain_lost_accept(sid, payload.conversation_id)
             raise
         conversation = await transitions.accept(
-            get_database(), conversation_id=payload.conversation_id, agent=scope.user
+            self.state.database, conversation_id=payload.conversation_id, agent=scope.user
         )
         await self.enter_room(sid, realtime.conversation_room(conversation.id))
-        return ok(conversation=dump(await conversations.describe(get_database(), conversation)))
+        return ok(
+            conversation=dump(await conversations.describe(self.state.database, conversation))
+        )
 
     @event("conversation:resolve", ConversationRef)
     async def resolve(self, sid: str, payload: ConversationRef) -> Ack:
         scope, _ = await self._writable(sid, payload.conversation_id)
         conversation = await transitions.resolve(
-            get_database(), conversation_id=payload.conversation_id, actor=Actor.staff(scope.user)
+            self.state.database,
+            conversation_id=payload.conversation_id,
+            actor=Actor.staff(scope.user),
         )
-        return ok(conversation=dump(await conversations.describe(get_database(), conversation)))
+        return ok(
+            conversation=dump(await conversations.describe(self.state.database, conversation))
+        )
 
     @event("conversation:hand_back", ConversationRef)
     async def hand_back(self, sid: str, payload: ConversationRef) -> Ack:
         scope, _ = await self._writable(sid, payload.conversation_id)
         conversation = await transitions.hand_back(
-            get_database(), conversation_id=payload.conversation_id, actor=Actor.staff(scope.user)
+            self.state.database,
+            conversation_id=payload.conversation_id,
+            actor=Actor.staff(scope.user),
         )
-        return ok(conversation=dump(await conversations.describe(get_database(), conversation)))
+        return ok(
+            conversation=dump(await conversations.describe(self.state.database, conversation))
+        )
 
     @event("assist:suggest", ConversationRef)
     async def assist_suggest(self, sid: str, payload: ConversationRef) -> Ack:
         """Knowledge-base suggestions (and an LLM draft when configured) for the agent."""
         _, conversation = await self._visible(sid, payload.conversation_id)
-        return ok(**await bot_events.assist_suggest(get_database(), conversation))
+        return ok(**await bot_events.assist_suggest(self.state.database, conversation))
 
     @event("handoff:summary", ConversationRef)
     async def handoff_summary(self, sid: str, payload: ConversationRef) -> Ack:
         """The bot's latest handoff summary and any offline-form messages."""
         _, conversation = await self._visible(sid, payload.conversation_id)
-        return ok(**await bot_events.handoff_summary(get_database(), conversation))
+        return ok(**await bot_events.handoff_summary(self.state.database, conversation))

@@ -35,20 +35,18 @@ from relaydesk.agents_console.inbox_filters import (
 from relaydesk.analytics import drill as analytics_drill
 from relaydesk.collab.models import LabelPublic
 from relaydesk.collab.service import labels_of
-from relaydesk.conversations.policy import StaffScope, can_view, load_scope, require_view
-from relaydesk.core.db import Database
-from relaydesk.core.deps import CurrentUser, DbDep
-from relaydesk.core.errors import DomainError, Forbidden, NotFound
-from relaydesk.core.models import (
+from relaydesk.conversations.models import (
     Conversation,
     ConversationStatus,
     Message,
     ReadState,
-    Role,
     SenderKind,
-    StaffUser,
-    Visitor,
 )
+from relaydesk.conversations.policy import StaffScope, can_view, load_scope, require_view
+from relaydesk.core.db import Database
+from relaydesk.core.deps import CurrentUser, DbDep
+from relaydesk.core.errors import DomainError, Forbidden, NotFound
+from relaydesk.core.models import Role, StaffUser, Visitor
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
 FiltersDep = Annotated[InboxFilters, Depends(inbox_filters)]

@@ -11,10 +11,10 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
+from relaydesk.conversations.models import Conversation, Message
 from relaydesk.conversations.policy import StaffScope, can_view
 from relaydesk.core import markdown
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation, Message
 
 SNIPPET_CHARS = 140
 EARLIER = 10

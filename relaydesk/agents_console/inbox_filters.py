@@ -20,12 +20,13 @@ from sqlmodel import col
 from relaydesk.agents_console import inbox_strings  # noqa: F401  (registers the strings)
 from relaydesk.analytics import drill as analytics_drill
 from relaydesk.collab.models import ConversationLabel
+from relaydesk.conversations.models import Conversation, ConversationStatus
 from relaydesk.conversations.policy import StaffScope
 from relaydesk.core import blind_index
 from relaydesk.core.crypto_models import SearchIndex
 from relaydesk.core.db import Database
 from relaydesk.core.errors import NotFound
-from relaydesk.core.models import Conversation, ConversationStatus, Team
+from relaydesk.core.models import Team
 
 MAX_QUERY = 200
 MAX_REASON = 64

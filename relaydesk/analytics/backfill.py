@@ -15,9 +15,10 @@ from sqlmodel import col, select
 
 from relaydesk.analytics import rollup
 from relaydesk.bot.models import BotCsat, BotFeedback
+from relaydesk.conversations.models import Conversation, Message
 from relaydesk.core import event_log
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation, Event, Message
+from relaydesk.core.models import Event
 
 CHUNK = 500
 

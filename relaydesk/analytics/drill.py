@@ -25,9 +25,9 @@ from relaydesk.analytics import facts as F
 from relaydesk.analytics import rollup, strings  # noqa: F401  (strings: the banner's)
 from relaydesk.analytics.access import authorize, invalid, report_filters
 from relaydesk.analytics.frame import Filters, _where
+from relaydesk.conversations.models import Conversation, ConversationStatus
 from relaydesk.conversations.policy import StaffScope
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation, ConversationStatus
 
 MAX_KEY = 600
 LOC = ("query", "drill")

@@ -39,8 +39,9 @@ from relaydesk.analytics.models import (
     AnalyticsState,
 )
 from relaydesk.analytics.rows import conversation_row, cycle_row
+from relaydesk.conversations.models import Conversation
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation, Event, Site, utcnow
+from relaydesk.core.models import Event, Site, utcnow
 from relaydesk.sites.hours import BusinessHours
 
 WATERMARK = "events"

@@ -23,8 +23,9 @@ from relaydesk.analytics.models import (
     TimeseriesPublic,
 )
 from relaydesk.collab.models import ConversationLabel
+from relaydesk.conversations.models import Conversation, ConversationStatus
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation, ConversationStatus, Event, StaffUser, utcnow
+from relaydesk.core.models import Event, StaffUser, utcnow
 
 
 async def frame_for(db: Database, filters: Filters) -> Frame:

@@ -40,10 +40,11 @@ from relaydesk.bot.routes import router as bot_router
 from relaydesk.canned.routes import router as canned_router
 from relaydesk.collab.routes import router as collab_router
 from relaydesk.conversations import hooks
-from relaydesk.core import crypto, gc_policy, realtime
+from relaydesk.core import crypto, gc_policy, realtime, state
 from relaydesk.core.config import Settings, get_settings
-from relaydesk.core.db import Database, get_database
+from relaydesk.core.db import Database
 from relaydesk.core.errors import DomainError
+from relaydesk.core.state import AppState
 from relaydesk.knowledge import search as knowledge_search
 from relaydesk.knowledge.routes import router as knowledge_router
 from relaydesk.privacy import files as privacy_files
@@ -56,6 +57,7 @@ from relaydesk.routing import presence as routing_presence
 from relaydesk.routing import service as routing
 from relaydesk.routing.routes import router as routing_router
 from relaydesk.sites.identity_routes import router as identity_router
+from relaydesk.sites.routes import router as sites_router
 from relaydesk.widget.events import WidgetNamespace
 from relaydesk.widget.routes import router as widget_router
 
@@ -65,10 +67,11 @@ log = logging.getLogger(__name__)
 class RelaydeskApp(socketio.ASGIApp):  # type: ignore[misc]
     """The Socket.IO ASGI app, keeping handles on its parts for tests and tools."""
 
-    def __init__(self, sio: socketio.AsyncServer, api: FastAPI) -> None:
+    def __init__(self, sio: socketio.AsyncServer, api: FastAPI, app_state: AppState) -> None:
         super().__init__(sio, other_asgi_app=api, socketio_path="socket.io")
         self.sio = sio
         self.api = api
+        self.app_state = app_state
         # Outermost, so Socket.IO polling bodies are limited too (engine.io reads them whole).
         self._limited = BodyLimit(SecurityHeaders(super().__call__))
 
@@ -90,9 +93,11 @@ async def _warm_up_then_freeze(db: Database, settings: Settings, *, freeze: bool
 
 def create_app(settings: Settings | None = None) -> RelaydeskApp:
     settings = settings or get_settings()
+    # The installed state for these settings (a test's, with its database), else a new one.
+    app_state = state.current(settings)
     sio = realtime.create_socket_server(settings)
-    sio.register_namespace(WidgetNamespace(realtime.WIDGET))
-    sio.register_namespace(ConsoleNamespace(realtime.CONSOLE))
+    sio.register_namespace(WidgetNamespace(realtime.WIDGET, app_state))
+    sio.register_namespace(ConsoleNamespace(realtime.CONSOLE, app_state))
     hooks.on_visitor_message(bot_turn.on_visitor_message, wants=bot_turn.wants_turn)
     routing.install()
 
@@ -105,12 +110,10 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
         # The encryption keys, now rather than at the first message: a missing index key
         # or an unreadable key file stops the start, and the key file is made on first start.
         await asyncio.to_thread(crypto.keyring, settings)
-        realtime.set_emitter(realtime.SocketIOEmitter(sio))
+        app_state.emitter = realtime.SocketIOEmitter(sio)
+        db = app_state.database
         # Presence: renew this node's lease on its console connections; sweep stale ones.
-        presence_heartbeat = asyncio.create_task(
-            routing_presence.run_heartbeat(get_database(settings))
-        )
-        db = get_database(settings)
+        presence_heartbeat = asyncio.create_task(routing_presence.run_heartbeat(db))
         # Build the knowledge indexes in the background: the first answers need them, but
         # readiness does not wait for embeddings.
         tune_gc = gc_policy.applies(settings.gc_tuning)
@@ -130,7 +133,7 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
         await hooks.drain()
         await routing_presence.stop_heartbeat(presence_heartbeat)
         await routing_connections.reset_tracker()
-        realtime.set_emitter(realtime.NullEmitter())
+        app_state.emitter = realtime.NullEmitter()
         await db.dispose()
 
     api = FastAPI(
@@ -140,6 +143,7 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
         description="AI customer service: REST API. Realtime events are documented in "
         "docs/protocol.md.",
     )
+    api.state.relaydesk = app_state  # read by the request dependencies (core/deps.py)
     api.add_middleware(ServerTimingMiddleware)
 
     @api.exception_handler(DomainError)
@@ -175,6 +179,7 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
     api.include_router(pages_router)
     api.include_router(admin_pages_router)
     api.include_router(admin_router)
+    api.include_router(sites_router)
     api.include_router(canned_router)
     api.include_router(inbox_router)
     api.include_router(collab_router)
@@ -189,4 +194,4 @@ def create_app(settings: Settings | None = None) -> RelaydeskApp:
     api.include_router(audit_page_router)
     api.include_router(privacy_page_router)
     error_docs.install(api)  # after every router: documents their shared errors
-    return RelaydeskApp(sio, api)
+    return RelaydeskApp(sio, api, app_state)

@@ -96,7 +96,7 @@ def users_create(
 ) -> None:
     """Create a staff user."""
     from relaydesk.accounts import service as accounts
-    from relaydesk.core.db import get_database
+    from relaydesk.core import state
     from relaydesk.core.models import Role
 
     _use_data_dir(data_dir)
@@ -107,13 +107,10 @@ def users_create(
     _migrate()
 
     async def create() -> Any:
-        db = get_database()
-        try:
+        async with state.running() as app:
             return await accounts.create_user(
-                db, email=email, password=password, roles=roles, name=name, team_ids=team
+                app.database, email=email, password=password, roles=roles, name=name, team_ids=team
             )
-        finally:
-            await db.dispose()
 
     user = _run(create())
     if as_json:
@@ -136,7 +133,7 @@ def sites_create(
     as_json: AsJson = False,
 ) -> None:
     """Create a site and print its public site key."""
-    from relaydesk.core.db import get_database
+    from relaydesk.core import state
     from relaydesk.sites import service as sites
 
     if not origin and not any_origin:
@@ -151,17 +148,14 @@ def sites_create(
     _migrate()
 
     async def create() -> Any:
-        db = get_database()
-        try:
+        async with state.running() as app:
             return await sites.create_site(
-                db,
+                app.database,
                 name=name,
                 allowed_origins=origin,
                 allow_any_origin=any_origin,
                 default_locale=locale,
             )
-        finally:
-            await db.dispose()
 
     site = _run(create())
     if as_json:
@@ -191,7 +185,7 @@ def serve(
 
     from relaydesk.api.app import create_app
     from relaydesk.api.demo import seed_demo
-    from relaydesk.core.db import get_database, set_database
+    from relaydesk.core import state
     from relaydesk.privacy import files
 
     _use_data_dir(data_dir)
@@ -205,12 +199,8 @@ def serve(
     if demo:
 
         async def seed() -> Any:
-            db = get_database()
-            try:
-                return await seed_demo(db, settings.data_dir)
-            finally:
-                await db.dispose()
-                set_database(None)
+            async with state.running(settings) as app:
+                return await seed_demo(app.database, settings.data_dir)
 
         creds = _run(seed())
         typer.echo(
@@ -229,7 +219,9 @@ def serve(
     local_host = "127.0.0.1" if bind_host in ("0.0.0.0", "::", "") else bind_host
     link = server_link.publish(settings.data_dir, f"http://{local_host}:{bind_port}")
     try:
-        uvicorn.Server(server_config(create_app(settings), bind_host, bind_port)).run()
+        app = create_app(settings)
+        app.app_state.put(server_link.SERVER_TOKEN, link.token)
+        uvicorn.Server(server_config(app, bind_host, bind_port)).run()
     finally:
         server_link.withdraw(settings.data_dir, link)
 
@@ -396,17 +388,14 @@ def main() -> None:
 def analytics_backfill(data_dir: DataDir = None) -> None:
     """Record the events older rows lack, then rebuild the analytics rollups."""
     from relaydesk.analytics.backfill import backfill
-    from relaydesk.core.db import get_database
+    from relaydesk.core import state
 
     _use_data_dir(data_dir)
     _migrate()
 
     async def run() -> Any:
-        db = get_database()
-        try:
-            return await backfill(db)
-        finally:
-            await db.dispose()
+        async with state.running() as app:
+            return await backfill(app.database)
 
     result = _run(run())
     typer.echo(json.dumps(result.__dict__))

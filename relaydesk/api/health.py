@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from relaydesk.core import migrate
-from relaydesk.core.deps import DbDep
+from relaydesk.core.deps import StateDep
 from relaydesk.knowledge.search import retrieval_status
 
 router = APIRouter(tags=["health"])
@@ -22,10 +22,11 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-async def readyz(db: DbDep) -> JSONResponse:
+async def readyz(app: StateDep) -> JSONResponse:
     """Ready for traffic, meaning ready to answer: the database answers, its schema is at
     the newest migration, and retrieval has finished starting (model resolved, indexes
     built), so a load balancer never sends visitors to a bot that cannot answer yet."""
+    db = app.database
     details: dict[str, Any] = {}
     ready = True
     try:
@@ -40,7 +41,7 @@ async def readyz(db: DbDep) -> JSONResponse:
         details["database"] = f"unreachable: {type(exc).__name__}"
         ready = False
     # Lexical-only retrieval (no embedding model) still answers: ready once it started.
-    details["retrieval"] = retrieval = retrieval_status()
+    details["retrieval"] = retrieval = retrieval_status(app)
     ready = ready and bool(retrieval["ready"])
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "details": details},

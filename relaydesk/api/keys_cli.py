@@ -37,8 +37,8 @@ def keys_rotate(
     from relaydesk.attachments import service as attachments  # noqa: F401  (its file step)
     from relaydesk.audit import service as audit
     from relaydesk.audit.models import ActorKind, AuditAction
-    from relaydesk.core import all_models, rotation  # noqa: F401  (every encrypted table)
-    from relaydesk.core.db import get_database
+    from relaydesk.core import all_models, rotation, state  # noqa: F401  (every encrypted table)
+    from relaydesk.core.db import Database
 
     cli._use_data_dir(data_dir)
     cli._migrate()
@@ -47,7 +47,7 @@ def keys_rotate(
         data = status.as_dict()
         typer.echo(json.dumps(data) if as_json else _progress_line(data))
 
-    async def record(phase: str, status: rotation.RotationStatus) -> None:
+    async def record(db: Database, phase: str, status: rotation.RotationStatus) -> None:
         await audit.record(
             db,
             action=AuditAction.KEY_ROTATE,
@@ -58,17 +58,14 @@ def keys_rotate(
         )
 
     async def run() -> rotation.RotationStatus:
-        try:
+        async with state.running() as app:
+            db = app.database
             status = await rotation.start(db)
-            await record("started", status)
+            await record(db, "started", status)
             report(status)
             done = await rotation.rotate(db, status, on_progress=report, chunk=chunk)
-            await record("finished", done)
+            await record(db, "finished", done)
             return done
-        finally:
-            await db.dispose()
-
-    db = get_database()
 
     cli._run(run())
 
@@ -77,18 +74,14 @@ def keys_rotate(
 def keys_status(data_dir: DataDir = None) -> None:
     """The current key and the latest rotation's progress, as JSON."""
     from relaydesk.api import cli
-    from relaydesk.core import crypto, rotation
-    from relaydesk.core.db import get_database
+    from relaydesk.core import crypto, rotation, state
 
     cli._use_data_dir(data_dir)
     cli._migrate()
 
     async def run() -> dict[str, Any]:
-        db = get_database()
-        try:
-            latest = await rotation.latest(db)
-        finally:
-            await db.dispose()
+        async with state.running() as app:
+            latest = await rotation.latest(app.database)
         ring = crypto.keyring()
         return {
             "current_kid": ring.current,

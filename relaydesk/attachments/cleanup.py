@@ -19,9 +19,10 @@ from sqlmodel import col
 
 from relaydesk.attachments.models import Attachment
 from relaydesk.attachments.service import path_of
+from relaydesk.conversations.models import Message
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
-from relaydesk.core.models import Message, utcnow
+from relaydesk.core.models import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -23,6 +23,7 @@ from relaydesk.attachments import strings as _strings  # noqa: F401  (registers 
 from relaydesk.attachments.content import is_image
 from relaydesk.attachments.models import Attachment, AttachmentPublic
 from relaydesk.conversations import service as conversations
+from relaydesk.conversations.models import Conversation
 from relaydesk.conversations.policy import load_scope, require_view
 from relaydesk.conversations.schemas import dump
 from relaydesk.conversations.service import Actor
@@ -30,7 +31,6 @@ from relaydesk.core.config import Settings
 from relaydesk.core.db import Database
 from relaydesk.core.deps import DbDep, SettingsDep, current_user, oauth2_scheme
 from relaydesk.core.errors import DomainError, Forbidden, InvalidInput, NotFound
-from relaydesk.core.models import Conversation
 from relaydesk.core.security import decode_token
 from relaydesk.sites import service as sites
 

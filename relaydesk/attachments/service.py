@@ -17,13 +17,14 @@ from sqlmodel import col, select
 from relaydesk.attachments.content import check_content, clean_filename
 from relaydesk.attachments.models import Attachment, AttachmentPublic
 from relaydesk.conversations import service as conversations
+from relaydesk.conversations.models import Conversation
 from relaydesk.conversations.schemas import dump
 from relaydesk.conversations.service import Actor, SendResult
 from relaydesk.core import crypto, rotation
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
 from relaydesk.core.errors import DomainError, InvalidInput, NotFound, RateLimited
-from relaydesk.core.models import Conversation, utcnow
+from relaydesk.core.models import utcnow
 
 MAX_PER_MESSAGE = 10
 UPLOADS_PER_WINDOW = 30

@@ -7,9 +7,9 @@ from typing import Any
 
 from relaydesk.bot import answer, extractive, generate, intents, prompt, service
 from relaydesk.bot.prompt import Turn
+from relaydesk.conversations.models import Conversation, SenderKind
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation, SenderKind
 from relaydesk.sites import service as sites
 
 SUGGESTIONS = 3

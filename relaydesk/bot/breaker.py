@@ -14,6 +14,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from relaydesk.core import state
+from relaydesk.core.state import Slot
+
 MAX_RETRY_AFTER = 300.0
 
 
@@ -56,15 +59,14 @@ class CircuitBreaker:
             self.open_until = self.clock() + self.cooldown
 
 
-_breakers: dict[str, CircuitBreaker] = {}
+# One breaker per endpoint, kept on the app's state (core/state.py): a new state (a
+# restarted app, each test) starts with every endpoint closed.
+BREAKERS: Slot[dict[str, CircuitBreaker]] = Slot("bot.breakers", lambda app: {})
 
 
 def for_endpoint(key: str) -> CircuitBreaker:
-    breaker = _breakers.get(key)
+    breakers = state.current().get(BREAKERS)
+    breaker = breakers.get(key)
     if breaker is None:
-        breaker = _breakers[key] = CircuitBreaker()
+        breaker = breakers[key] = CircuitBreaker()
     return breaker
-
-
-def reset_all() -> None:
-    _breakers.clear()

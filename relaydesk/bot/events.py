@@ -11,9 +11,9 @@ from pydantic import Field, StringConstraints
 from relaydesk.bot import assist, summary, turn
 from relaydesk.bot import feedback as feedback_store
 from relaydesk.bot import offline as offline_store
+from relaydesk.conversations.models import Conversation, ConversationStatus
 from relaydesk.conversations.schemas import Id, Payload
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation, ConversationStatus
 from relaydesk.core.text import clean_text
 from relaydesk.routing import queue as routing_queue
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 from sqlmodel import select
 
 from relaydesk.bot.models import BotCsat, BotFeedback
+from relaydesk.conversations.models import Conversation, ConversationStatus, Message, SenderKind
 from relaydesk.core import event_log
 from relaydesk.core.db import Database
 from relaydesk.core.errors import Conflict, InvalidInput, NotFound
-from relaydesk.core.models import Conversation, ConversationStatus, Message, SenderKind, utcnow
+from relaydesk.core.models import utcnow
 
 
 async def rate_message(

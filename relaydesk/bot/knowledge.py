@@ -15,7 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from relaydesk.core import state
 from relaydesk.core.db import Database
+from relaydesk.core.state import Slot
 from relaydesk.knowledge.retrieval import HybridIndex
 from relaydesk.knowledge.retrieval.chunks import KIND_ANSWER, KIND_PASSAGE, Chunk
 
@@ -193,14 +195,14 @@ class IndexSource:
         return found[:limit]
 
 
-_source: KnowledgeSource = ModuleSource()
+# The app's source (core/state.py): the knowledge domain's search unless one is installed.
+SOURCE: Slot[KnowledgeSource] = Slot("bot.knowledge_source", lambda app: ModuleSource())
 
 
 def set_source(source: KnowledgeSource | None) -> None:
-    """Install a source (None restores the knowledge domain's search service)."""
-    global _source
-    _source = source if source is not None else ModuleSource()
+    """Install a source on the app's state (None restores the knowledge domain's search)."""
+    state.current().put(SOURCE, source)
 
 
 def get_source() -> KnowledgeSource:
-    return _source
+    return state.current().get(SOURCE)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from relaydesk.bot.models import BotOfflineMessage
+from relaydesk.conversations.models import Conversation, ConversationStatus, SenderKind
 from relaydesk.core import event_log
 from relaydesk.core.db import Database
 from relaydesk.core.errors import Conflict, NotFound
-from relaydesk.core.models import Conversation, ConversationStatus, SenderKind
 
 
 async def leave_offline_message(

@@ -13,10 +13,11 @@ from sqlmodel import col, select
 
 from relaydesk.bot.models import BotSitePolicy
 from relaydesk.bot.policy import BotPolicy
+from relaydesk.conversations.models import Conversation, Message, SenderKind
 from relaydesk.core import event_log
 from relaydesk.core.db import Database
 from relaydesk.core.errors import NotFound
-from relaydesk.core.models import Conversation, Event, Message, SenderKind, Site, utcnow
+from relaydesk.core.models import Event, Site, utcnow
 
 CONTEXT_MESSAGES = 40
 # Events after which the bot starts over: only later turns are its context.

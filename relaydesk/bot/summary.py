@@ -20,11 +20,11 @@ from relaydesk.bot import generate, service
 from relaydesk.bot.models import BotHandoffSummary
 from relaydesk.bot.policy import FRUSTRATION, KEYWORD, LOW_CONFIDENCE, VISITOR_ASKED
 from relaydesk.bot.prompt import neutralise
+from relaydesk.conversations.models import Conversation, Message, SenderKind
 from relaydesk.core import event_log, realtime
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
 from relaydesk.core.i18n import message, normalise_locale
-from relaydesk.core.models import Conversation, Message, SenderKind
 from relaydesk.sites import service as sites
 
 MAX_QUESTIONS = 5

@@ -19,12 +19,12 @@ from relaydesk.bot.policy import BotPolicy
 from relaydesk.bot.prompt import Turn
 from relaydesk.conversations import service as conversations
 from relaydesk.conversations import transitions
+from relaydesk.conversations.models import Conversation, ConversationStatus, Message, SenderKind
 from relaydesk.conversations.schemas import MessagePublic
 from relaydesk.conversations.service import BOT, SendResult
 from relaydesk.core import event_log, realtime
-from relaydesk.core.db import Database, get_database
+from relaydesk.core.db import Database
 from relaydesk.core.errors import Conflict
-from relaydesk.core.models import Conversation, ConversationStatus, Message, SenderKind
 from relaydesk.routing import queue as routing_queue
 from relaydesk.sites import service as sites
 
@@ -49,11 +49,11 @@ def wants_turn(result: SendResult) -> bool:
     return result.conversation.status == ConversationStatus.BOT and not files_only
 
 
-async def on_visitor_message(result: SendResult) -> None:
+async def on_visitor_message(db: Database, result: SendResult) -> None:
     """The `conversations.hooks.on_visitor_message` hook, registered with `wants_turn`."""
     if not wants_turn(result):
         return
-    await run_turn(get_database(), conversation_id=result.conversation.id, trigger=result.message)
+    await run_turn(db, conversation_id=result.conversation.id, trigger=result.message)
 
 
 async def run_turn(db: Database, *, conversation_id: str, trigger: MessagePublic) -> None:

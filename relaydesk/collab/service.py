@@ -24,13 +24,14 @@ from relaydesk.collab.models import (
     NotePublic,
 )
 from relaydesk.conversations import service as conversations
+from relaydesk.conversations.models import Conversation, ConversationStatus, SenderKind
 from relaydesk.conversations.policy import StaffScope, require_view
 from relaydesk.conversations.schemas import dump
 from relaydesk.core import event_log, realtime
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
 from relaydesk.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from relaydesk.core.models import Conversation, ConversationStatus, Role, SenderKind, StaffUser
+from relaydesk.core.models import Role, StaffUser
 from relaydesk.core.text import clean_text
 
 NOTE_PAGE = 500

@@ -14,13 +14,15 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from relaydesk.conversations.models import Conversation
     from relaydesk.conversations.schemas import ConversationPublic
     from relaydesk.conversations.service import SendResult
-    from relaydesk.core.models import Conversation
+    from relaydesk.core.db import Database
 
 log = logging.getLogger(__name__)
 
-MessageHook = Callable[["SendResult"], Awaitable[None]]
+# Hooks are handed the database the change was written to: they need no global to find it.
+MessageHook = Callable[["Database", "SendResult"], Awaitable[None]]
 MessageFilter = Callable[["SendResult"], bool]
 
 
@@ -68,7 +70,7 @@ class Runs:
     loop: asyncio.AbstractEventLoop
     running: set[asyncio.Task[None]] = field(default_factory=set)
     active: set[str] = field(default_factory=set)
-    waiting: dict[str, SendResult] = field(default_factory=dict)
+    waiting: dict[str, tuple[Database, SendResult]] = field(default_factory=dict)
 
 
 _runs: Runs | None = None
@@ -85,20 +87,20 @@ def runs() -> Runs:
     return _runs
 
 
-async def _guarded(result: SendResult) -> None:
+async def _guarded(db: Database, result: SendResult) -> None:
     for hook in list(_visitor_message_hooks):
         if not hook.wants(result):
             continue
         try:
-            await hook.run(result)
+            await hook.run(db, result)
         except Exception:
             log.exception("hook %s failed for message %s", hook.run, result.message.id)
 
 
-def _start(here: Runs, result: SendResult) -> None:
+def _start(here: Runs, db: Database, result: SendResult) -> None:
     conversation_id = result.conversation.id
     here.active.add(conversation_id)
-    task = asyncio.create_task(_guarded(result))
+    task = asyncio.create_task(_guarded(db, result))
     here.running.add(task)
     task.add_done_callback(partial(_finished, here, conversation_id))
 
@@ -110,19 +112,19 @@ def _finished(here: Runs, conversation_id: str, task: asyncio.Task[None]) -> Non
         if len(here.running) >= MAX_RUNNING:
             break
         if waiting_id not in here.active:
-            _start(here, here.waiting.pop(waiting_id))
+            _start(here, *here.waiting.pop(waiting_id))
 
 
-def visitor_message_stored(result: SendResult) -> None:
+def visitor_message_stored(db: Database, result: SendResult) -> None:
     if not any(hook.wants(result) for hook in _visitor_message_hooks):
         return
     here = runs()
     conversation_id = result.conversation.id
     if conversation_id in here.active or len(here.running) >= MAX_RUNNING:
         here.waiting.pop(conversation_id, None)  # re-insert: it now waits behind the others
-        here.waiting[conversation_id] = result
+        here.waiting[conversation_id] = (db, result)
         return
-    _start(here, result)
+    _start(here, db, result)
 
 
 async def drain() -> None:
@@ -146,7 +148,7 @@ class Before:
     team_id: int | None = None
 
 
-ChangeHook = Callable[["Conversation | ConversationPublic", Before], Awaitable[None]]
+ChangeHook = Callable[["Database", "Conversation | ConversationPublic", Before], Awaitable[None]]
 _change_hooks: list[ChangeHook] = []
 
 
@@ -157,10 +159,10 @@ def on_conversation_change(hook: ChangeHook) -> ChangeHook:
 
 
 async def conversation_changed(
-    conversation: Conversation | ConversationPublic, before: Before
+    db: Database, conversation: Conversation | ConversationPublic, before: Before
 ) -> None:
     for hook in list(_change_hooks):
         try:
-            await hook(conversation, before)
+            await hook(db, conversation, before)
         except Exception:
             log.exception("change hook %s failed for conversation %s", hook, conversation.id)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from relaydesk.accounts import service as accounts
+from relaydesk.conversations.models import Conversation, ConversationStatus
 from relaydesk.core.db import Database
 from relaydesk.core.errors import Forbidden, NotFound
-from relaydesk.core.models import Conversation, ConversationStatus, Role, StaffUser
+from relaydesk.core.models import Role, StaffUser
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from relaydesk.core.models import Conversation, Message
+from relaydesk.conversations.models import Conversation, Message
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, strict=True)]
 ClientId = Annotated[

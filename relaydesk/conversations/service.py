@@ -17,6 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from relaydesk.conversations import hooks
+from relaydesk.conversations.models import (
+    Conversation,
+    ConversationStatus,
+    Message,
+    ReadState,
+    SenderKind,
+)
 from relaydesk.conversations.schemas import (
     AssigneePublic,
     ConversationPublic,
@@ -30,15 +37,7 @@ from relaydesk.core import event_log, realtime
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
 from relaydesk.core.errors import NotFound
-from relaydesk.core.models import (
-    Conversation,
-    ConversationStatus,
-    Message,
-    ReadState,
-    SenderKind,
-    StaffUser,
-    utcnow,
-)
+from relaydesk.core.models import StaffUser, utcnow
 from relaydesk.core.text import clean_text
 
 
@@ -183,11 +182,11 @@ async def send_message(
     )
     if result.status_changed:
         await announce(db, result.conversation)
-        await hooks.conversation_changed(result.conversation, hooks.Before(status=None))
+        await hooks.conversation_changed(db, result.conversation, hooks.Before(status=None))
     elif result.message.seq == 1:
         await announce(db, result.conversation)  # the first message puts it in the inbox
     if sender.kind == SenderKind.VISITOR:
-        hooks.visitor_message_stored(result)
+        hooks.visitor_message_stored(db, result)
     return result
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from relaydesk.conversations.models import ConversationStatus as S
 from relaydesk.core.errors import IllegalTransition
-from relaydesk.core.models import ConversationStatus as S
 
 
 class Transition(StrEnum):

@@ -22,8 +22,9 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.engine import Dialect
 
+from relaydesk.conversations.models import Conversation, Message
 from relaydesk.core.crypto_models import SearchIndex
-from relaydesk.core.models import Conversation, Event, Message
+from relaydesk.core.models import Event
 
 _conversations: Table = Conversation.__table__  # type: ignore[attr-defined]
 _messages: Table = Message.__table__  # type: ignore[attr-defined]

@@ -33,18 +33,12 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, update
 
 from relaydesk.conversations import state as states
+from relaydesk.conversations.models import MESSAGE, Conversation, ConversationStatus, SenderKind
 from relaydesk.conversations.schemas import ConversationPublic, MessagePublic, SenderPublic
 from relaydesk.conversations.statements import statements_for
 from relaydesk.core import blind_index, crypto, event_log
-from relaydesk.core.encrypted import MESSAGE
 from relaydesk.core.errors import Conflict, Forbidden, NotFound
-from relaydesk.core.models import (
-    Conversation,
-    ConversationStatus,
-    SenderKind,
-    new_id,
-    utcnow,
-)
+from relaydesk.core.models import new_id, utcnow
 
 _conversations = Conversation.__table__  # type: ignore[attr-defined]
 

@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from relaydesk.conversations import hooks, state
+from relaydesk.conversations.models import Conversation, ConversationStatus
 from relaydesk.conversations.service import Actor, announce
 from relaydesk.core import event_log
 from relaydesk.core.db import Database
 from relaydesk.core.errors import Conflict, IllegalTransition, NotFound
-from relaydesk.core.models import Conversation, ConversationStatus, StaffUser, Team, utcnow
+from relaydesk.core.models import StaffUser, Team, utcnow
 
 Change = Callable[[Conversation], event_log.EventPayload]
 # Where a conversation may be transferred to a team from: it waits in that team's queue.
@@ -57,7 +58,7 @@ async def _transition(
             conversation_id=conversation.id,
         )
     await announce(db, conversation, assignee=assignee)
-    await hooks.conversation_changed(conversation, before)
+    await hooks.conversation_changed(db, conversation, before)
     return conversation
 
 

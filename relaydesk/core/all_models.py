@@ -8,6 +8,7 @@ from relaydesk.audit import models as audit_models
 from relaydesk.bot import models as bot_models
 from relaydesk.canned import models as canned_models
 from relaydesk.collab import models as collab_models
+from relaydesk.conversations import models as conversation_models
 from relaydesk.core import crypto_models
 from relaydesk.core import models as core_models
 from relaydesk.knowledge import models as knowledge_models
@@ -22,6 +23,7 @@ __all__ = [
     "bot_models",
     "canned_models",
     "collab_models",
+    "conversation_models",
     "core_models",
     "crypto_models",
     "knowledge_models",

@@ -46,7 +46,6 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from relaydesk.core import encrypted  # noqa: F401  (the encryption hooks of every read and write)
-from relaydesk.core.config import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -259,23 +258,3 @@ class WalCheckpointer:
     def stop(self) -> None:
         self._stopping.set()
         self._thread.join(timeout=10)
-
-
-_database: Database | None = None
-
-
-def get_database(settings: Settings | None = None) -> Database:
-    """The process-wide database for the current settings."""
-    global _database
-    settings = settings or get_settings()
-    url = settings.effective_database_url  # cached on the settings: no filesystem call
-    if _database is None or _database.url != url:
-        if settings.is_sqlite:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-        _database = Database(url)
-    return _database
-
-
-def set_database(database: Database | None) -> None:
-    global _database
-    _database = database

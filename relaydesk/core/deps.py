@@ -1,4 +1,5 @@
-"""FastAPI dependencies: the database and the signed-in staff user."""
+"""FastAPI dependencies: the app's state (`core/state.py`), its database, the signed-in
+staff user."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from fastapi.security import OAuth2PasswordBearer
 from relaydesk.accounts import service as accounts
 from relaydesk.accounts import tokens
 from relaydesk.core.config import Settings, get_settings
-from relaydesk.core.db import Database, get_database
+from relaydesk.core.db import Database
 from relaydesk.core.errors import Forbidden, Unauthorized
 from relaydesk.core.models import Role, StaffUser
 from relaydesk.core.security import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, decode_token
+from relaydesk.core.state import AppState
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -24,8 +26,17 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def _database() -> Database:
-    return get_database()
+def app_state(request: Request) -> AppState:
+    """The state `create_app` keeps on the app it serves this request from."""
+    found: AppState = request.app.state.relaydesk
+    return found
+
+
+StateDep = Annotated[AppState, Depends(app_state)]
+
+
+def _database(app: StateDep) -> Database:
+    return app.database
 
 
 DbDep = Annotated[Database, Depends(_database)]

@@ -25,7 +25,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from relaydesk.core import blind_index, crypto
 from relaydesk.core.crypto_models import SearchIndex
-from relaydesk.core.models import Message, Visitor
+from relaydesk.core.models import Visitor
 
 _index = SearchIndex.__table__  # type: ignore[attr-defined]
 _STASH = "relaydesk_plaintext"
@@ -164,15 +164,7 @@ def write_index(connection: Connection, spec: Protected, target: Any) -> None:
     )
 
 
-# The core tables. Messages are written by Core statements (conversations/store.py), which
-# encrypt and index them there; the ORM hooks decrypt them wherever they are read.
-MESSAGE = protect(
-    Message,
-    fields=["text"],
-    search_kind="message",
-    search_fields=["text"],
-    conversation_attr="conversation_id",
-)
+# The core tables (messages register in conversations/models.py).
 VISITOR = protect(
     Visitor,
     fields=["name", "email", "external_id", "last_page_url", "last_page_title"],

@@ -19,6 +19,7 @@ from engineio import packet as eio_packet
 from engineio.exceptions import SocketIsClosedError
 from socketio import packet as sio_packet
 
+from relaydesk.core import state
 from relaydesk.core.config import Settings
 from relaydesk.core.packet_guard import GuardedServer
 from relaydesk.core.wire import JsonPacket
@@ -133,16 +134,9 @@ class NullEmitter:
         return None
 
 
-_emitter: Emitter = NullEmitter()
-
-
-def set_emitter(emitter: Emitter) -> None:
-    global _emitter
-    _emitter = emitter
-
-
 def get_emitter() -> Emitter:
-    return _emitter
+    """The installed app's emitter (`core/state.py`): the app's start sets it."""
+    return state.current().emitter
 
 
 async def to_conversation(
@@ -150,14 +144,14 @@ async def to_conversation(
 ) -> None:
     """Everyone in the conversation: the visitor's tabs and staff viewing it."""
     room = conversation_room(conversation_id)
-    await _emitter.emit(event, data, room=room, namespace=WIDGET, skip_sid=skip_sid)
-    await _emitter.emit(event, data, room=room, namespace=CONSOLE, skip_sid=skip_sid)
+    await get_emitter().emit(event, data, room=room, namespace=WIDGET, skip_sid=skip_sid)
+    await get_emitter().emit(event, data, room=room, namespace=CONSOLE, skip_sid=skip_sid)
 
 
 async def to_visitor_side(
     conversation_id: str, event: str, data: Any, *, skip_sid: str | None = None
 ) -> None:
-    await _emitter.emit(
+    await get_emitter().emit(
         event, data, room=conversation_room(conversation_id), namespace=WIDGET, skip_sid=skip_sid
     )
 
@@ -165,34 +159,34 @@ async def to_visitor_side(
 async def to_staff_side(
     conversation_id: str, event: str, data: Any, *, skip_sid: str | None = None
 ) -> None:
-    await _emitter.emit(
+    await get_emitter().emit(
         event, data, room=conversation_room(conversation_id), namespace=CONSOLE, skip_sid=skip_sid
     )
 
 
 async def to_site_staff(site_id: int, event: str, data: Any) -> None:
-    await _emitter.emit(event, data, room=site_room(site_id), namespace=CONSOLE)
+    await get_emitter().emit(event, data, room=site_room(site_id), namespace=CONSOLE)
 
 
 async def to_site_leads(site_id: int, event: str, data: Any) -> None:
-    await _emitter.emit(event, data, room=site_leads_room(site_id), namespace=CONSOLE)
+    await get_emitter().emit(event, data, room=site_leads_room(site_id), namespace=CONSOLE)
 
 
 async def to_staff_user(user_id: int, event: str, data: Any) -> None:
-    await _emitter.emit(event, data, room=staff_room(user_id), namespace=CONSOLE)
+    await get_emitter().emit(event, data, room=staff_room(user_id), namespace=CONSOLE)
 
 
 async def remove_from_conversation(sid: str, conversation_id: str) -> None:
     """Stop a console socket receiving a conversation's events (its access was revoked).
     Emitters that do not manage rooms (the CLI's, tests' recorders) may record or ignore it."""
-    leave = getattr(_emitter, "leave_room", None)
+    leave = getattr(get_emitter(), "leave_room", None)
     if leave is not None:
         await leave(sid, conversation_room(conversation_id), namespace=CONSOLE)
 
 
 async def disconnect_console(sids: list[str]) -> None:
     """Disconnect these console sockets (on any node): their user's access was revoked."""
-    disconnect = getattr(_emitter, "disconnect", None)
+    disconnect = getattr(get_emitter(), "disconnect", None)
     if disconnect is not None:
         for sid in sids:
             await disconnect(sid, namespace=CONSOLE)

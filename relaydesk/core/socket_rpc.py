@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import socketio
 from pydantic import BaseModel, ValidationError
@@ -19,6 +19,9 @@ from socketio.exceptions import ConnectionRefusedError
 
 from relaydesk.core.config import get_settings
 from relaydesk.core.errors import DomainError, InvalidInput, RateLimited
+
+if TYPE_CHECKING:  # state imports realtime, which imports this module
+    from relaydesk.core.state import AppState
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +122,10 @@ class RpcNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     # bursts of three times that pass.
     rate_setting = "widget_events_per_second"
 
-    def __init__(self, namespace: str) -> None:
+    def __init__(self, namespace: str, state: AppState) -> None:
         super().__init__(namespace)
+        # The app this namespace serves: its handlers reach the database through it.
+        self.state = state
         self._handlers: dict[str, tuple[Handler, type[BaseModel]]] = {}
         self._buckets: dict[str, TokenBucket] = {}
         for attr in dir(type(self)):

@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
+from relaydesk.core import state
 from relaydesk.core.config import Settings
-from relaydesk.core.db import Database
 from relaydesk.core.errors import DomainError
 from relaydesk.knowledge import importers, search, service
 from relaydesk.knowledge.errors import ImportRefused
@@ -84,10 +84,10 @@ async def import_direct(
 ) -> tuple[ImportSummary, dict[str, Any]]:
     """Store the batch and build the site's index (embedding into the data dir's Chroma),
     so it is searchable by the time the command returns."""
-    db = Database(settings.effective_database_url)
-    manager = search.IndexManager(settings)
-    search.set_index_manager(manager)
-    try:
+    async with state.running(settings) as app:
+        db = app.database
+        manager = search.IndexManager(settings)
+        app.put(search.INDEX_MANAGER, manager)
         summary = await service.import_batch(
             db,
             site_id=site_id,
@@ -103,18 +103,15 @@ async def import_direct(
             "entries": index.entry_count,
             "chunks": index.chunk_count,
         }
-    finally:
-        search.set_index_manager(None)
-        await db.dispose()
 
 
 async def import_url_direct(
     settings: Settings, *, site_id: int, url: str, sitemap: bool, max_pages: int, publish: bool
 ) -> tuple[ImportSummary, dict[str, Any]]:
-    db = Database(settings.effective_database_url)
-    manager = search.IndexManager(settings)
-    search.set_index_manager(manager)
-    try:
+    async with state.running(settings) as app:
+        db = app.database
+        manager = search.IndexManager(settings)
+        app.put(search.INDEX_MANAGER, manager)
         summary = await service.import_url(
             db,
             site_id=site_id,
@@ -131,19 +128,12 @@ async def import_url_direct(
             "entries": index.entry_count,
             "chunks": index.chunk_count,
         }
-    finally:
-        search.set_index_manager(None)
-        await db.dispose()
 
 
 async def reindex_direct(settings: Settings, *, site_id: int | None) -> dict[str, Any]:
-    db = Database(settings.effective_database_url)
-    search.set_index_manager(search.IndexManager(settings))
-    try:
-        return await service.reindex(db, site_id=site_id)
-    finally:
-        search.set_index_manager(None)
-        await db.dispose()
+    async with state.running(settings) as app:
+        app.put(search.INDEX_MANAGER, search.IndexManager(settings))
+        return await service.reindex(app.database, site_id=site_id)
 
 
 class ServerRefused(DomainError):

@@ -15,7 +15,14 @@ from pydantic import BaseModel
 from relaydesk.conversations.policy import load_scope
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
-from relaydesk.core.deps import DbDep, SettingsDep, current_user, oauth2_scheme, require_roles
+from relaydesk.core.deps import (
+    DbDep,
+    SettingsDep,
+    StateDep,
+    current_user,
+    oauth2_scheme,
+    require_roles,
+)
 from relaydesk.core.errors import Forbidden
 from relaydesk.core.models import Role, StaffUser
 from relaydesk.knowledge import importers, search, server_link, service
@@ -85,12 +92,13 @@ async def writer(db: DbDep, user: Annotated[StaffUser, Depends(require_roles(*WR
 
 async def importer(
     request: Request,
+    app: StateDep,
     db: DbDep,
     settings: SettingsDep,
     bearer: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Access:
     """A writer, or the CLI holding this server's own token (see server_link)."""
-    if bearer and server_link.accepts(bearer):
+    if bearer and server_link.accepts(app, bearer):
         return Access(service.CLI, True, frozenset())
     user = await current_user(request, db, settings, bearer)
     if not user.has_role(*WRITERS):

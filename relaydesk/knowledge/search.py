@@ -26,9 +26,11 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import col, select
 
+from relaydesk.core import state
 from relaydesk.core.config import Settings, get_settings
 from relaydesk.core.db import Database
 from relaydesk.core.models import Site
+from relaydesk.core.state import AppState, Slot
 from relaydesk.knowledge import published
 from relaydesk.knowledge.chunking import (
     snippet,
@@ -327,10 +329,11 @@ def _knowledge_hit(hit: Hit) -> KnowledgeHit:
     )
 
 
-# The process-wide manager
+# The app's manager: one per app state (core/state.py), made on first use.
 
-
-_manager: IndexManager | None = None
+INDEX_MANAGER: Slot[IndexManager] = Slot(
+    "knowledge.index_manager", lambda app: IndexManager(get_settings())
+)
 
 
 def _manager_key(settings: Settings) -> tuple[Any, ...]:
@@ -345,21 +348,19 @@ def _manager_key(settings: Settings) -> tuple[Any, ...]:
 
 
 def get_index_manager(settings: Settings | None = None) -> IndexManager:
-    global _manager
     settings = settings or get_settings()
-    if _manager is None or _manager_key(_manager.settings) != _manager_key(settings):
-        _manager = IndexManager(settings)
-    return _manager
+    app = state.current(settings)
+    manager = app.peek(INDEX_MANAGER)
+    # A test that overrides the data dir or the model gets a manager for them.
+    if manager is None or _manager_key(manager.settings) != _manager_key(settings):
+        manager = IndexManager(settings)
+        app.put(INDEX_MANAGER, manager)
+    return manager
 
 
-def set_index_manager(manager: IndexManager | None) -> None:
-    global _manager
-    _manager = manager
-
-
-def retrieval_status() -> dict[str, Any]:
-    """For /readyz: which retrieval mode this process runs in."""
-    manager = _manager
+def retrieval_status(app: AppState) -> dict[str, Any]:
+    """For /readyz: which retrieval mode the app runs in."""
+    manager = app.peek(INDEX_MANAGER)
     if manager is None:
         return {"mode": "not started", "ready": False}
     status: dict[str, Any] = {

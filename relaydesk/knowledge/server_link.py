@@ -19,9 +19,13 @@ from pathlib import Path
 
 import httpx
 
+from relaydesk.core.state import AppState, Slot
+
 SERVER_FILE = "server.json"
 
-_token: str | None = None
+# The token of the running server, on its app state (core/state.py): `relaydesk serve`
+# publishes it, and the import routes accept it from the CLI.
+SERVER_TOKEN: Slot[str | None] = Slot("knowledge.server_token", lambda app: None)
 
 
 @dataclass(frozen=True)
@@ -35,19 +39,15 @@ def server_file(data_dir: Path) -> Path:
     return Path(data_dir) / SERVER_FILE
 
 
-def set_server_token(token: str | None) -> None:
-    global _token
-    _token = token
-
-
-def accepts(token: str) -> bool:
-    return _token is not None and hmac.compare_digest(token.encode(), _token.encode())
+def accepts(app: AppState, token: str) -> bool:
+    expected = app.get(SERVER_TOKEN)
+    return expected is not None and hmac.compare_digest(token.encode(), expected.encode())
 
 
 def publish(data_dir: Path, url: str) -> ServerLink:
-    """Create this process's token and write the server file for CLIs to find."""
+    """Create this process's token and write the server file for CLIs to find (the app
+    serving `url` must be given `link.token`: `SERVER_TOKEN`)."""
     link = ServerLink(url=url.rstrip("/"), token=secrets.token_urlsafe(32), pid=os.getpid())
-    set_server_token(link.token)
     path = server_file(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     scratch = path.with_suffix(".tmp")
@@ -62,7 +62,6 @@ def publish(data_dir: Path, url: str) -> ServerLink:
 
 def withdraw(data_dir: Path, link: ServerLink) -> None:
     """Remove the server file if it is still ours."""
-    set_server_token(None)
     path = server_file(data_dir)
     with contextlib.suppress(OSError, ValueError):
         if json.loads(path.read_text()).get("token") == link.token:

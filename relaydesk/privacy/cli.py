@@ -37,13 +37,10 @@ def _prepare(data_dir: Path | None) -> None:
 
 
 async def _with_db(work: Any) -> Any:
-    from relaydesk.core.db import get_database
+    from relaydesk.core import state
 
-    db = get_database()
-    try:
-        return await work(db)
-    finally:
-        await db.dispose()
+    async with state.running() as app:
+        return await work(app.database)
 
 
 def _run(work: Any) -> Any:

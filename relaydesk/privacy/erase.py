@@ -30,8 +30,9 @@ from sqlmodel import SQLModel, col
 import relaydesk.core.all_models  # noqa: F401  (the metadata must know every table)
 from relaydesk.attachments import service as attachments
 from relaydesk.attachments.models import Attachment
+from relaydesk.conversations.models import Conversation, SenderKind
 from relaydesk.core.crypto_models import SearchIndex
-from relaydesk.core.models import Conversation, Event, SenderKind, Visitor
+from relaydesk.core.models import Event, Visitor
 
 log = logging.getLogger(__name__)
 

@@ -26,10 +26,11 @@ from relaydesk.audit.models import ActorKind, AuditAction
 from relaydesk.bot.models import BotCsat, BotFeedback, BotOfflineMessage
 from relaydesk.collab.models import ConversationNote
 from relaydesk.conversations import service as conversations
+from relaydesk.conversations.models import Conversation, Message
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
 from relaydesk.core.errors import NotFound
-from relaydesk.core.models import Conversation, Message, StaffUser, Visitor, new_id, utcnow
+from relaydesk.core.models import StaffUser, Visitor, new_id, utcnow
 from relaydesk.privacy import erase, files
 from relaydesk.privacy import sockets as privacy_sockets
 from relaydesk.privacy.models import PrivacyReceipt, ReceiptKind

@@ -20,10 +20,11 @@ from sqlmodel import col, select
 from relaydesk.attachments.models import Attachment
 from relaydesk.audit import service as audit
 from relaydesk.audit.models import ActorKind, AuditAction
+from relaydesk.conversations.models import Conversation, Message
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
 from relaydesk.core.errors import NotFound
-from relaydesk.core.models import Conversation, Message, Site, StaffUser, Visitor, utcnow
+from relaydesk.core.models import Site, StaffUser, Visitor, utcnow
 from relaydesk.privacy import erase
 from relaydesk.privacy.models import PrivacyReceipt, PrivacySitePolicy
 

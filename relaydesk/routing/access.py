@@ -15,11 +15,12 @@ from typing import Literal
 from sqlmodel import col, select
 
 from relaydesk.conversations import hooks
+from relaydesk.conversations.models import Conversation, ConversationStatus
 from relaydesk.conversations.policy import StaffScope, can_view
 from relaydesk.conversations.schemas import ConversationPublic
 from relaydesk.core import realtime
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation, ConversationStatus, StaffUser, Team, TeamMember
+from relaydesk.core.models import StaffUser, Team, TeamMember
 from relaydesk.routing import presence
 
 _LIVE = (ConversationStatus.BOT, ConversationStatus.QUEUED)

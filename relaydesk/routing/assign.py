@@ -23,19 +23,11 @@ from sqlalchemy import func, text
 from sqlmodel import col, select
 
 from relaydesk.conversations import hooks, state
+from relaydesk.conversations.models import Conversation, ConversationStatus
 from relaydesk.conversations.service import SYSTEM, announce
 from relaydesk.core import event_log
 from relaydesk.core.db import Database
-from relaydesk.core.models import (
-    Availability,
-    Conversation,
-    ConversationStatus,
-    Role,
-    StaffUser,
-    Team,
-    TeamMember,
-    utcnow,
-)
+from relaydesk.core.models import Availability, Role, StaffUser, Team, TeamMember, utcnow
 from relaydesk.routing import access, queue
 from relaydesk.routing.models import RoutingAgent, RoutingMode
 

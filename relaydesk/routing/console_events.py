@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import logging
 
+from relaydesk.conversations.models import Conversation, ConversationStatus
 from relaydesk.conversations.policy import StaffScope, load_scope
 from relaydesk.conversations.schemas import dump
 from relaydesk.conversations.service import describe, get_conversation
-from relaydesk.core.db import get_database
 from relaydesk.core.errors import Conflict, Forbidden
-from relaydesk.core.models import Conversation, ConversationStatus, StaffUser
+from relaydesk.core.models import StaffUser
 from relaydesk.core.socket_rpc import Ack, event, ok
+from relaydesk.core.state import AppState
 from relaydesk.routing import presence, service
 from relaydesk.routing.models import AssignRequest, PresenceSet, ReassignRequest, TransferRequest
 
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 
 class RoutingEvents:
     """Needs the namespace's `_scope(sid)` (the signed-in user, reloaded per event)."""
+
+    state: AppState  # the namespace's
 
     async def _scope(self, sid: str) -> StaffScope:
         raise NotImplementedError
@@ -35,12 +38,12 @@ class RoutingEvents:
     async def routing_connected(self, sid: str, user: StaffUser) -> None:
         """Count the tab towards the user's presence (staff who take conversations)."""
         assert user.id is not None
-        scope = await load_scope(get_database(), user)
+        scope = await load_scope(self.state.database, user)
         if not scope.handles_conversations:
             return
         self._routing_sids()[sid] = user.id
         try:
-            await presence.connected(get_database(), user_id=user.id, sid=sid)
+            await presence.connected(self.state.database, user_id=user.id, sid=sid)
         except Exception:
             # Presence must never refuse a console; the heartbeat's sweep repairs it.
             log.exception("presence update failed on connect of user %s", user.id)
@@ -50,7 +53,7 @@ class RoutingEvents:
         if user_id is None:
             return
         try:
-            await presence.disconnected(get_database(), user_id=user_id, sid=sid)
+            await presence.disconnected(self.state.database, user_id=user_id, sid=sid)
         except Exception:
             log.exception("presence update failed on disconnect of user %s", user_id)
 
@@ -58,7 +61,7 @@ class RoutingEvents:
         """Raise `already_assigned` naming the winner when the caller could have accepted
         the conversation a moment ago (same site and team) but another agent just did."""
         scope = await self._scope(sid)
-        conversation = await get_conversation(get_database(), conversation_id)
+        conversation = await get_conversation(self.state.database, conversation_id)
         could_have = scope.handles_conversations and (
             scope.is_admin
             or (
@@ -68,7 +71,7 @@ class RoutingEvents:
         )
         if not could_have or conversation.status != ConversationStatus.ASSIGNED:
             return
-        winner = await describe(get_database(), conversation)
+        winner = await describe(self.state.database, conversation)
         raise Conflict(
             f"{winner.assignee.name if winner.assignee else 'another agent'} "
             "has already accepted this conversation",
@@ -78,7 +81,7 @@ class RoutingEvents:
         )
 
     async def _conversation_ack(self, conversation: Conversation) -> Ack:
-        return ok(conversation=dump(await describe(get_database(), conversation)))
+        return ok(conversation=dump(await describe(self.state.database, conversation)))
 
     @event("presence:set", PresenceSet)
     async def presence_set(self, sid: str, payload: PresenceSet) -> Ack:
@@ -86,7 +89,7 @@ class RoutingEvents:
         if not scope.handles_conversations:
             raise Forbidden("your role has no presence")
         result = await presence.set_presence(
-            get_database(), user_id=scope.user_id, status=payload.status
+            self.state.database, user_id=scope.user_id, status=payload.status
         )
         return ok(presence=result.model_dump())
 
@@ -94,7 +97,7 @@ class RoutingEvents:
     async def conversation_assign(self, sid: str, payload: AssignRequest) -> Ack:
         scope = await self._scope(sid)
         conversation = await service.assign_to(
-            get_database(),
+            self.state.database,
             scope=scope,
             conversation_id=payload.conversation_id,
             agent_id=payload.agent_id,
@@ -105,7 +108,7 @@ class RoutingEvents:
     async def conversation_transfer(self, sid: str, payload: TransferRequest) -> Ack:
         scope = await self._scope(sid)
         conversation = await service.transfer(
-            get_database(),
+            self.state.database,
             scope=scope,
             conversation_id=payload.conversation_id,
             agent_id=payload.agent_id,
@@ -117,7 +120,7 @@ class RoutingEvents:
     async def conversation_reassign(self, sid: str, payload: ReassignRequest) -> Ack:
         scope = await self._scope(sid)
         result = await service.reassign_many(
-            get_database(),
+            self.state.database,
             scope=scope,
             conversation_ids=payload.conversation_ids,
             agent_id=payload.agent_id,

@@ -16,19 +16,12 @@ from dataclasses import dataclass
 
 from sqlmodel import col, select
 
+from relaydesk.conversations.models import SenderKind
 from relaydesk.core import event_log, realtime
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
 from relaydesk.core.errors import NotFound
-from relaydesk.core.models import (
-    Availability,
-    Role,
-    SenderKind,
-    StaffUser,
-    Team,
-    TeamMember,
-    utcnow,
-)
+from relaydesk.core.models import Availability, Role, StaffUser, Team, TeamMember, utcnow
 from relaydesk.routing import assign
 from relaydesk.routing.connections import HEARTBEAT_SECONDS, ConnectionTracker, get_tracker
 from relaydesk.routing.models import PresencePublic, RoutingAgent

@@ -9,18 +9,10 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from relaydesk.conversations.models import Conversation, ConversationStatus
 from relaydesk.core import realtime
 from relaydesk.core.db import Database
-from relaydesk.core.models import (
-    Availability,
-    Conversation,
-    ConversationStatus,
-    Site,
-    StaffUser,
-    Team,
-    TeamMember,
-    utcnow,
-)
+from relaydesk.core.models import Availability, Site, StaffUser, Team, TeamMember, utcnow
 from relaydesk.sites import service as sites
 from relaydesk.sites.hours import within_business_hours
 

@@ -11,19 +11,13 @@ from sqlmodel import col, select
 
 from relaydesk.accounts import service as accounts
 from relaydesk.conversations import hooks, transitions
+from relaydesk.conversations.models import Conversation, ConversationStatus
 from relaydesk.conversations.policy import StaffScope, require_reassign, require_view
 from relaydesk.conversations.schemas import ConversationPublic
 from relaydesk.conversations.service import Actor, get_conversation
-from relaydesk.core.db import Database, get_database
+from relaydesk.core.db import Database
 from relaydesk.core.errors import DomainError, Forbidden, NotFound
-from relaydesk.core.models import (
-    Conversation,
-    ConversationStatus,
-    Role,
-    StaffUser,
-    Team,
-    TeamMember,
-)
+from relaydesk.core.models import Role, StaffUser, Team, TeamMember
 from relaydesk.routing import access, assign, queue
 from relaydesk.routing.models import AgentPublic, ReassignResult, RoutingMode, TeamPublic
 
@@ -244,10 +238,9 @@ async def list_agents(db: Database, *, scope: StaffScope, site_id: int | None) -
 
 
 async def after_change(
-    conversation: Conversation | ConversationPublic, before: hooks.Before
+    db: Database, conversation: Conversation | ConversationPublic, before: hooks.Before
 ) -> None:
     """The `conversations.hooks.on_conversation_change` hook."""
-    db = get_database()
     await access.revoke_lost_access(db, conversation, before)
     status = conversation.status
     # `before.status` None: a writer that does not know (an agent's message taking over).

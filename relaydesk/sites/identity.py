@@ -12,24 +12,16 @@ import hmac
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
 
-from relaydesk.core import realtime
 from relaydesk.core.db import Database
 from relaydesk.core.errors import Forbidden, InvalidInput, NotFound
-from relaydesk.core.models import Conversation, Site, Visitor
+from relaydesk.core.models import Site, Visitor
 from relaydesk.core.text import clean_text
 
 Email = Annotated[
     str,
     StringConstraints(max_length=320, pattern=r"^[^\s@]{1,64}@[^\s@]{1,250}\.[^\s@]{2,}$"),
 ]
-
-
-# Staff are told about the visitor's most recent conversations only: an old one open in
-# some console tab can wait for its next reload.
-NOTIFY_CONVERSATIONS = 5
 
 
 class VisitorIdentify(BaseModel):
@@ -75,7 +67,8 @@ async def identify(
     db: Database, *, site_id: int, visitor_id: str, payload: VisitorIdentify
 ) -> Visitor:
     """Store what the host site says about the visitor; refuse a wrong or missing hash
-    when the site has a secret. Staff viewing the visitor's conversations are told."""
+    when the site has a secret. Telling the staff who view the visitor's conversations
+    is `conversations/visitors.py`'s part (`identify` there)."""
     name = clean_text(payload.name, max_chars=200, field="name") if payload.name else None
     async with db.write() as session:
         site = await session.get(Site, site_id)
@@ -109,26 +102,4 @@ async def identify(
         if payload.email is not None:
             visitor.email = payload.email
         visitor.identity_verified = verified
-        conversation_ids = await recent_conversation_ids(session, visitor_id)
-    await announce_visitor(visitor, conversation_ids)
     return visitor
-
-
-async def recent_conversation_ids(session: AsyncSession, visitor_id: str) -> list[str]:
-    """The visitor's conversations whose staff hear about a change to the visitor."""
-    rows = await session.execute(
-        select(Conversation.id)
-        .where(Conversation.visitor_id == visitor_id)
-        .order_by(col(Conversation.created_at).desc())
-        .limit(NOTIFY_CONVERSATIONS)
-    )
-    return list(rows.scalars())
-
-
-async def announce_visitor(visitor: Visitor, conversation_ids: list[str]) -> None:
-    """`visitor:updated` to the staff viewing these conversations (after the commit)."""
-    data = {"visitor": VisitorPublic.of(visitor).model_dump(mode="json")}
-    for conversation_id in conversation_ids:
-        await realtime.to_staff_side(
-            conversation_id, "visitor:updated", {"conversation_id": conversation_id, **data}
-        )

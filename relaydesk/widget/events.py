@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from relaydesk.attachments import service as attachments
 from relaydesk.bot import events as bot_events
 from relaydesk.conversations import service as conversations
-from relaydesk.conversations import transitions
+from relaydesk.conversations import transitions, visitors
+from relaydesk.conversations.models import SenderKind
 from relaydesk.conversations.schemas import (
     ConversationRef,
     EmptyPayload,
@@ -25,9 +26,8 @@ from relaydesk.conversations.schemas import (
 from relaydesk.conversations.service import Actor
 from relaydesk.core import realtime
 from relaydesk.core.config import get_settings
-from relaydesk.core.db import get_database
 from relaydesk.core.errors import NotFound, Unauthorized
-from relaydesk.core.models import SenderKind, new_id
+from relaydesk.core.models import new_id
 from relaydesk.core.security import create_token, decode_token
 from relaydesk.core.socket_rpc import Ack, RpcNamespace, event, ok, refuse
 from relaydesk.sites import identity
@@ -60,7 +60,7 @@ def visitor_token_for(*, visitor_id: str, site_id: int) -> str:
 
 class WidgetNamespace(RpcNamespace):
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        db = get_database()
+        db = self.state.database
         try:
             params = WidgetAuth.model_validate(auth if auth is not None else {})
         except ValidationError as exc:
@@ -108,7 +108,7 @@ class WidgetNamespace(RpcNamespace):
         session: dict[str, Any] = await self.get_session(sid)
         if not session["stored"]:
             await sites.ensure_visitor(
-                get_database(),
+                self.state.database,
                 visitor_id=session["visitor_id"],
                 site_id=session["site_id"],
                 locale=session["locale"],
@@ -124,7 +124,7 @@ class WidgetNamespace(RpcNamespace):
         session: dict[str, Any] = await self.get_session(sid)
         if conversation_id in session["owned"]:
             return session
-        conversation = await conversations.get_conversation(get_database(), conversation_id)
+        conversation = await conversations.get_conversation(self.state.database, conversation_id)
         if conversation.visitor_id != session["visitor_id"]:
             # Same answer as a missing id: another visitor's ids reveal nothing.
             raise NotFound("no such conversation", code="conversation_not_found")
@@ -136,18 +136,20 @@ class WidgetNamespace(RpcNamespace):
     async def open_conversation(self, sid: str, _: EmptyPayload) -> Ack:
         session = await self._visitor(sid)
         conversation, messages = await conversations.open_conversation(
-            get_database(), site_id=session["site_id"], visitor_id=session["visitor_id"]
+            self.state.database, site_id=session["site_id"], visitor_id=session["visitor_id"]
         )
         session["owned"].add(conversation.id)
         await self.enter_room(sid, realtime.conversation_room(conversation.id))
-        reads = await conversations.read_states(get_database(), conversation_id=conversation.id)
+        reads = await conversations.read_states(
+            self.state.database, conversation_id=conversation.id
+        )
         # The staff side's furthest read marker: a reloaded widget shows its read ticks.
         agent_read = max(
             (r.last_read_seq for r in reads if r.participant_kind != SenderKind.VISITOR),
             default=0,
         )
         return ok(
-            conversation=dump(await conversations.describe(get_database(), conversation)),
+            conversation=dump(await conversations.describe(self.state.database, conversation)),
             messages=[dump(MessagePublic.of(m)) for m in messages],
             agent_read_seq=agent_read,
         )
@@ -156,7 +158,7 @@ class WidgetNamespace(RpcNamespace):
     async def send_message(self, sid: str, payload: MessageSend) -> Ack:
         session = await self._owned(sid, payload.conversation_id)
         result = await attachments.send_message(
-            get_database(),
+            self.state.database,
             conversation_id=payload.conversation_id,
             sender=Actor.visitor(session["visitor_id"]),
             client_id=payload.client_id,
@@ -170,7 +172,9 @@ class WidgetNamespace(RpcNamespace):
     async def sync(self, sid: str, payload: SyncRequest) -> Ack:
         await self._owned(sid, payload.conversation_id)
         messages = await conversations.sync(
-            get_database(), conversation_id=payload.conversation_id, after_seq=payload.after_seq
+            self.state.database,
+            conversation_id=payload.conversation_id,
+            after_seq=payload.after_seq,
         )
         return ok(messages=[dump(MessagePublic.of(m)) for m in messages])
 
@@ -192,7 +196,7 @@ class WidgetNamespace(RpcNamespace):
     async def read(self, sid: str, payload: ReadReceipt) -> Ack:
         session = await self._owned(sid, payload.conversation_id)
         state = await conversations.mark_read(
-            get_database(),
+            self.state.database,
             conversation_id=payload.conversation_id,
             reader=Actor.visitor(session["visitor_id"]),
             seq=payload.seq,
@@ -203,14 +207,14 @@ class WidgetNamespace(RpcNamespace):
     async def request_handoff(self, sid: str, payload: ConversationRef) -> Ack:
         session = await self._owned(sid, payload.conversation_id)
         conversation = await transitions.request_handoff(
-            get_database(),
+            self.state.database,
             conversation_id=payload.conversation_id,
             actor=Actor.visitor(session["visitor_id"]),
             reason=VISITOR_REQUEST,
         )
-        queue = await bot_events.handoff_requested(get_database(), conversation)
+        queue = await bot_events.handoff_requested(self.state.database, conversation)
         return ok(
-            conversation=dump(await conversations.describe(get_database(), conversation)),
+            conversation=dump(await conversations.describe(self.state.database, conversation)),
             queue=queue,
         )
 
@@ -218,27 +222,31 @@ class WidgetNamespace(RpcNamespace):
     async def offline_submit(self, sid: str, payload: bot_events.OfflineSubmit) -> Ack:
         session = await self._owned(sid, payload.conversation_id)
         await bot_events.offline_submit(
-            get_database(), visitor_id=session["visitor_id"], payload=payload
+            self.state.database, visitor_id=session["visitor_id"], payload=payload
         )
         return ok()
 
     @event("feedback", bot_events.FeedbackSubmit)
     async def feedback(self, sid: str, payload: bot_events.FeedbackSubmit) -> Ack:
         session = await self._owned(sid, payload.conversation_id)
-        await bot_events.feedback(get_database(), visitor_id=session["visitor_id"], payload=payload)
+        await bot_events.feedback(
+            self.state.database, visitor_id=session["visitor_id"], payload=payload
+        )
         return ok()
 
     @event("csat:submit", bot_events.CsatSubmit)
     async def csat_submit(self, sid: str, payload: bot_events.CsatSubmit) -> Ack:
         session = await self._owned(sid, payload.conversation_id)
-        await bot_events.csat(get_database(), visitor_id=session["visitor_id"], payload=payload)
+        await bot_events.csat(
+            self.state.database, visitor_id=session["visitor_id"], payload=payload
+        )
         return ok()
 
     @event("visitor:identify", identity.VisitorIdentify)
     async def identify(self, sid: str, payload: identity.VisitorIdentify) -> Ack:
         session = await self._visitor(sid)
-        visitor = await identity.identify(
-            get_database(),
+        visitor = await visitors.identify(
+            self.state.database,
             site_id=session["site_id"],
             visitor_id=session["visitor_id"],
             payload=payload,
@@ -249,7 +257,7 @@ class WidgetNamespace(RpcNamespace):
     async def visitor_page(self, sid: str, payload: page.VisitorPage) -> Ack:
         session = await self._visitor(sid)
         await page.record_page(
-            get_database(),
+            self.state.database,
             site_id=session["site_id"],
             visitor_id=session["visitor_id"],
             payload=payload,

@@ -13,10 +13,10 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from relaydesk.conversations import visitors
 from relaydesk.core.db import Database
 from relaydesk.core.errors import InvalidInput, NotFound
 from relaydesk.core.models import Visitor, utcnow
-from relaydesk.sites import identity
 
 MAX_URL = 2000
 MAX_TITLE = 300
@@ -61,7 +61,7 @@ async def record_page(
         visitor.last_page_title = title
         visitor.last_seen_at = utcnow()
         conversation_ids = (
-            await identity.recent_conversation_ids(session, visitor_id) if changed else []
+            await visitors.recent_conversation_ids(session, visitor_id) if changed else []
         )
-    await identity.announce_visitor(visitor, conversation_ids)
+    await visitors.announce_visitor(visitor, conversation_ids)
     return visitor

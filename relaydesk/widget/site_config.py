@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, StringConstraints, TypeAdapter, ValidationError
 
 from relaydesk.core.config import get_settings
-from relaydesk.core.db import get_database
+from relaydesk.core.deps import DbDep
 from relaydesk.core.errors import NotFound
 from relaydesk.core.models import Site
 from relaydesk.sites import service as sites
@@ -120,13 +120,14 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/widget/config")
 async def site_config(
+    db: DbDep,
     site_key: Annotated[str, Query(min_length=1, max_length=64, pattern=SITE_KEY_PATTERN)],
     origin: Annotated[str | None, Header()] = None,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Public, cacheable, and the same for every visitor of a site (hence an ETag)."""
     try:
-        site = await sites.get_site_by_key(get_database(), site_key)
+        site = await sites.get_site_by_key(db, site_key)
     except NotFound:
         return _error(404, "unknown_site", "unknown site key")
     if not sites.origin_allowed(site, origin):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from relaydesk.core import models
-from tests.bot.conftest import _fresh_breakers, faq_index, site  # noqa: F401
+from tests.bot.conftest import faq_index, site  # noqa: F401
 
 
 class Clock:

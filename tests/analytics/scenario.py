@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
+from relaydesk.conversations.models import Conversation
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation
 from tests import sockets
 from tests.analytics.conftest import Clock
 

@@ -11,9 +11,10 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from relaydesk.conversations.models import SenderKind
 from relaydesk.core import event_log
 from relaydesk.core.db import Database
-from relaydesk.core.models import Event, Role, SenderKind
+from relaydesk.core.models import Event, Role
 from relaydesk.core.pii import mask_text
 from tests.factories import bearer_for, make_site, make_staff
 

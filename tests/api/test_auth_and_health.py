@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from relaydesk.api.app import create_app
+from relaydesk.core import state
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
 from relaydesk.core.models import Role
@@ -128,7 +129,9 @@ async def test_health_and_readiness(db: Database, client: httpx.AsyncClient) -> 
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     # Not ready while retrieval is still starting (the app's warm-up has not run for this
     # manager): the bot could not answer yet.
-    knowledge_search.set_index_manager(knowledge_search.IndexManager(get_settings()))
+    state.current().put(
+        knowledge_search.INDEX_MANAGER, knowledge_search.IndexManager(get_settings())
+    )
     starting = await client.get("/readyz")
     assert starting.status_code == 503 and starting.json()["status"] == "not ready"
     assert starting.json()["details"]["database"] == "ok"

@@ -4,12 +4,12 @@ and the OpenAI-compatible stand-in LLM wired into the settings."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from relaydesk.bot import breaker, knowledge
+from relaydesk.bot import knowledge
 from relaydesk.bot.policy import BotPolicy
 from relaydesk.bot.service import set_policy
 from relaydesk.core.config import override_settings
@@ -39,23 +39,15 @@ def faq_index() -> HybridIndex:
     return index
 
 
-@pytest.fixture(autouse=True)
-def _fresh_breakers() -> Iterator[None]:
-    breaker.reset_all()
-    yield
-    breaker.reset_all()
-
-
 @pytest.fixture
-async def site(db: Database, faq_index: HybridIndex) -> AsyncIterator[Site]:
+async def site(db: Database, faq_index: HybridIndex) -> Site:
     """A site whose knowledge base is the hand-made FAQ."""
     created = await make_site(db)
     assert created.id is not None
     source = knowledge.IndexSource()
     source.add_site(created.id, faq_index, faq_chunks())
-    knowledge.set_source(source)
-    yield created
-    knowledge.set_source(None)
+    knowledge.set_source(source)  # on this test's app state: the next test has its own
+    return created
 
 
 async def configure(db: Database, site: Site, **values: object) -> BotPolicy:

@@ -49,5 +49,5 @@ async def test_files_alone_take_no_bot_turn(
         text=text,
         payload=payload,
     )
-    await turn.on_visitor_message(sent)
+    await turn.on_visitor_message(db, sent)
     assert turns == ([text] if answered else [])

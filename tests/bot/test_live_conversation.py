@@ -10,8 +10,9 @@ from sqlmodel import select
 
 from relaydesk.bot.models import BotHandoffSummary
 from relaydesk.conversations import hooks
+from relaydesk.conversations.models import Conversation
 from relaydesk.core.db import Database
-from relaydesk.core.models import Availability, Conversation, Event, Site
+from relaydesk.core.models import Availability, Event, Site
 from relaydesk.knowledge.retrieval import DEFAULT_ANSWER_THRESHOLD
 from relaydesk.testing.llm_standin import LLMStandIn, Reply
 from tests import sockets

@@ -13,10 +13,11 @@ from relaydesk.bot import policy, summary
 from relaydesk.bot.summary import REASON_CODES, extractive_summary, reason_label
 from relaydesk.conversations import hooks, transitions
 from relaydesk.conversations import service as conversations
+from relaydesk.conversations.models import ConversationStatus, SenderKind
 from relaydesk.conversations.service import BOT, Actor
 from relaydesk.core.db import Database
 from relaydesk.core.i18n import MESSAGES, SUPPORTED, message
-from relaydesk.core.models import ConversationStatus, SenderKind, Site
+from relaydesk.core.models import Site
 from relaydesk.sites import service as sites
 from relaydesk.testing.llm_standin import LLMStandIn, Reply
 from relaydesk.widget import events as widget_events

@@ -14,9 +14,10 @@ from relaydesk.bot.knowledge import KbHit
 from relaydesk.bot.policy import BotPolicy
 from relaydesk.conversations import hooks, transitions
 from relaydesk.conversations import service as conversations
+from relaydesk.conversations.models import ConversationStatus
 from relaydesk.conversations.service import BOT, Actor
 from relaydesk.core.db import Database
-from relaydesk.core.models import ConversationStatus, Site, Visitor
+from relaydesk.core.models import Site, Visitor
 from relaydesk.sites import service as sites
 from tests.bot.faq import FAQ
 from tests.factories import make_site, make_staff

@@ -31,8 +31,9 @@ from relaydesk.agents_console.pages import _assets
 from relaydesk.api.app import create_app
 from relaydesk.canned import service as canned
 from relaydesk.canned.models import CannedResponseCreate
+from relaydesk.conversations.models import Conversation, ConversationStatus
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation, ConversationStatus, Role, Site, Team, utcnow
+from relaydesk.core.models import Role, Site, Team, utcnow
 from relaydesk.core.security import CSRF_COOKIE
 from relaydesk.knowledge import service as knowledge
 from relaydesk.knowledge.models import ArticleCreate, ContentStatus

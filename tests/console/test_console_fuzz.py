@@ -16,9 +16,9 @@ from sqlmodel import select
 from relaydesk.api.app import create_app
 from relaydesk.collab.models import ConversationLabel, ConversationNote
 from relaydesk.conversations import service as conversations
+from relaydesk.conversations.models import Message
 from relaydesk.core.config import override_settings
 from relaydesk.core.db import Database
-from relaydesk.core.models import Message
 from tests import sockets
 from tests.factories import bearer_for, make_conversation, make_site, make_staff
 from tests.realtime.test_bad_input import ids, json_values

@@ -10,9 +10,10 @@ import pytest
 
 from relaydesk.api.app import create_app
 from relaydesk.conversations import transitions
+from relaydesk.conversations.models import Conversation
 from relaydesk.conversations.service import Actor
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation, Role, Site, StaffUser
+from relaydesk.core.models import Role, Site, StaffUser
 from relaydesk.core.security import CSRF_COOKIE, CSRF_HEADER
 from tests.factories import PASSWORD, bearer_for, make_conversation, make_site, make_staff
 

@@ -14,12 +14,13 @@ from relaydesk.api.app import create_app
 from relaydesk.collab import service as collab
 from relaydesk.conversations import service as conversations
 from relaydesk.conversations import transitions
+from relaydesk.conversations.models import Conversation
 from relaydesk.conversations.policy import load_scope
 from relaydesk.conversations.schemas import dump
 from relaydesk.conversations.service import Actor
 from relaydesk.core.db import Database
 from relaydesk.core.errors import DomainError
-from relaydesk.core.models import Conversation, Role, Site, StaffUser
+from relaydesk.core.models import Role, Site, StaffUser
 from tests import sockets
 from tests.conftest import RecordingEmitter
 from tests.factories import bearer_for, default_team, make_conversation, make_site, make_staff

@@ -11,9 +11,10 @@ import pytest
 from sqlmodel import select
 
 from relaydesk.conversations import service
+from relaydesk.conversations.models import Conversation, Message
 from relaydesk.conversations.service import Actor
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation, Event, Message
+from relaydesk.core.models import Event
 from relaydesk.sites import service as sites
 from tests.factories import make_site
 

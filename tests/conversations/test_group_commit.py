@@ -10,12 +10,13 @@ import pytest
 from sqlmodel import func, select
 
 from relaydesk.conversations import service, store, transitions
+from relaydesk.conversations.models import Conversation, Message
 from relaydesk.conversations.service import BOT, Actor, SendResult
 from relaydesk.conversations.writer import ServerBusy
 from relaydesk.core.config import override_settings
 from relaydesk.core.db import Database
 from relaydesk.core.errors import DomainError
-from relaydesk.core.models import Conversation, Event, Message
+from relaydesk.core.models import Event
 from relaydesk.sites import service as sites
 from tests.factories import make_site, make_staff
 from tests.spies import count_write_transactions

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
 
 from relaydesk.conversations import hooks
+from relaydesk.conversations.models import SenderKind
 from relaydesk.conversations.schemas import ConversationPublic, MessagePublic, SenderPublic
 from relaydesk.conversations.service import SendResult
-from relaydesk.core.models import SenderKind, utcnow
+from relaydesk.core.db import Database
+from relaydesk.core.models import utcnow
+
+# The hooks here never touch the database they are handed.
+DB = cast(Database, None)
 
 
 def _result(conversation_id: str, seq: int, status: str = "bot") -> SendResult:
@@ -48,7 +54,7 @@ def recorded() -> Iterator[tuple[list[tuple[str, int]], asyncio.Event, list[int]
     release = asyncio.Event()
     concurrency = [0, 0]  # now, peak
 
-    async def hook(result: SendResult) -> None:
+    async def hook(_: Database, result: SendResult) -> None:
         concurrency[0] += 1
         concurrency[1] = max(concurrency[1], concurrency[0])
         seen.append((result.conversation.id, result.message.seq))
@@ -66,7 +72,7 @@ async def test_a_burst_in_one_conversation_runs_the_first_then_the_newest(
 ) -> None:
     seen, release, _ = recorded
     for seq in range(1, 6):
-        hooks.visitor_message_stored(_result("c1", seq))
+        hooks.visitor_message_stored(DB, _result("c1", seq))
     await asyncio.sleep(0)
     assert seen == [("c1", 1)]
     release.set()
@@ -81,7 +87,7 @@ async def test_runs_are_capped_per_process(
     seen, release, concurrency = recorded
     monkeypatch.setattr(hooks, "MAX_RUNNING", 2)
     for n in range(6):
-        hooks.visitor_message_stored(_result(f"c{n}", 1))
+        hooks.visitor_message_stored(DB, _result(f"c{n}", 1))
     await asyncio.sleep(0.01)
     assert len(seen) == 2
     release.set()
@@ -93,23 +99,23 @@ async def test_runs_are_capped_per_process(
 async def test_a_message_no_hook_wants_starts_no_task() -> None:
     seen: list[int] = []
 
-    async def hook(result: SendResult) -> None:
+    async def hook(_: Database, result: SendResult) -> None:
         seen.append(result.message.seq)
 
-    async def every(result: SendResult) -> None:
+    async def every(_: Database, result: SendResult) -> None:
         seen.append(-result.message.seq)
 
     hooks.clear_hooks()
     try:
         hooks.on_visitor_message(hook, wants=lambda r: r.conversation.status == "bot")
-        hooks.visitor_message_stored(_result("c1", 1, status="assigned"))
+        hooks.visitor_message_stored(DB, _result("c1", 1, status="assigned"))
         assert not hooks.runs().running and not hooks.runs().waiting
-        hooks.visitor_message_stored(_result("c1", 2))
+        hooks.visitor_message_stored(DB, _result("c1", 2))
         await hooks.drain()
         assert seen == [2]
         # Another hook that wants everything: each runs only for what it wants.
         hooks.on_visitor_message(every)
-        hooks.visitor_message_stored(_result("c1", 3, status="assigned"))
+        hooks.visitor_message_stored(DB, _result("c1", 3, status="assigned"))
         await hooks.drain()
         assert seen == [2, -3]
     finally:

@@ -24,8 +24,8 @@ from sqlalchemy import Table
 
 import relaydesk
 from relaydesk.conversations import store, store_postgres
+from relaydesk.conversations.models import Message
 from relaydesk.conversations.schemas import ConversationPublic
-from relaydesk.core.models import Message
 
 MESSAGE: Table = Message.__table__  # type: ignore[attr-defined]
 COLUMNS = {c.name for c in MESSAGE.columns}

@@ -13,10 +13,11 @@ import pytest
 from sqlmodel import select
 
 from relaydesk.conversations import service, store_postgres, transitions
+from relaydesk.conversations.models import Conversation, ConversationStatus, Message
 from relaydesk.conversations.service import Actor, SendResult
 from relaydesk.core.db import Database
 from relaydesk.core.errors import DomainError
-from relaydesk.core.models import Conversation, ConversationStatus, Event, Message, Team
+from relaydesk.core.models import Event, Team
 from relaydesk.sites import service as sites
 from tests.factories import make_site, make_staff
 from tests.spies import count_write_transactions

@@ -10,11 +10,12 @@ import pytest
 from sqlmodel import select
 
 from relaydesk.conversations import service, transitions
+from relaydesk.conversations.models import Conversation, ConversationStatus
 from relaydesk.conversations.service import BOT, Actor
 from relaydesk.conversations.state import ALLOWED, Transition
 from relaydesk.core.db import Database
 from relaydesk.core.errors import Conflict, Forbidden, IllegalTransition
-from relaydesk.core.models import Conversation, ConversationStatus, Event, StaffUser
+from relaydesk.core.models import Event, StaffUser
 from tests.factories import make_site, make_staff
 
 pytestmark = pytest.mark.postgres

@@ -9,10 +9,11 @@ import pytest
 from sqlmodel import col, select
 
 from relaydesk.conversations import service, transitions
+from relaydesk.conversations.models import Message
 from relaydesk.conversations.service import Actor
 from relaydesk.conversations.statements import CoreStatements, SqliteStatements, statements_for
 from relaydesk.core.db import Database
-from relaydesk.core.models import Event, Message
+from relaydesk.core.models import Event
 from relaydesk.sites import service as sites
 from tests.factories import make_site, make_staff
 

@@ -19,8 +19,9 @@ from playwright.async_api import Browser, BrowserContext, Locator, Page, async_p
 from sqlmodel import col, select
 
 from relaydesk.api.demo import DEMO_THEME
+from relaydesk.conversations.models import Conversation
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation, Site, StaffUser
+from relaydesk.core.models import Site, StaffUser
 from relaydesk.sites import service as sites
 from relaydesk.testing.servers import free_port
 from tests import sockets

@@ -10,8 +10,9 @@ from PIL import Image
 from playwright.async_api import BrowserContext, Locator, expect
 from reportlab.pdfgen import canvas
 
+from relaydesk.conversations.models import Conversation
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation, Site, Visitor
+from relaydesk.core.models import Site, Visitor
 from relaydesk.sites import identity
 from tests import sockets
 from tests.e2e.conftest import (

@@ -11,9 +11,10 @@ from playwright.async_api import BrowserContext, expect
 
 from relaydesk.conversations import service as conversations
 from relaydesk.conversations import transitions
+from relaydesk.conversations.models import Conversation
 from relaydesk.conversations.service import Actor
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation, Site, Visitor, utcnow
+from relaydesk.core.models import Site, Visitor, utcnow
 from tests.e2e.conftest import conversation_of, errors_of, eventually, open_widget, shoot
 from tests.e2e.test_console_inbox import sign_in
 from tests.factories import make_conversation, make_staff, route_manually

@@ -11,11 +11,12 @@ from relaydesk.bot import extractive
 from relaydesk.bot.policy import VISITOR_ASKED
 from relaydesk.bot.turn import hand_off
 from relaydesk.conversations import service as conversations
+from relaydesk.conversations.models import Conversation
 from relaydesk.conversations.service import BOT
 from relaydesk.core import realtime
 from relaydesk.core.config import override_settings
 from relaydesk.core.db import Database
-from relaydesk.core.models import Availability, Conversation, Site, StaffUser
+from relaydesk.core.models import Availability, Site, StaffUser
 from tests.e2e.conftest import Agent, conversation_of, errors_of, open_widget, shoot
 from tests.e2e.test_console_inbox import sign_in
 from tests.factories import route_manually

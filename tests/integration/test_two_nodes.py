@@ -12,8 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from relaydesk.core import state
 from relaydesk.core.config import override_settings
-from relaydesk.core.db import Database, set_database
+from relaydesk.core.db import Database
 from relaydesk.core.models import Role
 from relaydesk.testing.servers import PostgresCluster, RedisServer
 from tests import sockets
@@ -60,11 +61,10 @@ async def seeding(cluster_url: str) -> AsyncIterator[Database]:
         environment="development", database_url=cluster_url, secret_key=SHARED_KEY
     ):
         db = Database(cluster_url)
-        set_database(db)
         try:
-            yield db
+            with state.installed(state.AppState.for_database(db)):
+                yield db
         finally:
-            set_database(None)
             await db.dispose()
 
 

@@ -14,6 +14,7 @@ import chromadb
 import httpx
 import pytest
 
+from relaydesk.core import state
 from relaydesk.core.config import get_settings, override_settings
 from relaydesk.core.db import Database
 from relaydesk.knowledge import search, service
@@ -86,8 +87,8 @@ async def test_vectors_live_in_the_chroma_server_and_are_shared(
         summary = await service.import_files(db, site_id=site.id, files=DOCS, actor=service.SYSTEM)
         first = await search.search(db, site_id=site.id, query="can I hire an electric bike")
         assert first.hits[0].title == "Bike rental" and not first.lexical_only
-        assert search.retrieval_status()["vector_store"] == "chroma server"
-        assert "vector_store_error" not in search.retrieval_status()
+        assert search.retrieval_status(state.current())["vector_store"] == "chroma server"
+        assert "vector_store_error" not in search.retrieval_status(state.current())
 
         port = chroma_server.rsplit(":", 1)[1]
         client = chromadb.HttpClient(host="127.0.0.1", port=int(port))

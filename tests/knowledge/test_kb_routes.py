@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from relaydesk.api.app import create_app
+from relaydesk.core import state
 from relaydesk.core.db import Database
 from relaydesk.core.models import Role
 from relaydesk.knowledge import server_link
@@ -286,21 +287,18 @@ async def test_the_server_token_imports_and_nothing_else(
     db: Database, client: httpx.AsyncClient
 ) -> None:
     site_id, _ = await _headers(db)
-    server_link.set_server_token("the-token-of-this-server")
-    try:
-        token = {"Authorization": "Bearer the-token-of-this-server"}
-        files = [("files", ("a.md", b"# A\n\nSome text for the article.", "text/markdown"))]
-        ok = await client.post(
-            "/api/v1/knowledge/import", data={"site": str(site_id)}, files=files, headers=token
-        )
-        assert ok.status_code == 200
-        listing = await client.get("/api/v1/knowledge/articles", headers=token)
-        assert listing.status_code == 401
-        wrong = {"Authorization": "Bearer not-the-token"}
-        assert (await client.post("/api/v1/knowledge/reindex", headers=wrong)).status_code == 401
-        assert (await client.post("/api/v1/knowledge/reindex", headers=token)).status_code == 200
-    finally:
-        server_link.set_server_token(None)
+    state.current().put(server_link.SERVER_TOKEN, "the-token-of-this-server")
+    token = {"Authorization": "Bearer the-token-of-this-server"}
+    files = [("files", ("a.md", b"# A\n\nSome text for the article.", "text/markdown"))]
+    ok = await client.post(
+        "/api/v1/knowledge/import", data={"site": str(site_id)}, files=files, headers=token
+    )
+    assert ok.status_code == 200
+    listing = await client.get("/api/v1/knowledge/articles", headers=token)
+    assert listing.status_code == 401
+    wrong = {"Authorization": "Bearer not-the-token"}
+    assert (await client.post("/api/v1/knowledge/reindex", headers=wrong)).status_code == 401
+    assert (await client.post("/api/v1/knowledge/reindex", headers=token)).status_code == 200
 
 
 async def test_language_is_detected_when_not_given_and_editable(

@@ -14,9 +14,10 @@ from sqlmodel import col, update
 from relaydesk.attachments import service as attachments
 from relaydesk.attachments.models import Attachment
 from relaydesk.audit.models import ActorKind
+from relaydesk.conversations.models import Conversation
 from relaydesk.core.config import override_settings
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation, Role, Visitor, utcnow
+from relaydesk.core.models import Role, Visitor, utcnow
 from relaydesk.privacy import erase, service
 from tests.factories import make_conversation, make_site, make_staff
 from tests.privacy.helpers import admin_client, audit_actions, visitor_with_data

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import func, select
 
+from relaydesk.conversations.models import Message
 from relaydesk.core.config import get_settings, override_settings
 from relaydesk.core.db import Database
-from relaydesk.core.models import Message
 from relaydesk.core.security import create_token
 from tests import sockets
 from tests.factories import bearer_for, make_site, make_staff

@@ -9,9 +9,10 @@ import pytest
 from sqlmodel import select
 
 from relaydesk.conversations import transitions
+from relaydesk.conversations.models import Conversation
 from relaydesk.conversations.service import BOT
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation, Role, Site, StaffUser, Team
+from relaydesk.core.models import Role, Site, StaffUser, Team
 from relaydesk.routing import presence
 from relaydesk.routing import service as routing
 from tests.factories import make_conversation, make_staff

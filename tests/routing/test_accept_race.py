@@ -9,9 +9,10 @@ import pytest
 from sqlmodel import select
 
 from relaydesk.conversations import transitions
+from relaydesk.conversations.models import Conversation
 from relaydesk.core.db import Database
 from relaydesk.core.errors import Conflict
-from relaydesk.core.models import Conversation, Event
+from relaydesk.core.models import Event
 from tests import sockets
 from tests.factories import bearer_for, default_team, make_site
 from tests.routing.conftest import add_team, agent, queued, set_mode

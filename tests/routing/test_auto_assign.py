@@ -12,9 +12,10 @@ import pytest
 from sqlmodel import col, select
 
 from relaydesk.conversations import transitions
+from relaydesk.conversations.models import Conversation, ConversationStatus
 from relaydesk.conversations.service import Actor
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation, ConversationStatus, Event, Site, StaffUser, Team
+from relaydesk.core.models import Event, Site, StaffUser, Team
 from relaydesk.routing import assign, presence
 from tests.conftest import RecordingEmitter
 from tests.factories import make_site

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from relaydesk.conversations import hooks, transitions
+from relaydesk.conversations.models import Conversation, ConversationStatus
 from relaydesk.conversations.schemas import ConversationPublic
 from relaydesk.conversations.service import Actor, describe
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation, ConversationStatus
 from relaydesk.routing import access, presence
 from tests.factories import make_site
 from tests.routing.conftest import add_team, agent, queued
@@ -27,7 +27,9 @@ async def test_a_pass_runs_no_change_hooks(db: Database, monkeypatch: pytest.Mon
     ann = await agent(db, site, [team])
     seen: list[tuple[str, str | None]] = []
 
-    async def spy(conversation: Conversation | ConversationPublic, before: hooks.Before) -> None:
+    async def spy(
+        _: Database, conversation: Conversation | ConversationPublic, before: hooks.Before
+    ) -> None:
         seen.append((conversation.status, before.status))
 
     monkeypatch.setattr(hooks, "_change_hooks", [*hooks._change_hooks, spy])

@@ -13,11 +13,12 @@ from sqlmodel import select
 
 from relaydesk.conversations import service as conversations
 from relaydesk.conversations import transitions
+from relaydesk.conversations.models import Conversation
 from relaydesk.conversations.policy import StaffScope, load_scope
 from relaydesk.conversations.service import Actor
 from relaydesk.core.db import Database
 from relaydesk.core.errors import DomainError
-from relaydesk.core.models import Conversation, Event, Role, Site, StaffUser, Team
+from relaydesk.core.models import Event, Role, Site, StaffUser, Team
 from relaydesk.routing import service as routing
 from tests import sockets
 from tests.factories import bearer_for, default_team, make_site

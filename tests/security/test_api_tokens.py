@@ -38,11 +38,6 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.fixture(autouse=True)
-def _fresh_throttle() -> None:
-    throttle.reset()
-
-
 @pytest.mark.postgres
 async def test_a_token_is_shown_once_and_stored_hashed(db: Database, live_server: str) -> None:
     user = await make_staff(db, roles=[Role.ADMIN])

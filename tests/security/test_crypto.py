@@ -13,10 +13,11 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import text as sql
 
+from relaydesk.conversations.models import Message
 from relaydesk.core import blind_index, crypto, rotation
 from relaydesk.core.config import Settings
 from relaydesk.core.db import Database
-from relaydesk.core.models import Message, Visitor
+from relaydesk.core.models import Visitor
 from tests.factories import make_conversation, make_site
 
 

@@ -217,7 +217,9 @@ async def test_marker_is_nowhere_at_rest_and_reads_back_through_rotations(
     )  # fmt: skip
     resumed = await rotation.start(db)
     assert resumed.id == started.id  # the same rotation, from its checkpoint
-    assert resumed.progress["message"]["after"] is not None
+    # Its checkpoint: the last row done of the table it stopped in (tables go in the order
+    # their models register, so which one that is does not matter here).
+    assert any(table.get("after") is not None for table in resumed.progress.values())
     finished = await rotation.rotate(db, resumed, chunk=1)
     assert finished.finished
     assert await _kids(db, conversation_id) == {started.target_kid}

@@ -14,9 +14,10 @@ from relaydesk.attachments import cleanup
 from relaydesk.attachments import service as attachments
 from relaydesk.attachments.models import Attachment
 from relaydesk.conversations import hooks
+from relaydesk.conversations.models import Conversation
 from relaydesk.conversations.service import Actor
 from relaydesk.core.db import Database
-from relaydesk.core.models import Conversation, utcnow
+from relaydesk.core.models import utcnow
 from tests.factories import make_conversation, make_site
 
 pytestmark = pytest.mark.postgres

@@ -6,15 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from relaydesk.admin.schemas import SiteCreate, SitePublic, SiteUpdate
+from relaydesk.accounts import service as accounts
 from relaydesk.audit import service as audit
 from relaydesk.audit.models import AuditAction
-from relaydesk.conversations.policy import load_scope
 from relaydesk.core.config import Settings
 from relaydesk.core.deps import CurrentUser, DbDep, SettingsDep, require_roles
 from relaydesk.core.errors import NotFound
 from relaydesk.core.models import Role, Site, StaffUser
 from relaydesk.sites import service as sites
+from relaydesk.sites.schemas import SiteCreate, SitePublic, SiteUpdate
 
 router = APIRouter(prefix="/api/v1/sites", tags=["sites"])
 AdminUser = Annotated[StaffUser, Depends(require_roles(Role.ADMIN))]
@@ -57,9 +57,17 @@ def site_public(site: Site, base: str) -> SitePublic:
     )
 
 
+async def readable_site_ids(db: DbDep, user: StaffUser) -> set[int] | None:
+    """The sites `user` may read (those of their teams); None for admins: every site."""
+    if user.has_role(Role.ADMIN):
+        return None
+    assert user.id is not None
+    return set(await accounts.site_ids_of(db, user.id))
+
+
 async def readable_site(db: DbDep, user: StaffUser, site_id: int) -> Site:
-    scope = await load_scope(db, user)
-    if not scope.is_admin and site_id not in scope.site_ids:
+    readable = await readable_site_ids(db, user)
+    if readable is not None and site_id not in readable:
         raise NotFound("no such site", code="site_not_found")
     return await sites.get_site(db, site_id)
 
@@ -69,12 +77,12 @@ async def list_sites(
     request: Request, db: DbDep, settings: SettingsDep, user: CurrentUser
 ) -> list[SitePublic]:
     """Admins see every site; other staff the sites of their teams."""
-    scope = await load_scope(db, user)
+    readable = await readable_site_ids(db, user)
     base = public_base(request, settings)
     return [
         site_public(s, base)
         for s in await sites.list_sites(db)
-        if scope.is_admin or s.id in scope.site_ids
+        if readable is None or s.id in readable
     ]
 
 
