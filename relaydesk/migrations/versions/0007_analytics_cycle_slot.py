@@ -2,7 +2,7 @@
 (analytics_handoff_slot) per 15-minute slot, and a rebuild of the rollups to fill them
 
 Revision ID: 0007_analytics_cycle_slot
-Revises: 0001
+Revises: 0005_analytics
 """
 
 from collections.abc import Sequence
@@ -11,10 +11,12 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_analytics_cycle_slot"
-down_revision: str | None = "0001"
+# Continues the analytics branch: its rollup tables and watermark come from 0005.
+# (A depends_on from 0001 left 0005 a script head that the version table never
+# lists once 0007 is applied, so /readyz saw a missing head forever.)
+down_revision: str | None = "0005_analytics"
 branch_labels: str | Sequence[str] | None = None
-# The rollup tables and their watermark come from 0005.
-depends_on: str | Sequence[str] | None = "0005_analytics"
+depends_on: str | Sequence[str] | None = None
 
 TIME_COLUMNS = (
     "frt_s",
