@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -243,24 +243,12 @@ async def _recompute(
 async def _resum_slots(db: Database, slots: set[tuple[int, float]]) -> None:
     """Re-add analytics_slot for the touched slots from analytics_conversation (by
     contiguous ranges of slots, or a site whole when many were touched)."""
-    by_site: dict[int, list[float]] = defaultdict(list)
-    for site, slot in slots:
-        by_site[site].append(slot)
     names = list(CONVERSATION_AGGREGATES)
     postgres = db.engine.dialect.name == "postgresql"
     async with db.write() as session:
         floor = "FLOOR(started_ts / 900.0)" if postgres else "CAST(started_ts / 900 AS INTEGER)"
         aggregates = ", ".join(CONVERSATION_AGGREGATES.values())
-        for site, starts in by_site.items():
-            ranges = _ranges(sorted(starts))
-            # One range per execution (an executemany): each is a short index range
-            # scan, where one statement OR-ing them all was ~5 ms a range on SQLite.
-            params: list[dict[str, object]] = [
-                {"site": site, "lo": lo, "hi": hi} for lo, hi in ranges
-            ]
-            where = "site_id = :site AND started_ts >= :lo AND started_ts < :hi"
-            if len(ranges) > SLOT_RANGES:
-                params, where = [{"site": site}], "site_id = :site"
+        for _site, params, where in _site_ranges(slots):
             await session.execute(text(f"DELETE FROM analytics_slot WHERE {where}"), params)
             await session.execute(
                 text(
@@ -282,19 +270,9 @@ async def _remake_cycle_slots(db: Database, slots: set[tuple[int, float]]) -> No
     """Re-make analytics_cycle_slot for the touched slots from analytics_cycle (by
     contiguous ranges of slots, or a site whole when many were touched), keyed by the
     team and channel of each cycle's conversation, as the report filters take them."""
-    by_site: dict[int, list[float]] = defaultdict(list)
-    for site, slot in slots:
-        by_site[site].append(slot)
     columns = ", ".join(f"c.{name}" for name in TIME_VALUES)
     async with db.write() as session:
-        for site, starts in by_site.items():
-            ranges = _ranges(sorted(starts))
-            params: list[dict[str, object]] = [
-                {"site": site, "lo": lo, "hi": hi} for lo, hi in ranges
-            ]
-            where = "site_id = :site AND started_ts >= :lo AND started_ts < :hi"
-            if len(ranges) > SLOT_RANGES:
-                params, where = [{"site": site}], "site_id = :site"
+        for site, params, where in _site_ranges(slots):
             for table in ("analytics_cycle_slot", "analytics_handoff_slot"):
                 await session.execute(text(f"DELETE FROM {table} WHERE {where}"), params)
             joined = where.replace("site_id", "c.site_id").replace("started_ts", "c.started_ts")
@@ -362,6 +340,27 @@ async def _analyze(db: Database) -> None:
     async with db.write() as session:
         for table in tables.split(", "):
             await session.execute(text(f"ANALYZE {table}"))
+
+
+def _site_ranges(
+    slots: set[tuple[int, float]],
+) -> Iterator[tuple[int, list[dict[str, object]], str]]:
+    """Per site, the site, the parameters and the WHERE clause that select its touched slots: one
+    parameter set per range of adjacent slots (run as an executemany, each a short index
+    range scan, where one statement OR-ing them all was ~5 ms a range on SQLite), or the
+    site whole when more than SLOT_RANGES ranges were touched."""
+    by_site: dict[int, list[float]] = defaultdict(list)
+    for site, slot in slots:
+        by_site[site].append(slot)
+    for site, starts in by_site.items():
+        ranges = _ranges(sorted(starts))
+        if len(ranges) > SLOT_RANGES:
+            yield site, [{"site": site}], "site_id = :site"
+        else:
+            params: list[dict[str, object]] = [
+                {"site": site, "lo": lo, "hi": hi} for lo, hi in ranges
+            ]
+            yield site, params, "site_id = :site AND started_ts >= :lo AND started_ts < :hi"
 
 
 def _ranges(starts: list[float]) -> list[tuple[float, float]]:
