@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
+import httpx
 from sqlmodel import select
 
 from relaydesk.accounts import service as accounts
@@ -14,7 +15,7 @@ from relaydesk.conversations.service import Actor
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
 from relaydesk.core.models import Role, Site, StaffUser, Team
-from relaydesk.core.security import create_token
+from relaydesk.core.security import CSRF_COOKIE, create_token
 from relaydesk.sites import service as sites
 
 _counter = itertools.count(1)
@@ -90,3 +91,12 @@ async def make_staff(
 
 def bearer_for(user: StaffUser, *, lifetime: timedelta = timedelta(hours=1)) -> str:
     return create_token(get_settings(), kind="access", subject=str(user.id), lifetime=lifetime)
+
+
+async def form_login(client: httpx.AsyncClient, email: str) -> httpx.Response:
+    """Sign `email` in through the real login form (its CSRF cookie first), as a browser."""
+    await client.get("/login")
+    return await client.post(
+        "/login",
+        data={"email": email, "password": PASSWORD, "csrf_token": client.cookies[CSRF_COOKIE]},
+    )

@@ -32,18 +32,22 @@ CONVERSATION_COLUMNS = (
     "feedback_down",
     "resolved",
 )
-CYCLE_COLUMNS = (
-    "conversation_id",
-    "started_ts",
-    "agent_id",
-    "human",
-    "handoff_reason",
+# A cycle's time values: analytics_cycle's columns, and analytics_cycle_slot's.
+TIME_VALUES = (
     "frt_s",
     "frt_bh_s",
     "queue_wait_s",
     "queue_wait_bh_s",
     "resolution_s",
     "resolution_bh_s",
+)
+CYCLE_COLUMNS = (
+    "conversation_id",
+    "started_ts",
+    "agent_id",
+    "human",
+    "handoff_reason",
+    *TIME_VALUES,
 )
 _CONVERSATION_SELECT = ", ".join(CONVERSATION_COLUMNS)
 _FLOATS = frozenset(

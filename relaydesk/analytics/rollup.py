@@ -29,6 +29,7 @@ from sqlmodel import col, select
 
 from relaydesk.analytics import facts as F
 from relaydesk.analytics.aggregate import CONVERSATION_AGGREGATES, VALUE_DTYPE
+from relaydesk.analytics.frame import TIME_VALUES
 from relaydesk.analytics.hours import site_hours
 from relaydesk.analytics.models import (
     AnalyticsConversation,
@@ -45,15 +46,6 @@ from relaydesk.core.models import Event, Site, utcnow
 from relaydesk.sites.hours import BusinessHours
 
 WATERMARK = "events"
-# analytics_cycle_slot's value columns (analytics_cycle's names).
-TIME_VALUES = (
-    "frt_s",
-    "frt_bh_s",
-    "queue_wait_s",
-    "queue_wait_bh_s",
-    "resolution_s",
-    "resolution_bh_s",
-)
 CHUNK = 2000
 SLOT_S = 900
 # A refresh that recomputed this many conversations (a backfill, a first build) updates

@@ -21,7 +21,7 @@ from relaydesk.core.models import Role, StaffUser, utcnow
 from relaydesk.core.security import CSRF_COOKIE, SESSION_COOKIE
 from tests import sockets
 from tests.console.test_authz_matrix import api_routes
-from tests.factories import PASSWORD, bearer_for, make_site, make_staff
+from tests.factories import PASSWORD, bearer_for, form_login, make_site, make_staff
 
 
 async def _create(
@@ -184,15 +184,7 @@ async def test_sign_out_and_password_change_keep_tokens_deactivation_ends_them(
     assert user.id is not None
     async with httpx.AsyncClient(base_url=live_server) as client:
         token = (await _create(client, user, ["admin"])).json()["token"]
-        await client.get("/login")
-        await client.post(
-            "/login",
-            data={
-                "email": user.email,
-                "password": PASSWORD,
-                "csrf_token": client.cookies[CSRF_COOKIE],
-            },
-        )
+        await form_login(client, user.email)
         changed = await client.post(
             "/api/v1/auth/me/password",
             json={"current_password": PASSWORD, "new_password": "another-long-one"},

@@ -16,7 +16,7 @@ from relaydesk.core.db import Database
 from relaydesk.core.models import Role
 from relaydesk.core.security import CSRF_COOKIE, SESSION_COOKIE
 from tests import sockets
-from tests.factories import PASSWORD, make_site, make_staff
+from tests.factories import form_login, make_site, make_staff
 
 
 @pytest.fixture
@@ -24,15 +24,7 @@ async def signed_in(db: Database, live_server: str) -> AsyncIterator[dict[str, s
     """An admin signed in through the real login form: their browser's cookies."""
     user = await make_staff(db, roles=[Role.ADMIN], site=await make_site(db))
     async with httpx.AsyncClient(base_url=live_server) as client:
-        await client.get("/login")
-        await client.post(
-            "/login",
-            data={
-                "email": user.email,
-                "password": PASSWORD,
-                "csrf_token": client.cookies[CSRF_COOKIE],
-            },
-        )
+        await form_login(client, user.email)
         page = await client.get("/console")
         assert page.status_code == 200
         yield {

@@ -16,10 +16,9 @@ import socketio
 from relaydesk.api.app import create_app
 from relaydesk.core.db import Database
 from relaydesk.core.models import Role
-from relaydesk.core.security import CSRF_COOKIE
 from relaydesk.sites import service as sites
 from tests import sockets
-from tests.factories import PASSWORD, bearer_for, make_site, make_staff
+from tests.factories import bearer_for, form_login, make_site, make_staff
 
 
 async def _widget_refusal(base_url: str, site_key: str, origin: str) -> str | None:
@@ -57,15 +56,7 @@ async def test_the_admin_pages_warn_about_any_origin(db: Database) -> None:
     ) as client:
         described = (await client.get(f"/api/v1/sites/{site.id}", headers=admin)).json()
         assert described["allow_any_origin"] is True
-        await client.get("/login")
-        await client.post(
-            "/login",
-            data={
-                "email": user.email,
-                "password": PASSWORD,
-                "csrf_token": client.cookies[CSRF_COOKIE],
-            },
-        )
+        await form_login(client, user.email)
         page = await client.get(f"/console/admin/sites/{site.id}?lang=zh")
         assert page.status_code == 200
         assert "rd-any-origin-warning" in page.text and "任何网站都可以嵌入" in page.text
