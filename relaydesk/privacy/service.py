@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import exists, func
+from sqlalchemy import Select, exists, func
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from relaydesk.attachments.models import Attachment
@@ -121,19 +122,15 @@ async def purge_site(
     files = 0
     while True:
         async with db.write() as session:
-            ids = list(
-                (
-                    await session.execute(
-                        select(Conversation.id)
-                        .where(
-                            col(Conversation.site_id) == site_id,
-                            col(Conversation.updated_at) < cutoff,
-                        )
-                        .order_by(col(Conversation.updated_at))
-                        .limit(batch)
-                        .with_for_update(skip_locked=True)
-                    )
-                ).scalars()
+            ids = await _claim(
+                session,
+                select(Conversation.id)
+                .where(
+                    col(Conversation.site_id) == site_id,
+                    col(Conversation.updated_at) < cutoff,
+                )
+                .order_by(col(Conversation.updated_at)),
+                batch,
             )
             done = await erase.erase_conversations(session, ids)
         files += await erase.unlink_files(done.files)
@@ -142,24 +139,27 @@ async def purge_site(
             break
     while True:
         async with db.write() as session:
-            visitors = list(
-                (
-                    await session.execute(
-                        select(Visitor.id)
-                        .where(
-                            col(Visitor.site_id) == site_id,
-                            col(Visitor.last_seen_at) < cutoff,
-                            ~exists().where(col(Conversation.visitor_id) == col(Visitor.id)),
-                        )
-                        .limit(batch)
-                        .with_for_update(skip_locked=True)
-                    )
-                ).scalars()
+            visitors = await _claim(
+                session,
+                select(Visitor.id).where(
+                    col(Visitor.site_id) == site_id,
+                    col(Visitor.last_seen_at) < cutoff,
+                    ~exists().where(col(Conversation.visitor_id) == col(Visitor.id)),
+                ),
+                batch,
             )
             total.add(await erase.erase_visitor_rows(session, visitors))
         if len(visitors) < batch:
             break
     return total.counts(), files
+
+
+async def _claim(session: AsyncSession, query: Select[Any], batch: int) -> list[Any]:
+    """The next batch of ids `query` selects, locked; rows another purge holds are skipped
+    (PostgreSQL), so two purges never wait on or erase the same rows."""
+    return list(
+        (await session.execute(query.limit(batch).with_for_update(skip_locked=True))).scalars()
+    )
 
 
 async def purge(db: Database, *, dry_run: bool = False, actor_kind: ActorKind) -> PurgeResult:
