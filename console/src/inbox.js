@@ -113,23 +113,25 @@ export class Inbox {
 
   async load(reset) {
     this.loaded = true;
-    if (reset) {
-      this.rows.clear();
-      this.order = [];
-      this.cursor = null;
-    }
+    // A reset keeps showing the current rows until the new page arrives: clearing them
+    // first let any render in between (a presence change, a reconnect) flash an empty list.
+    const cursor = reset ? null : this.cursor;
     const q = new URLSearchParams({ view: this.view, limit: "50" });
     // A drill-down names its own site.
     if (this.site && !this.drill.active()) q.set("site", this.site);
     this.labels.params(q);
     this.drill.params(q);
-    if (this.cursor) q.set("cursor", this.cursor);
+    if (cursor) q.set("cursor", cursor);
     const view = this.view;
     // Only the latest request may fill the list: filters can change while one is in flight.
     const seq = (this.loadSeq = (this.loadSeq || 0) + 1);
     try {
       const page = await api("GET", `/api/v1/conversations?${q}`);
       if (view !== this.view || seq !== this.loadSeq) return;
+      if (reset) {
+        this.rows.clear();
+        this.order = [];
+      }
       for (const row of page.items) {
         if (!this.rows.has(row.id)) this.order.push(row.id);
         this.rows.set(row.id, row);
