@@ -84,6 +84,15 @@ def answered_rows(data_dir: Path, model_dir: Path, limit: int) -> list[Row]:
         index = HybridIndex(embedder)
         index.upsert(task_chunks(task))
         entries = {e.entry_id: e for e in task.entries}
+        # The intent neighbourhood: every entry's normalised phrasings and centroid, so a
+        # query can be placed against the winner's neighbours as well as the winner.
+        ids = [e.entry_id for e in task.entries]
+        clusters = []
+        for e in task.entries:
+            vecs = np.array(embedder.embed(list(e.questions)))
+            clusters.append(vecs / np.linalg.norm(vecs, axis=1, keepdims=True))
+        centroids = np.array([c.mean(axis=0) for c in clusters])
+        centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
         for query, expected in zip(task.queries, task.expected, strict=True):
             found = index.search_with_signals(query, 1)
             if not found or found[0][0].confidence < DEFAULT_ANSWER_THRESHOLD:
@@ -101,6 +110,10 @@ def answered_rows(data_dir: Path, model_dir: Path, limit: int) -> list[Row]:
             centroid /= np.linalg.norm(centroid)
             to_centroid = phrasings @ centroid
             own = _words(query)
+            at = ids.index(hit.entry_id)
+            to_centroids = centroids @ q
+            best_each = np.array([float((c @ q).max()) for c in clusters])
+            others = np.delete(np.arange(len(ids)), at)
             known = set().union(*(_words(p) for p in entry.questions)) | _words(entry.title)
             failed = np.mean([bool(FAILED.search(p)) for p in entry.questions])
             rows.append(
@@ -117,6 +130,8 @@ def answered_rows(data_dir: Path, model_dir: Path, limit: int) -> list[Row]:
                     "spread_centroid_mean": float(to_centroid.mean()),
                     "unmatched_share": len(own - known) / max(len(own), 1),
                     "polarity_mismatch": float(failed >= 0.8 and not FAILED.search(query)),
+                    "centroid_margin": float(to_centroids[at] - to_centroids[others].max()),
+                    "phrasing_margin": float(best_each[at] - best_each[others].max()),
                 }
             )
     return rows
@@ -138,6 +153,10 @@ RULES: dict[str, Callable[[Row], float]] = {
     "best phrasing (absolute)": lambda r: r["best_phrasing"],
     "unmatched content words (share, negated)": lambda r: -r["unmatched_share"],
     "polarity mismatch (negated)": lambda r: -r["polarity_mismatch"],
+    "neighbourhood: centroid lead over the nearest other entry": lambda r: r["centroid_margin"],
+    "neighbourhood: best-phrasing lead over the nearest other entry": lambda r: r[
+        "phrasing_margin"
+    ],
 }
 FEATURES = (
     "confidence",
@@ -150,6 +169,8 @@ FEATURES = (
     "spread_centroid_mean",
     "unmatched_share",
     "polarity_mismatch",
+    "centroid_margin",
+    "phrasing_margin",
 )
 
 

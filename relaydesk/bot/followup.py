@@ -64,10 +64,17 @@ _EN_CONTINUATION = re.compile(
 )
 # "is there", "there are": the existential "there" points at nothing ("Why is there a
 # random withdrawal in my app?" is a new question, not one about an earlier place).
-# Likewise the conjunction in "now that", "so that".
+# Likewise the conjunction in "now that", "so that", and the "it" that stands in for a
+# clause after it ("How much is it to get life insurance?", "does it cost to send money
+# abroad?"): the subject "it" after a verb, followed by "to", a verb and what the verb
+# is about. Not an object or a place ("send it to Canada" still points back), nor a verb
+# left without its object ("Does it cost to cancel?" asks to cancel the earlier thing).
 _EN_EXISTENTIAL = re.compile(
     r"\b(?:is|are|was|were|be)\s+there\b|\bthere(?:'s|\s+(?:is|are|was|were))\b|"
-    r"\b(?:now|so|such)\s+that\b",
+    r"\b(?:now|so|such)\s+that\b|"
+    r"\b(?:is|was|does|did|will|would|can|could|should)\s+it\b(?=\s+(?:(?:take|cost)s?\s+"
+    r"(?:\w+\s+)?)?to\s+(?!(?:me|you|us|them|him|her|it|my|your|our|their|his|its|the|a|an|"
+    r"this|that|there|here)\b)[a-z]+\s+\w)",
     re.IGNORECASE,
 )
 # Words that add to or swap out something said earlier ("can I exchange instead?").
