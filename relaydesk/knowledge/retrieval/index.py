@@ -56,6 +56,8 @@ class _Snapshot:
     latent: LatentIndex  # over the same documents (those with CJK text)
     # Also over the CJK documents; when active it replaces the latent channel.
     sentence: SentenceIndex
+    # Each group's row in `sentence.vectors`, -1 for a group without one.
+    sentence_row: fusion.Indices
 
 
 def _build_snapshot(
@@ -96,6 +98,8 @@ def _build_snapshot(
         sentence = SentenceIndex.build(group_texts, cjk_encoder, previous_sentence)
     elif cjk_ngrams:
         latent = LatentIndex.build(group_texts, lexical.document_tokens, latent_basis)
+    sentence_row = np.full(len(group_texts), -1, dtype=np.int64)
+    sentence_row[sentence.documents] = np.arange(len(sentence.documents), dtype=np.int64)
     return _Snapshot(
         chunks=ordered,
         entry_ids=entry_ids,
@@ -111,6 +115,7 @@ def _build_snapshot(
         lexical=lexical,
         latent=latent,
         sentence=sentence,
+        sentence_row=sentence_row,
     )
 
 
@@ -379,6 +384,21 @@ class HybridIndex:
                 ranked[0],
                 ranked[1:],
             )
+        # A Chinese question judged by BM25 (the lexical model): its top hit's margins skip
+        # companions too, found with the sentence channel's vectors (companions.py).
+        sentence_companions: frozenset[int] = frozenset()
+        if sentence is not None and group_dense is None and not cjk_semantic:
+            sentence_companions = companions.find_by_groups(
+                snap.chunks,
+                snap.sentence.vectors,
+                snap.sentence_row,
+                sentence,
+                snap.group_starts,
+                snap.entry_starts,
+                ranked[0],
+                ranked[1:],
+                companions.SENTENCE_COMPANION_COSINE,
+            )
         for entry in ranked[:k]:
             group = _best_in_range(fused, snap.entry_starts, entry)
             if cjk_semantic:
@@ -392,7 +412,11 @@ class HybridIndex:
                 )
             elif chunk_dense is None or group_dense is None:
                 chunk = snap.chunks[int(snap.group_starts[group])]
-                signals = context.signals(entry, snap.lexical.coverage(tokens, group))
+                signals = context.signals(
+                    entry,
+                    snap.lexical.coverage(tokens, group),
+                    companions=sentence_companions if entry == ranked[0] else frozenset(),
+                )
             else:
                 chunk = snap.chunks[_best_in_range(chunk_dense, snap.group_starts, group)]
                 signals = context.signals(
