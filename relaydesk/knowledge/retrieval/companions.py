@@ -19,7 +19,7 @@ embedder, so their companions are found with that channel's vectors (`find_by_gr
 one per phrasing group (an FAQ entry's phrasings joined, an article passage). Chinese
 confidence is BM25's (the lexical model), and its margin had the same blind spot: "怎么
 取消订阅？", an FAQ entry's own title, scored 0.55 because the subscription article's
-"取消订阅" section was its closest rival (docs/retrieval.md, section 7).
+"取消订阅" section was its closest rival (docs/retrieval.md, section 8).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ COMPANION_CANDIDATES = 4
 # the nearest group of the top entry. On the demo help center's Chinese dev questions
 # 0.7, 0.75 and 0.8 answer the same (one more right answer than without, none wrong; 0.85
 # and up as without), and the follow-up dev set is the same at every value; the middle of
-# that plateau, which is also the English value (docs/retrieval.md, section 7).
+# that plateau, which is also the English value (docs/retrieval.md, section 8).
 SENTENCE_COMPANION_COSINE = 0.75
 
 
