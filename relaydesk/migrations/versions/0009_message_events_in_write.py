@@ -72,34 +72,38 @@ BEGIN
     IF cardinality(won) = 0 THEN
         RETURN;
     END IF;
-    INSERT INTO message (id, conversation_id, seq, sender_kind, sender_id, sender_name,
-                         client_id, text, payload, created_at)
-    SELECT m.id, m.conversation_id, m.seq, m.sender_kind, m.sender_id, m.sender_name,
-           m.client_id, m.text, m.payload, p_now
-    FROM json_to_recordset(p_messages)
-         AS m(id varchar, conversation_id varchar, seq int, sender_kind varchar,
-              sender_id varchar, sender_name varchar, client_id varchar, text text,
-              payload json)
-    WHERE m.conversation_id = ANY (won);
-    IF p_events THEN
-        -- In the messages' order: events of one instant are ordered by id.
-        INSERT INTO event (site_id, type, conversation_id, actor_kind, actor_id, payload,
-                           created_at)
-        SELECT w.site_id, 'message.stored', m.conversation_id, m.sender_kind, m.sender_id,
-               json_build_object('message_id', m.id, 'seq', m.seq,
-                                 'sender_kind', m.sender_kind, 'chars', m.chars),
-               p_now
+    -- One statement, so that the messages' JSON is parsed once for the three inserts (a
+    -- CTE used several times is computed once); the events come in the messages' order,
+    -- since events of one instant are ordered by id.
+    WITH m AS (
+        SELECT *
         FROM ROWS FROM (json_to_recordset(p_messages)
-                        AS (id varchar, conversation_id varchar, seq int,
-                            sender_kind varchar, sender_id varchar, chars int))
-             WITH ORDINALITY AS m(id, conversation_id, seq, sender_kind, sender_id, chars, n)
-        JOIN unnest(won, won_sites) AS w(id, site_id) ON w.id = m.conversation_id
-        ORDER BY m.n;
-    END IF;
-    INSERT INTO search_index (kind, owner_id, conversation_id, tokens)
-    SELECT 'message', m.id, m.conversation_id, m.tokens
-    FROM json_to_recordset(p_messages) AS m(id varchar, conversation_id varchar, tokens text)
-    WHERE m.conversation_id = ANY (won);
+                        AS (id varchar, conversation_id varchar, seq int, sender_kind varchar,
+                            sender_id varchar, sender_name varchar, client_id varchar,
+                            text text, payload json, tokens text, chars int))
+             WITH ORDINALITY AS m(id, conversation_id, seq, sender_kind, sender_id,
+                                  sender_name, client_id, text, payload, tokens, chars, n)
+        WHERE m.conversation_id = ANY (won)
+    ), stored AS (
+        INSERT INTO message (id, conversation_id, seq, sender_kind, sender_id, sender_name,
+                             client_id, text, payload, created_at)
+        SELECT m.id, m.conversation_id, m.seq, m.sender_kind, m.sender_id, m.sender_name,
+               m.client_id, m.text, m.payload, p_now
+        FROM m
+    ), indexed AS (
+        INSERT INTO search_index (kind, owner_id, conversation_id, tokens)
+        SELECT 'message', m.id, m.conversation_id, m.tokens
+        FROM m
+    )
+    INSERT INTO event (site_id, type, conversation_id, actor_kind, actor_id, payload,
+                       created_at)
+    SELECT w.site_id, 'message.stored', m.conversation_id, m.sender_kind, m.sender_id,
+           json_build_object('message_id', m.id, 'seq', m.seq,
+                             'sender_kind', m.sender_kind, 'chars', m.chars),
+           p_now
+    FROM m JOIN unnest(won, won_sites) AS w(id, site_id) ON w.id = m.conversation_id
+    WHERE p_events
+    ORDER BY m.n;
 END
 $$
 """
