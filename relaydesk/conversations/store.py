@@ -102,6 +102,8 @@ class Plan:
     event_rows: list[dict[str, Any]]
     # The messages' blind-index rows (core/blind_index.py), same order.
     index_rows: list[dict[str, Any]]
+    # Each message's character count (its `message.stored` event's `chars`), same order.
+    chars: list[int]
 
 
 def store_batch(connection: Connection, requests: Sequence[StoreRequest]) -> list[Outcome]:
@@ -139,10 +141,23 @@ def plan_batch(
     state: dict[str, ConversationPublic],
     stored: dict[tuple[str, str], MessagePublic],
     now: datetime,
+    *,
+    message_events: bool = True,
 ) -> Plan:
     """Validate and apply `requests` in arrival order against `state` (updated in place)
-    and the already `stored` messages by (conversation id, client id)."""
-    plan = Plan(outcomes=[], counts={}, changed={}, message_rows=[], event_rows=[], index_rows=[])
+    and the already `stored` messages by (conversation id, client id). With
+    `message_events` false the messages' own `message.stored` rows are left out of
+    `event_rows` (the PostgreSQL write makes them from the messages); state changes'
+    events are always there."""
+    plan = Plan(
+        outcomes=[],
+        counts={},
+        changed={},
+        message_rows=[],
+        event_rows=[],
+        index_rows=[],
+        chars=[],
+    )
     # Once per batch: the key file is checked for a rotation at most every few seconds.
     ring = crypto.keyring()
     events_on = event_log.enabled()
@@ -181,6 +196,8 @@ def plan_batch(
                 "tokens": blind_index.index_string(request.text, ring=ring),
             }
         )
+        chars = len(request.text)
+        plan.chars.append(chars)
         if events_on:
             site_id = outcome.conversation.site_id
             plan.event_rows.extend(
@@ -194,18 +211,19 @@ def plan_batch(
                 )
                 for event in outcome.events
             )
-            plan.event_rows.append(
-                event_log.message_stored_row(
-                    site_id=site_id,
-                    conversation_id=message.conversation_id,
-                    sender_kind=request.sender_kind,
-                    sender_id=request.sender_id,
-                    message_id=message.id,
-                    seq=message.seq,
-                    chars=len(request.text),
-                    created_at=now,
+            if message_events:
+                plan.event_rows.append(
+                    event_log.message_stored_row(
+                        site_id=site_id,
+                        conversation_id=message.conversation_id,
+                        sender_kind=request.sender_kind,
+                        sender_id=request.sender_id,
+                        message_id=message.id,
+                        seq=message.seq,
+                        chars=chars,
+                        created_at=now,
+                    )
                 )
-            )
     return plan
 
 

@@ -10,10 +10,11 @@ conversations are not in this process's memory:
    as read now, without locking them.
 2. Plan the batch against that state in memory (`store.plan_batch`, the same validation as
    the locked path), then write it in ONE statement, a call of the function that
-   migration 0004_store_messages_function creates, which PostgreSQL runs atomically: bump
-   each conversation's `last_seq` only WHERE it still holds the expected `last_seq`,
-   status and assignee and none of the batch's client ids is stored in it yet; insert the
-   messages and events of exactly the conversations whose bump matched.
+   migration 0004_store_messages_function created (now its v3, of 0009), which PostgreSQL
+   runs atomically: bump each conversation's `last_seq` only WHERE it still holds the
+   expected `last_seq`, status and assignee and none of the batch's client ids is stored
+   in it yet; insert the messages, their events and their blind-index rows for exactly the
+   conversations whose bump matched.
 
 Why that is enough: every stored message bumps `last_seq` in the statement (or
 transaction) that stores it, so an unchanged `last_seq` means no message was added since
@@ -54,6 +55,7 @@ from relaydesk.conversations.store import (
     plan_batch,
     store_batch,
 )
+from relaydesk.core import event_log
 from relaydesk.core.db import Database
 from relaydesk.core.models import utcnow
 
@@ -61,9 +63,11 @@ log = logging.getLogger(__name__)
 
 _READ = "SELECT * FROM conversation WHERE id = ANY($1::varchar[])"
 
-# The write, a function created by migration 0005_encryption (v1, from
-# 0004_store_messages_function, plus the messages' blind-index rows).
-_WRITE = "SELECT * FROM relaydesk_store_messages_v2($1::json, $2::json, $3::json, $4)"
+# The write, a function created by migration 0009_message_events_in_write (v2 of
+# 0005_encryption, which added the messages' blind-index rows to v1 of
+# 0004_store_messages_function, with each message's `message.stored` event made in the
+# database from the message itself rather than sent beside it).
+_WRITE = "SELECT * FROM relaydesk_store_messages_v3($1::json, $2::json, $3, $4)"
 
 
 # Conversations whose state this process last saw, to skip step 1. More than a node's
@@ -169,7 +173,8 @@ class OptimisticStore:
             if missing:
                 state.update(await _read(pg, missing))
             expected = dict(state)  # plan_batch moves `state` on
-            plan = plan_batch(batch, state, {}, now)
+            # The function writes the messages' own events (migration 0009).
+            plan = plan_batch(batch, state, {}, now, message_events=False)
             # A refusal decided from memory may be stale; state changes (rare) take the
             # locked path, which writes any column.
             doubtful = {
@@ -246,14 +251,17 @@ async def _compare_and_set(
         }
         for c in ids
     ]
-    # Each message carries its blind-index tokens (plan.index_rows is in the same order).
+    # Each message carries its blind-index tokens and its character count, for its event
+    # (plan.index_rows and plan.chars are in the same order).
     messages = [
-        {**_pick(m, _MESSAGE_FIELDS), "tokens": i["tokens"]}
-        for m, i in zip(plan.message_rows, plan.index_rows, strict=True)
+        {**_pick(m, _MESSAGE_FIELDS), "tokens": i["tokens"], "chars": chars}
+        for m, i, chars in zip(plan.message_rows, plan.index_rows, plan.chars, strict=True)
         if m["conversation_id"] in counts
     ]
-    events = [_pick(e, _EVENT_FIELDS) for e in plan.event_rows if e["conversation_id"] in counts]
-    rows = await pg.fetch(_WRITE, _json(conversations), _json(messages), _json(events), now)
+    # The only events the function writes are the messages' own: a message that changes
+    # its conversation's state (and so has an event of its own) takes the locked path.
+    assert not any(e["conversation_id"] in counts for e in plan.event_rows)
+    rows = await pg.fetch(_WRITE, _json(conversations), _json(messages), now, event_log.enabled())
     return {row["id"]: ConversationPublic.model_validate(dict(row)) for row in rows}
 
 
@@ -268,7 +276,6 @@ _MESSAGE_FIELDS = (
     "text",
     "payload",
 )
-_EVENT_FIELDS = ("site_id", "type", "conversation_id", "actor_kind", "actor_id", "payload")
 
 
 def _pick(row: dict[str, Any], names: Sequence[str]) -> dict[str, Any]:

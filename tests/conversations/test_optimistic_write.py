@@ -15,6 +15,8 @@ from sqlmodel import select
 from relaydesk.conversations import service, store_postgres, transitions
 from relaydesk.conversations.models import Conversation, ConversationStatus, Message
 from relaydesk.conversations.service import Actor, SendResult
+from relaydesk.core import event_log
+from relaydesk.core.config import override_settings
 from relaydesk.core.db import Database
 from relaydesk.core.errors import DomainError
 from relaydesk.core.models import Event, Team
@@ -476,9 +478,9 @@ async def test_a_lost_connection_falls_back_without_losing_or_doubling(
 async def test_the_store_writes_through_the_migrated_function_and_closes_with_the_database(
     database_url: str, backend: str
 ) -> None:
-    """The write is the function of migration 0005_encryption (0004's, plus the blind
-    index), prepared on the store's connection, and disposing of the database closes that
-    connection."""
+    """The write is the function of migration 0009_message_events_in_write (0004's, plus
+    the blind index, plus the messages' own events), prepared on the store's connection,
+    and disposing of the database closes that connection."""
     node = Database(database_url)
     site = await make_site(node)
     assert site.id is not None
@@ -490,12 +492,73 @@ async def test_the_store_writes_through_the_migrated_function_and_closes_with_th
     assert isinstance(store, store_postgres.OptimisticStore)
     connection = store._connection
     assert connection is not None
-    assert "relaydesk_store_messages_v2(" in store_postgres._WRITE
+    assert "relaydesk_store_messages_v3(" in store_postgres._WRITE
     # Prepared by the write above: the call and the function's statements are planned once.
     assert any(
-        "relaydesk_store_messages_v2" in row["statement"]
+        "relaydesk_store_messages_v3" in row["statement"]
         for row in await connection.fetch("SELECT statement FROM pg_prepared_statements")
     )
 
     await node.dispose()
     assert connection.is_closed()
+
+
+async def test_the_functions_message_events_are_the_message_paths_rows(
+    db: Database, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The function makes each message's `message.stored` row in the database (migration
+    0009): it must be the row `event_log.message_stored_row` makes on the locked path and
+    on SQLite, in the messages' order, for every sender kind; none with the log off."""
+    site = await make_site(db)
+    assert site.id is not None
+    agent = await make_staff(db, site=site)
+    visitor = await sites.create_visitor(db, site_id=site.id, locale=None)
+    conversation, _ = await service.open_conversation(db, site_id=site.id, visitor_id=visitor.id)
+    await transitions.accept(db, conversation_id=conversation.id, agent=agent)
+    assert agent.id is not None
+    senders = [Actor.visitor(visitor.id), Actor.staff(agent), Actor.visitor(visitor.id)]
+    texts = ["hello 你好", "hi, how can I help?", "我的订单 4417 在哪里"]
+    locked = count_write_transactions(db, monkeypatch)
+    results = await asyncio.gather(
+        *(
+            service.send_message(
+                db, conversation_id=conversation.id, sender=s, client_id=f"k{i}", text=t
+            )
+            for i, (s, t) in enumerate(zip(senders, texts, strict=True))
+        )
+    )
+    with override_settings(event_log="off"):
+        await service.send_message(
+            db, conversation_id=conversation.id, sender=senders[0], client_id="off", text="x"
+        )
+    assert locked == []  # all through the function
+
+    async with db.read() as session:
+        events = list(
+            (
+                await session.execute(
+                    select(Event)
+                    .where(Event.conversation_id == conversation.id, Event.type == "message.stored")
+                    .order_by(Event.id)  # type: ignore[arg-type]
+                )
+            ).scalars()
+        )
+    expected = [
+        event_log.message_stored_row(
+            site_id=site.id,
+            conversation_id=conversation.id,
+            sender_kind=r.message.sender.kind,
+            sender_id=r.message.sender.id,
+            message_id=r.message.id,
+            seq=r.message.seq,
+            chars=len(text),
+            created_at=r.message.created_at,
+        )
+        for r, text in sorted(zip(results, texts, strict=True), key=lambda p: p[0].message.seq)
+    ]
+    columns = ("site_id", "type", "conversation_id", "actor_kind", "actor_id", "payload")
+    assert [{c: getattr(e, c) for c in columns} for e in events] == [
+        {c: row[c] for c in columns} for row in expected
+    ]
+    assert [e.created_at for e in events] == [row["created_at"] for row in expected]
+    assert {e["actor_kind"] for e in expected} == {"visitor", "agent"}
