@@ -52,7 +52,10 @@ async def test_an_exact_phrasing_is_answered_after_an_earlier_exchange(
     words win over the earlier turn."""
     site_id = (await seed_demo(db, tmp_path / "data")).site_id
     history = [Turn("visitor", "Where is my order?"), Turn("bot", "Track it under My orders.")]
-    for question, external_id in [("什么时候发货", "demo:zh-delivery-time"), ("怎么退货？", "demo:zh-return")]:
+    for question, external_id in [
+        ("什么时候发货", "demo:zh-delivery-time"),
+        ("怎么退货？", "demo:zh-return"),
+    ]:
         reply = await answer.respond(
             db, site_id=site_id, site_name="Juniper & Oak", question=question,
             history=history, policy=BotPolicy(),

@@ -30,8 +30,10 @@ def _index(*entries: tuple[str, str, list[str], str]) -> HybridIndex:
 
 def test_the_key_ignores_width_case_space_and_punctuation_but_not_particles() -> None:
     assert phrasing_key("怎么退货？") == phrasing_key(" 怎么 退货?") == "怎么退货"
-    assert phrasing_key("Ｗhere is my ORDER?!") == phrasing_key("where is my order") == (
-        "whereismyorder"
+    assert (
+        phrasing_key("Ｗhere is my ORDER?!")
+        == phrasing_key("where is my order")
+        == ("whereismyorder")
     )
     assert phrasing_key("「退款」多久到账。") == "退款多久到账"
     assert phrasing_key("怎么退货吗") != phrasing_key("怎么退货")
