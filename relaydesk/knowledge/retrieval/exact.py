@@ -4,8 +4,9 @@ Such a query is answered with that entry (index.py): the help center's own words
 never "not sure" (issue 17). Chinese confidence is BM25's lexical model, and it put 28 of
 the demo help center's 131 Chinese phrasings under the bar (怎么退货？ 0.65, 什么时候发货
 0.07), which is what a visitor clicking a suggested question got. Only a phrasing listed
-by exactly one entry counts: the dev datasets list some questions under two labels, and
-there the normal path decides (docs/retrieval.md section 9).
+by exactly one entry counts: when two entries list it, the normal path decides. On the dev
+datasets the rule answers their duplicates (a query that is another entry's text word for
+word) with the entry that lists it: docs/retrieval.md section 9 has the count and cases.
 """
 
 from __future__ import annotations
