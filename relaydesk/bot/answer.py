@@ -14,6 +14,7 @@ from relaydesk.bot.policy import Action, BotPolicy, Decision, decide
 from relaydesk.bot.prompt import Turn
 from relaydesk.core.config import get_settings
 from relaydesk.core.db import Database
+from relaydesk.knowledge.retrieval.exact import phrasing_key
 
 SEARCH_K = 5
 PASSAGES = 3
@@ -128,7 +129,10 @@ async def _grounded(db: Database, site_id: int, query: str, result: KbResult) ->
     """Whether a Chinese query's own words, without its particles and question words,
     find the same entry among their first few (grounding.py): a match on 你们/吗 alone is
     no answer. ("暂停" alone is ambiguous between a subscription and a sign-in pause, so
-    the first few, not the first.)"""
+    the first few, not the first.) A query that is word for word the phrasing its top
+    hit matched (retrieval/exact.py) is that entry's own question: grounded."""
+    if result.hits and phrasing_key(query) == phrasing_key(result.hits[0].matched):
+        return True
     words = grounding.own_words(query) if result.hits else None
     if words is None:
         return True

@@ -9,7 +9,7 @@ import pytest
 
 from relaydesk.knowledge.chunking import article_chunks, faq_chunks
 from relaydesk.knowledge.demo import demo_batch
-from relaydesk.knowledge.retrieval import companions
+from relaydesk.knowledge.retrieval import companions, exact
 from relaydesk.knowledge.retrieval.chunks import faq_entry_chunks
 from relaydesk.knowledge.retrieval.confidence import DEFAULT_ANSWER_THRESHOLD
 from relaydesk.knowledge.retrieval.embedding import OnnxMiniLMEmbedder
@@ -198,6 +198,9 @@ def test_chinese_faq_questions_repeated_in_an_article_are_answered(
     section says the same: with the article as its rival the title scored 0.44. Companions
     found by the sentence channel put it back above the bar; unrelated Chinese questions
     stay under it."""
+    # The title asked word for word is answered by the exact-phrasing rule whatever its
+    # confidence (exact.py): off here, this test is about the confidence model's margins.
+    monkeypatch.setattr(exact, "lookup", lambda table, query: exact.SHARED)
     index = demo_help_center()
     for question, expected in (
         ("支持哪些支付方式？", "demo:zh-payment-methods"),

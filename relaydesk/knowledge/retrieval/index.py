@@ -12,7 +12,7 @@ from typing import Literal
 
 import numpy as np
 
-from . import companions, fusion
+from . import companions, exact, fusion
 from .chunks import Chunk, Hit
 from .confidence import (
     HYBRID_MODEL,
@@ -58,6 +58,8 @@ class _Snapshot:
     sentence: SentenceIndex
     # Each group's row in `sentence.vectors`, -1 for a group without one.
     sentence_row: fusion.Indices
+    # Each listed phrasing's key -> its chunk's position in `chunks` (exact.py).
+    phrasings: dict[str, int]
 
 
 def _build_snapshot(
@@ -116,6 +118,7 @@ def _build_snapshot(
         latent=latent,
         sentence=sentence,
         sentence_row=sentence_row,
+        phrasings=exact.phrasing_table(ordered),
     )
 
 
@@ -273,6 +276,13 @@ class HybridIndex:
 
     # Reads
 
+    def exact_entry(self, query: str) -> str | None:
+        """The entry that lists `query` word for word as one of its phrasings, if exactly
+        one does (exact.py): `search` ranks it first, at least EXACT_PHRASING_CONFIDENCE."""
+        snap = self._snapshot
+        position = exact.lookup(snap.phrasings, query)
+        return None if position == exact.SHARED else snap.chunks[position].entry_id
+
     def search(self, query: str, k: int = 5, *, mode: SearchMode = "hybrid") -> list[Hit]:
         """The k best entries for `query`, each once at its best chunk, best first."""
         return [hit for hit, _ in self.search_with_signals(query, k, mode=mode)]
@@ -332,6 +342,13 @@ class HybridIndex:
 
         entry_scores = fusion.best_per_entry(fused, snap.entry_starts)
         ranked = [int(e) for e in fusion.top_k(entry_scores, k + 1)]
+        # The query is word for word one entry's listed phrasing: that entry comes first,
+        # whatever the scores (hybrid only: bm25 and dense are the benchmarks' baselines).
+        own = exact.lookup(snap.phrasings, query) if mode == "hybrid" else exact.SHARED
+        exact_entry = -1
+        if own != exact.SHARED:
+            exact_entry = int(snap.group_entry[snap.chunk_group[own]])
+            ranked = [exact_entry, *(e for e in ranked if e != exact_entry)][: k + 1]
         entry_lexical = fusion.best_per_entry(group_lexical, snap.entry_starts)
         # A CJK query read by the sentence channel: its confidence comes from that channel
         # and BM25 together (the sentence model), not from BM25 alone.
@@ -432,6 +449,9 @@ class HybridIndex:
             confidence = model(signals)
             if model is HYBRID_MODEL:
                 confidence = size_invariant(confidence, signals.entries)
+            if entry == exact_entry:
+                chunk = snap.chunks[own]  # the phrasing it is, as the matched text
+                confidence = max(confidence, exact.EXACT_PHRASING_CONFIDENCE)
             hit = Hit(
                 entry_id=snap.entry_ids[entry],
                 chunk_id=chunk.chunk_id,
