@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -18,6 +17,7 @@ from relaydesk.core.db import Database
 from relaydesk.knowledge import search
 from relaydesk.testing.servers import free_port
 from tests.conftest import MODEL_DIR
+from tests.waiting import wait_until_serving
 
 CLI = [sys.executable, "-m", "relaydesk"]
 ENV = {**os.environ, "RELAYDESK_EMBEDDING_MODEL_DIR": str(MODEL_DIR)}
@@ -138,16 +138,7 @@ async def test_import_goes_through_the_running_server(tmp_path: Path) -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        started = time.monotonic()
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None, "server exited"
-            assert time.monotonic() - started < 180, "server not ready within 180 s"
-            time.sleep(0.2)
+        wait_until_serving(f"{base}/readyz", server)
         server_file = data_dir / "server.json"
         assert oct(server_file.stat().st_mode & 0o777) == "0o600"
         assert json.loads(server_file.read_text())["url"] == base
