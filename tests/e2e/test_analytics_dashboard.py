@@ -29,7 +29,9 @@ async def _expect_rows(page: Page, ids: set[str]) -> None:
     is still being re-rendered is waited for, never read half-way."""
     await expect(page.locator(".rd-list .rd-row")).to_have_count(len(ids))
     for conversation_id in ids:
-        await expect(page.locator(f'.rd-list .rd-row[data-id="{conversation_id}"]')).to_have_count(1)
+        await expect(page.locator(f'.rd-list .rd-row[data-id="{conversation_id}"]')).to_have_count(
+            1
+        )
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
