@@ -202,11 +202,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The tests on the session's shared nodes run one after another: under xdist's worksteal
     each worker takes a contiguous share of the tests, so together they land on one worker,
     which starts one pair of nodes rather than a pair on each worker (a pair's start-up, with
-    its embedding model and indexes, measured ~40 s of CPU)."""
+    its embedding model and indexes, measured ~40 s of CPU). A test that kills one of the
+    nodes (`kills_a_shared_node`) comes last: the tests after it would find the pair broken
+    (the `nodes` fixture checks)."""
     on_nodes = [item for item in items if "shared_nodes" in getattr(item, "fixturenames", ())]
     if not on_nodes:
         return
     moved = {id(item) for item in on_nodes}
     first = items.index(on_nodes[0])
+    on_nodes.sort(key=lambda item: item.get_closest_marker("kills_a_shared_node") is not None)
     rest = [item for item in items if id(item) not in moved]
     items[:] = rest[:first] + on_nodes + rest[first:]
