@@ -8,11 +8,12 @@ import concurrent.futures
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import numpy as np
 import pytest
 import uvicorn
 from pwdlib import PasswordHash
@@ -22,6 +23,7 @@ from relaydesk.api.app import create_app
 from relaydesk.core import migrate, security, state
 from relaydesk.core.config import override_settings
 from relaydesk.core.db import Database
+from relaydesk.knowledge.retrieval.embedding import OnnxMiniLMEmbedder, Vectors
 from relaydesk.testing.servers import MissingBinary, PostgresCluster, RedisServer, free_port
 from tests.nodes import Node, running_nodes
 
@@ -39,6 +41,31 @@ def _cheap_password_hashing() -> Iterator[None]:
     security._password_hash = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024),))
     yield
     security._password_hash = original
+
+
+# Vectors this worker has computed, by (model, text). Many tests build an index of the same
+# knowledge base (the demo's ~500 texts cost ~4 s of CPU to embed each time); the model is
+# deterministic (tests/knowledge/test_embedding.py, which embeds for real), so a text's
+# vector is computed once per worker.
+_VECTORS: dict[tuple[str, str], Vectors] = {}
+_model_embed = OnnxMiniLMEmbedder.embed
+
+
+def _remembered_embed(self: OnnxMiniLMEmbedder, texts: Sequence[str]) -> Vectors:
+    model = self.model_id
+    missing = list(dict.fromkeys(t for t in texts if (model, t) not in _VECTORS))
+    if missing:
+        for text, vector in zip(missing, _model_embed(self, missing), strict=True):
+            _VECTORS[(model, text)] = vector
+    if not texts:
+        return _model_embed(self, texts)
+    return np.vstack([_VECTORS[(model, text)] for text in texts])
+
+
+@pytest.fixture(autouse=True)
+def _embeddings_remembered(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("fresh_embeddings") is None:
+        monkeypatch.setattr(OnnxMiniLMEmbedder, "embed", _remembered_embed)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
