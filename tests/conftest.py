@@ -217,15 +217,26 @@ def new_pg_database(cluster: PostgresCluster, prefix: str) -> str:
 def shared_nodes(
     pg_cluster: PostgresCluster, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, list[Node]]]:
-    """Two `relaydesk serve` nodes on one database, shared by the multi-node tests that leave
-    them running (each test makes its own site): starting a pair costs ~10 s. A test that
-    kills a node takes its own pair (`own_nodes` in tests/integration/test_two_nodes.py)."""
+    """Two `relaydesk serve` nodes on one database, shared by the multi-node tests (each test
+    makes its own site): starting a pair costs ~10 s. The test that kills a node runs after
+    the others (`pytest_collection_modifyitems`)."""
     url = new_pg_database(pg_cluster, "nodes")
     with running_nodes(tmp_path_factory.mktemp("nodes"), url, redis_server.url) as started:
         yield url, started
 
 
+# Minute-long tests (benchmark smoke runs, CLI processes) go first: xdist's worksteal hands
+# each worker a contiguous share and the first worker to run dry takes half of what the other
+# has left, so a long test near the end would leave one worker idle while it finishes.
+SLOW_FILES = ("tests/test_benchmarks_smoke.py", "tests/knowledge/test_kb_cli.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in SLOW_FILES)  # stable
+    _group_shared_node_tests(items)
+
+
+def _group_shared_node_tests(items: list[pytest.Item]) -> None:
     """The tests on the session's shared nodes run one after another: under xdist's worksteal
     each worker takes a contiguous share of the tests, so together they land on one worker,
     which starts one pair of nodes rather than a pair on each worker (a pair's start-up, with
