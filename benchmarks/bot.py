@@ -565,9 +565,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     async def run() -> dict[str, Any]:
         with override_settings(llm_base_url=None):
-            figures = {"decisions": await decisions(task, index, 100 if args.quick else None)}
+            figures = {"decisions": await decisions(task, index, 40 if args.quick else None)}
         figures["first_token_ms"] = await first_token(
-            task, index, 10 if args.quick else 200, args.model_dir
+            task, index, 5 if args.quick else 200, args.model_dir
         )
         # Other work on this 2-core machine inflates the timings; rerun on a quiet one.
         figures["load_average_1_5_15"] = [round(x, 2) for x in os.getloadavg()]

@@ -92,15 +92,21 @@ def ranking_figures(
     }
 
 
-# A smoke run (`--quick`) indexes this many entries of each Chinese task: building the
-# whole bq-faq and atec-faq indexes is most of a full run's time and proves nothing more.
-QUICK_ENTRIES = 150
+# A smoke run (`--quick`) indexes this many entries of each task: embedding whole tasks
+# is most of a full run's time and proves nothing more (figures from a subset are not
+# comparable to the full task's). `--concurrent --quick` imports its tasks through two
+# `relaydesk kb import` processes and a server, which embed and index them again: fewer.
+QUICK_ENTRIES = 40
+QUICK_CONCURRENT_ENTRIES = 20
+QUICK_QUERIES = 50
+QUICK_LATENCY_CHUNKS = 200
+QUICK_LATENCY_QUERIES = 60
 
 
-def smoke_subset(task: FaqTask) -> FaqTask:
-    """The task cut to its first QUICK_ENTRIES entries and the queries that stay answerable
-    (or out of scope) in it; figures from it are not comparable to the full task's."""
-    kept = task.entries[:QUICK_ENTRIES]
+def smoke_subset(task: FaqTask, entries: int = QUICK_ENTRIES) -> FaqTask:
+    """The task cut to its first `entries` entries and the queries that stay answerable
+    (or out of scope) in it."""
+    kept = task.entries[:entries]
     ids = {entry.entry_id for entry in kept}
     pairs = [
         (q, x) for q, x in zip(task.queries, task.expected, strict=True) if x is None or x in ids
@@ -162,8 +168,11 @@ def open_figures(
     }
 
 
-def latency_figures(data_dir: Path, embedder: Embedder, chunks: int) -> dict[str, Any]:
-    """A synthetic knowledge base of `chunks` chunks: English and Chinese FAQ phrasings."""
+def latency_figures(
+    data_dir: Path, embedder: Embedder, chunks: int, queries_count: int = LATENCY_QUERIES
+) -> dict[str, Any]:
+    """A synthetic knowledge base of `chunks` chunks: English and Chinese FAQ phrasings,
+    searched with `queries_count` queries (half English, half Chinese)."""
     english = banking77_dev_queries(data_dir)
     chinese = bq_faq(data_dir)
     texts = [(q, "en") for q in english.queries] + [(e.title, "zh") for e in chinese.entries]
@@ -182,8 +191,8 @@ def latency_figures(data_dir: Path, embedder: Embedder, chunks: int) -> dict[str
     build_seconds = time.perf_counter() - build_started
 
     queries = (
-        banking77_faq(data_dir).queries[: LATENCY_QUERIES // 2]
-        + chinese.queries[: LATENCY_QUERIES // 2]
+        banking77_faq(data_dir).queries[: queries_count // 2]
+        + chinese.queries[: queries_count // 2]
     )
     for query in queries[:10]:
         index.search(query, 5)
@@ -341,8 +350,8 @@ def concurrent_report(args: argparse.Namespace) -> dict[str, Any]:
         sys.exit("--concurrent and --runs must be at least 1")
     tasks = [banking77_faq(args.data_dir), bq_faq(args.data_dir)]
     if args.quick:
-        tasks = [smoke_subset(task) for task in tasks]
-    limit = 20 if args.quick else CONCURRENT_QUERIES
+        tasks = [smoke_subset(task, QUICK_CONCURRENT_ENTRIES) for task in tasks]
+    limit = 10 if args.quick else CONCURRENT_QUERIES
     samples = {task.name: sample(task, limit) for task in tasks}
     started = time.perf_counter()
     report: dict[str, Any] = {
@@ -399,7 +408,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if model_dir is None:
         sys.exit(f"no all-MiniLM-L6-v2 ONNX model under {args.model_dir}")
     embedder = OnnxMiniLMEmbedder(model_dir)
-    limit = 100 if args.quick else None
+    limit = QUICK_QUERIES if args.quick else None
 
     if args.fit_confidence:
         print(
@@ -436,19 +445,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         ),
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
-    report["banking77-faq"] = closed_task(banking77_faq(args.data_dir), embedder, limit)
-    for name, build in (("bq-faq", bq_faq), ("atec-faq", atec_faq)):
+    for name, build in (("banking77-faq", banking77_faq), ("bq-faq", bq_faq),
+                        ("atec-faq", atec_faq)):  # fmt: skip
         task = build(args.data_dir)
         report[name] = closed_task(smoke_subset(task) if args.quick else task, embedder, limit)
     open_task = banking77_faq(args.data_dir, open_set=True)
+    if args.quick:
+        open_task = smoke_subset(open_task)
     open_index, _ = build_index(open_task, embedder)
     queries, expected = sample(open_task, limit)
     report["banking77-faq-open"] = {
         "threshold": DEFAULT_ANSWER_THRESHOLD,
         **open_figures(open_index, queries, expected, DEFAULT_ANSWER_THRESHOLD),
     }
-    report["latency"] = latency_figures(
-        args.data_dir, embedder, 500 if args.quick else LATENCY_KB_CHUNKS
+    report["latency"] = (
+        latency_figures(args.data_dir, embedder, QUICK_LATENCY_CHUNKS, QUICK_LATENCY_QUERIES)
+        if args.quick
+        else latency_figures(args.data_dir, embedder, LATENCY_KB_CHUNKS)
     )
     report["total_seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(report, indent=2, ensure_ascii=False))

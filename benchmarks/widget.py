@@ -109,10 +109,10 @@ async def open_times(base: str, runs: int, *, idle_preload: bool) -> tuple[list[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
-    parser.add_argument("--quick", action="store_true", help="smoke run: 2 runs each")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1 timed run each")
     args = parser.parse_args()
     if args.quick:
-        args.runs = 2  # the first run of each series is dropped as a warm-up
+        args.runs = 1  # after the warm-up run that each series drops
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="relaydesk-widget-bench-") as data_dir:

@@ -8,11 +8,12 @@ import concurrent.futures
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import numpy as np
 import pytest
 import uvicorn
 from pwdlib import PasswordHash
@@ -22,6 +23,7 @@ from relaydesk.api.app import create_app
 from relaydesk.core import migrate, security, state
 from relaydesk.core.config import override_settings
 from relaydesk.core.db import Database
+from relaydesk.knowledge.retrieval.embedding import OnnxMiniLMEmbedder, Vectors
 from relaydesk.testing.servers import MissingBinary, PostgresCluster, RedisServer, free_port
 from tests.nodes import Node, running_nodes
 
@@ -39,6 +41,31 @@ def _cheap_password_hashing() -> Iterator[None]:
     security._password_hash = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024),))
     yield
     security._password_hash = original
+
+
+# Vectors this worker has computed, by (model, text). Many tests build an index of the same
+# knowledge base (the demo's ~500 texts cost ~4 s of CPU to embed each time); the model is
+# deterministic (tests/knowledge/test_embedding.py, which embeds for real), so a text's
+# vector is computed once per worker.
+_VECTORS: dict[tuple[str, str], Vectors] = {}
+_model_embed = OnnxMiniLMEmbedder.embed
+
+
+def _remembered_embed(self: OnnxMiniLMEmbedder, texts: Sequence[str]) -> Vectors:
+    model = self.model_id
+    missing = list(dict.fromkeys(t for t in texts if (model, t) not in _VECTORS))
+    if missing:
+        for text, vector in zip(missing, _model_embed(self, missing), strict=True):
+            _VECTORS[(model, text)] = vector
+    if not texts:
+        return _model_embed(self, texts)
+    return np.vstack([_VECTORS[(model, text)] for text in texts])
+
+
+@pytest.fixture(autouse=True)
+def _embeddings_remembered(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("fresh_embeddings") is None:
+        monkeypatch.setattr(OnnxMiniLMEmbedder, "embed", _remembered_embed)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -190,23 +217,37 @@ def new_pg_database(cluster: PostgresCluster, prefix: str) -> str:
 def shared_nodes(
     pg_cluster: PostgresCluster, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, list[Node]]]:
-    """Two `relaydesk serve` nodes on one database, shared by the multi-node tests that leave
-    them running (each test makes its own site): starting a pair costs ~10 s. A test that
-    kills a node takes its own pair (`own_nodes` in tests/integration/test_two_nodes.py)."""
+    """Two `relaydesk serve` nodes on one database, shared by the multi-node tests (each test
+    makes its own site): starting a pair costs ~10 s. The test that kills a node runs after
+    the others (`pytest_collection_modifyitems`)."""
     url = new_pg_database(pg_cluster, "nodes")
     with running_nodes(tmp_path_factory.mktemp("nodes"), url, redis_server.url) as started:
         yield url, started
 
 
+# Minute-long tests (benchmark smoke runs, CLI processes) go first: xdist's worksteal hands
+# each worker a contiguous share and the first worker to run dry takes half of what the other
+# has left, so a long test near the end would leave one worker idle while it finishes.
+SLOW_FILES = ("tests/test_benchmarks_smoke.py", "tests/knowledge/test_kb_cli.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in SLOW_FILES)  # stable
+    _group_shared_node_tests(items)
+
+
+def _group_shared_node_tests(items: list[pytest.Item]) -> None:
     """The tests on the session's shared nodes run one after another: under xdist's worksteal
     each worker takes a contiguous share of the tests, so together they land on one worker,
     which starts one pair of nodes rather than a pair on each worker (a pair's start-up, with
-    its embedding model and indexes, measured ~40 s of CPU)."""
+    its embedding model and indexes, measured ~40 s of CPU). A test that kills one of the
+    nodes (`kills_a_shared_node`) comes last: the tests after it would find the pair broken
+    (the `nodes` fixture checks)."""
     on_nodes = [item for item in items if "shared_nodes" in getattr(item, "fixturenames", ())]
     if not on_nodes:
         return
     moved = {id(item) for item in on_nodes}
     first = items.index(on_nodes[0])
+    on_nodes.sort(key=lambda item: item.get_closest_marker("kills_a_shared_node") is not None)
     rest = [item for item in items if id(item) not in moved]
     items[:] = rest[:first] + on_nodes + rest[first:]

@@ -13,9 +13,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-
 from relaydesk.testing.servers import free_port
+from tests.waiting import wait_until_serving
 
 # Nodes of one install share the signing key (each would otherwise generate its own).
 SHARED_KEY = "two-nodes-test-key-4f9c2a7e1b8d3f6a0c5e9b2d7a4f1c8e"
@@ -47,16 +46,12 @@ def _spawn(data_dir: Path, env: dict[str, str]) -> Node:
 def _wait_ready(node: Node, deadline: float) -> None:
     process, base = node
     # Ready includes the knowledge indexes built (/readyz), which takes a while on a busy machine.
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"node {base} exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"node {base} did not become ready")
+    wait_until_serving(
+        f"{base}/readyz",
+        process,
+        timeout=max(0.0, deadline - time.monotonic()),
+        what=f"node {base}",
+    )
 
 
 @contextlib.contextmanager

@@ -1,16 +1,51 @@
 """Waiting in tests without sleeping and hoping: `eventually` polls a condition until it
-holds, `assert_quiet` checks that nothing more arrived once a later sentinel event has."""
+holds, `assert_quiet` checks that nothing more arrived once a later sentinel event has,
+`wait_until_serving` polls a server process's URL until it answers."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import subprocess
+import time
 from collections.abc import Callable
 from typing import Any
+
+import httpx
 
 from tests.sockets import Peer
 
 POLL_S = 0.05
+
+
+def wait_until_serving(
+    url: str,
+    process: subprocess.Popen[Any],
+    *,
+    timeout: float = 180,
+    what: str = "server",
+    detail: Callable[[], str] = lambda: "",
+) -> None:
+    """Poll `url` until it answers 200 (a started process's /readyz, say), failing as soon as
+    `process` exits or `timeout` seconds have passed; `detail()` (its log) goes in the error.
+    One client for every poll: `httpx.get` makes a client per call, and each loads the CA
+    bundle, ~50 ms of CPU, so polling a minute-long start-up ten times a second burned more
+    CPU than the test itself."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=1, trust_env=False) as http:
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"{what} exited with {process.returncode}\n{detail()}")
+            try:
+                if http.get(url).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{what} not ready at {url} within {timeout:.0f} s\n{detail()}"
+                )
+            time.sleep(0.1)
 
 
 async def eventually(

@@ -99,6 +99,10 @@ async def _guarded(db: Database, result: SendResult) -> None:
 
 def _start(here: Runs, db: Database, result: SendResult) -> None:
     conversation_id = result.conversation.id
+    # The database is not disposed under a run it was handed: the run would open a fresh
+    # connection on the disposed engine, which nothing closes (a test's loop then ends
+    # with the run pending, and the orphaned aiosqlite thread fails on the closed loop).
+    db.on_dispose(drain)
     here.active.add(conversation_id)
     task = asyncio.create_task(_guarded(db, result))
     here.running.add(task)

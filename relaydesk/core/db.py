@@ -168,8 +168,11 @@ class Database:
         return connection
 
     def on_dispose(self, callback: Callable[[], Awaitable[None]]) -> None:
-        """Have `dispose` await `callback` first (to close what was opened beside the pool)."""
-        self._dispose_callbacks.append(callback)
+        """Have `dispose` await `callback` first (to close what was opened beside the pool,
+        or to let background work that was handed this database finish). Registering the
+        same callback again is a no-op."""
+        if callback not in self._dispose_callbacks:
+            self._dispose_callbacks.append(callback)
 
     async def dispose(self) -> None:
         callbacks, self._dispose_callbacks = self._dispose_callbacks, []

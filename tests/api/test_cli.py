@@ -14,6 +14,7 @@ import httpx
 
 from relaydesk.testing.servers import free_port
 from tests.cli import invoke
+from tests.waiting import wait_until_serving
 
 CLI = [sys.executable, "-m", "relaydesk"]
 
@@ -135,15 +136,7 @@ def test_serve_starts_with_demo_data_and_answers(tmp_path: Path) -> None:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, "server exited"
-            assert time.monotonic() - started < 180, "not ready within 180 s"
-            time.sleep(0.2)
+        wait_until_serving(f"{base}/readyz", process, timeout=180 - (time.monotonic() - started))
         creds = json.loads((data_dir / "demo-credentials.json").read_text())
         assert oct((data_dir / "demo-credentials.json").stat().st_mode & 0o777) == "0o600"
         token = httpx.post(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,11 +15,9 @@ from relaydesk.core import state
 from relaydesk.core.config import override_settings
 from relaydesk.core.db import Database
 from relaydesk.core.models import Role
-from relaydesk.testing.servers import PostgresCluster, RedisServer
 from tests import sockets
-from tests.conftest import new_pg_database
 from tests.factories import bearer_for, make_site, make_staff
-from tests.nodes import SHARED_KEY, Node, running_nodes
+from tests.nodes import SHARED_KEY, Node
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -41,19 +38,6 @@ def nodes(shared_nodes: tuple[str, list[Node]]) -> Iterator[list[Node]]:
         yield shared_nodes[1]
 
 
-@pytest.fixture
-def own_nodes(
-    pg_cluster: PostgresCluster, redis_server: RedisServer, tmp_path: Path
-) -> Iterator[tuple[str, list[Node]]]:
-    """A pair of this test's own, on a database of its own: for a test that kills a node."""
-    url = new_pg_database(pg_cluster, "nodes")
-    with (
-        running_nodes(tmp_path, url, redis_server.url) as started,
-        override_settings(secret_key=SHARED_KEY),
-    ):
-        yield url, started
-
-
 @contextlib.asynccontextmanager
 async def seeding(cluster_url: str) -> AsyncIterator[Database]:
     """The shared database, for creating what a test needs before it talks to the nodes."""
@@ -68,8 +52,11 @@ async def seeding(cluster_url: str) -> AsyncIterator[Database]:
             await db.dispose()
 
 
-async def test_visitor_and_agent_on_different_nodes(own_nodes: tuple[str, list[Node]]) -> None:
-    cluster_url, ((node_a, url_a), (_, url_b)) = own_nodes
+# It kills node A of the session's pair: tests/conftest.py orders it after every other
+# test on the shared nodes (starting a pair of its own cost ~40 s of CPU).
+@pytest.mark.kills_a_shared_node
+async def test_visitor_and_agent_on_different_nodes(cluster_url: str, nodes: list[Node]) -> None:
+    (node_a, url_a), (_, url_b) = nodes
     async with seeding(cluster_url) as db:
         site = await make_site(db)
         token = bearer_for(await make_staff(db, site=site))

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from relaydesk.knowledge.retrieval.embedding import Embedder, OnnxMiniLMEmbedder, embed_async
+
+# What these tests check is the model's own output, computed for every call (the rest of
+# the suite reuses vectors it has already computed: tests/conftest.py).
+pytestmark = pytest.mark.fresh_embeddings
 
 TEXTS = [
     "short",

@@ -6,12 +6,10 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import chromadb
-import httpx
 import pytest
 
 from relaydesk.core import state
@@ -21,6 +19,7 @@ from relaydesk.knowledge import search, service
 from relaydesk.knowledge.models import ArticleUpdate
 from relaydesk.testing.servers import free_port
 from tests.factories import make_site
+from tests.waiting import wait_until_serving
 
 pytestmark = pytest.mark.integration
 
@@ -54,20 +53,13 @@ def chroma_server(tmp_path: Path) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"`chroma run` exited with {process.returncode}: {log.read_text()[-2000:]}"
-                )
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"`chroma run` did not answer within 60 s: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
+        wait_until_serving(
+            f"{url}/api/v2/heartbeat",
+            process,
+            timeout=60,
+            what="`chroma run`",
+            detail=lambda: log.read_text()[-2000:],
+        )
         yield url
     finally:
         process.terminate()

@@ -1,23 +1,32 @@
 """`relaydesk kb import` and `kb reindex`: directly into a data dir, and through a running
-server that owns the data dir (its embedded Chroma must not be opened twice)."""
+server that owns the data dir (its embedded Chroma must not be opened twice).
+
+The commands whose process is the point run as real subprocesses: an import that is
+searchable once its process has exited, and an import that a separate process sends
+through the running server. The rest (set-up, updates, refusals and their exit codes,
+reindexing) run in this process (tests/cli.py): a subprocess pays a fresh interpreter's
+imports and the embedding model's load, ~8 s of CPU a command."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from relaydesk.core.config import Settings
 from relaydesk.core.db import Database
 from relaydesk.knowledge import search
 from relaydesk.testing.servers import free_port
+from tests.cli import invoke
 from tests.conftest import MODEL_DIR
+from tests.waiting import wait_until_serving
 
 CLI = [sys.executable, "-m", "relaydesk"]
 ENV = {**os.environ, "RELAYDESK_EMBEDDING_MODEL_DIR": str(MODEL_DIR)}
@@ -54,6 +63,12 @@ def _content(folder: Path) -> Path:
     return folder
 
 
+@pytest.fixture(autouse=True)
+def _model_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The in-process commands find the model as the subprocesses do (ENV)."""
+    monkeypatch.setenv("RELAYDESK_EMBEDDING_MODEL_DIR", str(MODEL_DIR))
+
+
 async def _search(data_dir: Path, query: str) -> list[str]:
     settings = Settings(data_dir=data_dir, embedding_model_dir=MODEL_DIR, environment="test")
     db = Database(settings.effective_database_url)
@@ -66,10 +81,10 @@ async def _search(data_dir: Path, query: str) -> list[str]:
         await db.dispose()
 
 
-async def test_direct_import_is_searchable_when_the_command_returns(tmp_path: Path) -> None:
+def test_direct_import_is_searchable_when_the_command_returns(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     assert (
-        run("sites", "create", "--name", "Garden", "--any-origin", data_dir=data_dir).returncode
+        invoke("sites", "create", "--name", "Garden", "--any-origin", data_dir=data_dir).returncode
         == 0
     )
     folder = _content(tmp_path / "kb")
@@ -80,40 +95,42 @@ async def test_direct_import_is_searchable_when_the_command_returns(tmp_path: Pa
     assert (summary["articles_created"], summary["faq_created"], summary["files"]) == (1, 1, 2)
     assert summary["items"][0]["external_id"] == "file:guides/plants.md"
     assert (data_dir / "chroma").is_dir()
-    assert (await _search(data_dir, "how often should I water succulents"))[0] == "Plant care"
-    assert (await _search(data_dir, "cactus soil"))[0] == "Which soil?"
+    assert asyncio.run(_search(data_dir, "how often should I water succulents"))[0] == "Plant care"
+    assert asyncio.run(_search(data_dir, "cactus soil"))[0] == "Which soil?"
 
     # The same folder again: updated in place, nothing duplicated.
     (folder / "guides" / "plants.md").write_text(
         "# Plant care\n\nWater succulents once a month in winter.\n"
     )
-    again = run("kb", "import", str(folder), "--site", "1", "--json", data_dir=data_dir)
+    again = invoke("kb", "import", str(folder), "--site", "1", "--json", data_dir=data_dir)
     summary = json.loads(again.stdout)
     assert (summary["articles_updated"], summary["faq_unchanged"]) == (1, 1)
 
     # A bad file refuses the whole import unless told to skip it.
     (folder / "broken.pdf").write_bytes(b"%PDF-1.7 truncated")
-    refused = run("kb", "import", str(folder), "--site", "1", data_dir=data_dir)
+    refused = invoke("kb", "import", str(folder), "--site", "1", data_dir=data_dir)
     assert refused.returncode == 2 and "corrupt_file" in refused.stderr
-    skipped = run("kb", "import", str(folder), "--site", "1", "--skip-bad", data_dir=data_dir)
+    skipped = invoke("kb", "import", str(folder), "--site", "1", "--skip-bad", data_dir=data_dir)
     assert skipped.returncode == 0 and "broken.pdf" in skipped.stderr
 
-    missing_site = run("kb", "import", str(folder / "faq.jsonl"), "--site", "9", data_dir=data_dir)
+    missing_site = invoke(
+        "kb", "import", str(folder / "faq.jsonl"), "--site", "9", data_dir=data_dir
+    )
     assert missing_site.returncode == 2 and "site_not_found" in missing_site.stderr
 
-    reindex = run("kb", "reindex", "--json", data_dir=data_dir)
+    reindex = invoke("kb", "reindex", "--json", data_dir=data_dir)
     assert reindex.returncode == 0, reindex.stderr
     report = json.loads(reindex.stdout)
     assert report["mode"] == "hybrid" and report["sites"][0]["entries"] == 2
 
 
-async def test_import_goes_through_the_running_server(tmp_path: Path) -> None:
+def test_import_goes_through_the_running_server(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     assert (
-        run("sites", "create", "--name", "Garden", "--any-origin", data_dir=data_dir).returncode
+        invoke("sites", "create", "--name", "Garden", "--any-origin", data_dir=data_dir).returncode
         == 0
     )
-    user = run(
+    user = invoke(
         "users",
         "create",
         "--email",
@@ -138,16 +155,7 @@ async def test_import_goes_through_the_running_server(tmp_path: Path) -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        started = time.monotonic()
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None, "server exited"
-            assert time.monotonic() - started < 180, "server not ready within 180 s"
-            time.sleep(0.2)
+        wait_until_serving(f"{base}/readyz", server)
         server_file = data_dir / "server.json"
         assert oct(server_file.stat().st_mode & 0o777) == "0o600"
         assert json.loads(server_file.read_text())["url"] == base
@@ -170,7 +178,7 @@ async def test_import_goes_through_the_running_server(tmp_path: Path) -> None:
         ready = httpx.get(f"{base}/readyz").json()
         assert ready["details"]["retrieval"]["mode"] == "hybrid"
 
-        reindex = run("kb", "reindex", "--site", "1", data_dir=data_dir)
+        reindex = invoke("kb", "reindex", "--site", "1", data_dir=data_dir)
         assert reindex.returncode == 0 and "site 1: 2 entries" in reindex.stdout
     finally:
         server.send_signal(signal.SIGINT)
