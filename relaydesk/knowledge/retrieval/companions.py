@@ -68,11 +68,11 @@ def find(
 ) -> frozenset[int]:
     """The rivals (entry positions) that are companions of the top entry."""
     top_first, top_last = chunk_span(group_starts, entry_starts, len(chunks), top)
-    top_is_article = chunks[top_first].metadata.get("kind") == KIND_PASSAGE
+    top_is_article = _is_article(chunks, top_first)
     found = set()
     for rival in rivals[:COMPANION_CANDIDATES]:
         first, last = chunk_span(group_starts, entry_starts, len(chunks), rival)
-        if (chunks[first].metadata.get("kind") == KIND_PASSAGE) == top_is_article:
+        if _is_article(chunks, first) == top_is_article:
             continue
         best = first + int(np.argmax(chunk_dense[first:last]))
         if float(np.max(vectors[top_first:top_last] @ vectors[best])) >= COMPANION_COSINE:

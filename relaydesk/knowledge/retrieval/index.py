@@ -345,10 +345,10 @@ class HybridIndex:
         # The query is word for word one entry's listed phrasing: that entry comes first,
         # whatever the scores (hybrid only: bm25 and dense are the benchmarks' baselines).
         own = exact.lookup(snap.phrasings, query) if mode == "hybrid" else exact.SHARED
-        exact_entry = -1
+        own_entry = -1
         if own != exact.SHARED:
-            exact_entry = int(snap.group_entry[snap.chunk_group[own]])
-            ranked = [exact_entry, *(e for e in ranked if e != exact_entry)][: k + 1]
+            own_entry = int(snap.group_entry[snap.chunk_group[own]])
+            ranked = [own_entry, *(e for e in ranked if e != own_entry)][: k + 1]
         entry_lexical = fusion.best_per_entry(group_lexical, snap.entry_starts)
         # A CJK query read by the sentence channel: its confidence comes from that channel
         # and BM25 together (the sentence model), not from BM25 alone.
@@ -414,6 +414,7 @@ class HybridIndex:
                 snap.entry_starts,
                 ranked[0],
                 ranked[1:],
+                # Read here, not bound as the default: the tests switch it off.
                 companions.SENTENCE_COMPANION_COSINE,
             )
         for entry in ranked[:k]:
@@ -449,7 +450,7 @@ class HybridIndex:
             confidence = model(signals)
             if model is HYBRID_MODEL:
                 confidence = size_invariant(confidence, signals.entries)
-            if entry == exact_entry:
+            if entry == own_entry:
                 chunk = snap.chunks[own]  # the phrasing it is, as the matched text
                 confidence = max(confidence, exact.EXACT_PHRASING_CONFIDENCE)
             hit = Hit(
